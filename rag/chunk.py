@@ -1,0 +1,204 @@
+"""Document -> chunks, article- and clause-aware, with exact raw offsets. Does not embed.
+
+One chunk per 条 (split at its （一） items, then sentences, when over the cap); in documents
+without 条 one chunk per leaf list item, table row or road; news articles by paragraph groups.
+A chunk never crosses a document boundary or a dropped duplicate paragraph, and its text is
+always ``clean(raw[start:end])``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from .config import Settings
+from .ingest.clean import TERMINAL, clean, clean_text
+from .ingest.structure import Node, ParsedDocument, parse
+from .types import Chunk, SourceText
+
+_SOFT_BREAKS = set("，、,")
+_ITEM_HEAD_RE = re.compile(r"^(?:[（(][一二三四五六七八九十百]+[）)]|[（(]\d{1,2}[）)]|\d{1,2}[.．](?!\d))")
+
+
+@dataclass
+class _Unit:
+    lines: list  # list[Line], in raw order
+    section: tuple[str, ...]
+    title: str
+    level: str  # article, item, row, notice, paragraph, ...
+    splittable_by_item: bool = False
+
+
+def _walk(node: Node, path: tuple[str, ...], title: str, units: list[_Unit], news: bool) -> None:
+    """Turn the section tree into retrievable units (pre-cap)."""
+    kind = node.kind
+    if kind == "title":
+        title = node.label
+    label_here = node.label if kind not in ("root", "title", "sign") else None
+    here = path + ((label_here,) if label_here else ())
+    if kind == "article":
+        units.append(_Unit(node.all_lines(), here, title, "article", True))
+        return
+    if kind == "sign":
+        if units:
+            units[-1].lines.extend(node.lines)  # the date stamp stays with what it closes
+        for child in node.children:
+            _walk(child, path, title, units, news)
+        return
+    own = list(node.lines)
+    heading_only = len(own) <= 1 and node.children
+    if kind in ("chapter", "section", "title") and heading_only:
+        own = []  # the heading lives on in the section path / title of every chunk below it
+    pending = []
+    if own:
+        if node.children and kind == "item" and heading_only:
+            pending = own  # a bare list heading joins its first sub-item
+        else:
+            level = {"root": "notice" if not news else "lead", "row": "row", "subhead": "paragraph"}.get(kind, kind)
+            units.append(_Unit(own, here, title, level))
+    for i, child in enumerate(node.children):
+        before = len(units)
+        _walk(child, here, title, units, news)
+        if pending and len(units) > before:
+            units[before].lines[:0] = pending
+            pending = []
+
+
+def _runs(lines: list, dup_starts: list[int]) -> list[tuple[int, int]]:
+    """Contiguous raw spans covering the lines, broken wherever a dropped duplicate lies between."""
+    spans: list[tuple[int, int]] = []
+    for ln in sorted(lines, key=lambda x: x.start):
+        if spans:
+            a, b = spans[-1]
+            k = bisect.bisect_right(dup_starts, b)
+            if not (k < len(dup_starts) and dup_starts[k] < ln.start):
+                spans[-1] = (a, max(b, ln.end))
+                continue
+        spans.append((ln.start, ln.end))
+    return spans
+
+
+def _break_points(text: str) -> tuple[list[int], list[int], list[int]]:
+    paras = [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    sents = [i + 1 for i, ch in enumerate(text) if ch in TERMINAL]
+    softs = [i + 1 for i, ch in enumerate(text) if ch in _SOFT_BREAKS]
+    return paras, sents, softs
+
+
+def _split(text: str, cap: int) -> list[tuple[int, int]]:
+    """Cut text into pieces of at most cap characters, preferring paragraph, then sentence,
+    then comma boundaries."""
+    paras, sents, softs = _break_points(text)
+    pieces = []
+    p = 0
+    n = len(text)
+    while p < n:
+        while p < n and text[p].isspace():
+            p += 1
+        if p >= n:
+            break
+        if n - p <= cap:
+            pieces.append((p, n))
+            break
+        q = None
+        for cands, floor in ((paras, cap // 4), (sents, cap // 4), (softs, cap // 3)):
+            ok = [x for x in cands if p + floor <= x <= p + cap]
+            if ok:
+                q = ok[-1]
+                break
+        q = q or p + cap
+        pieces.append((p, q))
+        p = q
+    return pieces
+
+
+def chunk_parsed(src: SourceText, parsed: list[ParsedDocument], settings: Settings | None = None) -> list[Chunk]:
+    """Cut parsed documents into chunks.
+
+    Args:
+        src: the file as read (offsets point into ``src.text``).
+        parsed: its documents, from ``structure.parse``.
+        settings: for the size cap.
+
+    Returns:
+        Chunks in file order.
+    """
+    settings = settings or Settings()
+    cap = settings.chunk_max_chars
+    raw = src.text
+    chunks: list[Chunk] = []
+    for pd in parsed:
+        if pd.doc.kind == "front":
+            continue
+        units: list[_Unit] = []
+        _walk(pd.root, (), pd.doc.title, units, pd.doc.kind == "news")
+        dup_starts = sorted(pd.dups)
+        for u in units:
+            for a, b in _runs(u.lines, dup_starts):
+                c = clean(raw, a, b)
+                if not c.text.strip():
+                    continue
+                for x, y in _split(c.text, cap):
+                    piece = c.text[x:y]
+                    lead = len(piece) - len(piece.lstrip())
+                    trail = len(piece) - len(piece.rstrip())
+                    x, y = x + lead, y - trail
+                    if y <= x:
+                        continue
+                    start, end = c.raw_span(x, y)
+                    text = clean_text(raw, start, end)
+                    section = u.section
+                    m = _ITEM_HEAD_RE.match(text)
+                    if u.splittable_by_item and m and x > 0:
+                        section = section + (re.split(r"[。:：;；]", text, maxsplit=1)[0][:30],)
+                    chunks.append(
+                        Chunk(
+                            chunk_id=f"{pd.doc.doc_id}:{start}-{end}",
+                            doc_id=pd.doc.doc_id,
+                            source=src.source,
+                            start=start,
+                            end=end,
+                            text=text,
+                            section=section,
+                            title=u.title,
+                            doc_number=pd.doc.doc_number,
+                            issuer=pd.doc.issuer,
+                            date=pd.doc.date,
+                            byline=pd.doc.byline,
+                            level=u.level if (x, y) == (0, len(c.text)) else u.level + "-part",
+                        )
+                    )
+    return chunks
+
+
+def chunk_source(src: SourceText, settings: Settings | None = None) -> list[Chunk]:
+    """Parse and chunk one source file."""
+    return chunk_parsed(src, parse(src), settings)
+
+
+__all__ = ["chunk_source", "chunk_parsed", "chunk_corpus"]
+
+
+def chunk_corpus(paths, settings: Settings | None = None):
+    """Load and chunk every supported file under ``paths``.
+
+    Args:
+        paths: files or folders.
+        settings: chunking settings.
+
+    Returns:
+        (chunks, sources, problems): chunks in file order, the loaded sources, and one
+        ``LoadProblem`` per file that could not be read (reported and skipped).
+    """
+    from pathlib import Path
+
+    from .ingest.load import load_corpus
+
+    paths = [Path(p) for p in paths]
+    root = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
+    sources, problems = load_corpus(paths, root=root)
+    chunks: list[Chunk] = []
+    for src in sources:
+        chunks.extend(chunk_source(src, settings))
+    return chunks, sources, problems

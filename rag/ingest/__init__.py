@@ -1,0 +1,1 @@
+"""Ingestion: load source files, recognise their structure, clean text, cut chunks."""

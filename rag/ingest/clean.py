@@ -1,0 +1,209 @@
+"""PDF/OCR artefact removal with a character-offset map back to the raw text.
+
+Owns: splitting raw text into lines, recognising page furniture, removing spaces and line breaks
+that extraction put inside Chinese sentences. Does not know documents, sections or chunks.
+
+Cleaning is *local*: the cleaned text of a span depends only on the characters inside it, so
+``clean(raw[a:b]).text`` is exactly what a chunk cut at ``a:b`` carries, and every cleaned
+character maps back to one raw offset.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Structural markers that begin a new paragraph: 第X章/节/条, 一、, （一）, 1., （1）, ——, 附件, ◆, □.
+_NUM = "一二三四五六七八九十百零〇两"
+STRUCT_RE = re.compile(
+    rf"^(?:第[{_NUM}\d]+[编章节条]|[{_NUM}]+、|[（(][{_NUM}]+[）)]|\d+[.．、](?!\d)|[（(]\d+[）)]"
+    r"|——|附件|◆|□|#)"
+)
+
+# Markdown-ish markers that the PDF converter put at line starts ("- ", "> ", "## ").
+_LEAD_MARK_RE = re.compile(r"[ \t\u3000\r\f]*(?:(?:[-*>]|#{1,6})[ \t\u3000]+)*")
+
+_MIDLINE_HEAD_RE = re.compile(rf"(?<=[。；;])([ \t\u3000]+)(?=第[{_NUM}\d]+条|[（(][{_NUM}]+[）)])")
+
+# Whole lines that are page furniture, not content (tested against the whitespace-free line).
+_FURNITURE_RES = [
+    re.compile(p)
+    for p in (
+        r"^[A-Za-z\u4e00-\u9fff]{2,12}(?:人民政府|日报|晚报|时报)公报$",  # gazette running title
+        r"^\d{4}年?第\d+期(?:\(总第\d+期\)|（总第\d+期）)?$",  # "2021 第19期 (总第353期)"
+        r"^[(（]总第\d+期[)）]$",
+        r"^\d{4}年第\d+期\d{1,2}月\d{1,2}日出版.*$",
+        r"^\d{4}年\d{1,2}月\d{1,2}日出版$",
+        r"^(?:主管主办|主办单位|编辑出版|印刷单位|内部刊号|地址|邮编|联系电话|网址|电话|传真)[:：].*$",
+        r"^中心文印部$",
+        r"^□?责任编辑.*$",
+        r"^(?:大众日报|济南日报|齐鲁晚报|客户端|微信)$",
+        r"^扫描二维码.*$",
+        r"^[-—–]?\d{1,3}[-—–]?$",  # bare page numbers
+    )
+]
+
+_CJK_RANGES = (
+    (0x2E80, 0x9FFF),  # CJK radicals, punctuation, kana, ideographs
+    (0xF900, 0xFAFF),
+    (0xFE30, 0xFE4F),
+    (0xFF00, 0xFFEF),  # full-width forms
+    (0x2010, 0x206F),  # general punctuation: — “ ” ‘ ’ … •
+    (0x00B7, 0x00B7),
+)
+
+TERMINAL = set("。！？；：!?;:…")
+_CLOSERS = set("”’」』)）】〕》\"'")
+SENTENCE_PUNCT = set("，。、；：,;:！？!?")
+
+
+def is_cjk(ch: str) -> bool:
+    o = ord(ch)
+    return any(lo <= o <= hi for lo, hi in _CJK_RANGES)
+
+
+def squeeze(s: str) -> str:
+    """Remove all whitespace (used to compare lines regardless of extraction spacing)."""
+    return re.sub(r"\s+", "", s)
+
+
+def is_furniture(line: str) -> bool:
+    """True for running titles, issue numbers, masthead and contact lines, bare page numbers."""
+    flat = squeeze(line)
+    return bool(flat) and any(r.match(flat) for r in _FURNITURE_RES)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One raw line's content bounds (markers and outer whitespace stripped)."""
+
+    start: int  # raw offset of the first content character
+    end: int  # raw offset one past the last content character
+    furniture: bool
+
+    def raw(self, text: str) -> str:
+        return text[self.start : self.end]
+
+
+def split_lines(raw: str, start: int = 0, end: int | None = None) -> list[Line]:
+    """Split raw[start:end] into non-blank lines with content bounds in raw offsets."""
+    end = len(raw) if end is None else end
+    lines: list[Line] = []
+    pos = start
+    while pos < end:
+        nl = raw.find("\n", pos, end)
+        stop = end if nl < 0 else nl
+        m = _LEAD_MARK_RE.match(raw, pos, stop)
+        a = m.end() if m else pos
+        b = stop
+        while b > a and raw[b - 1].isspace():
+            b -= 1
+        # NOTE: two-column extraction sometimes runs the next article onto the same line
+        # ("……实施考核。 第十四条 区县政府……"); a heading after a full stop starts a new line.
+        for m2 in _MIDLINE_HEAD_RE.finditer(raw, a, b):
+            if m2.start(1) > a:
+                lines.append(Line(a, m2.start(1), is_furniture(raw[a : m2.start(1)])))
+                a = m2.end(1)
+        if b > a:
+            lines.append(Line(a, b, is_furniture(raw[a:b])))
+        pos = stop + 1
+    return lines
+
+
+def is_row(text: str) -> bool:
+    """A line with no sentence punctuation: a title, a table row, a signature, a byline."""
+    if any(ch in SENTENCE_PUNCT for ch in text):
+        return False
+    return not STRUCT_RE.match(text) or text[0] in "□◆#"
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    text: str
+    offsets: tuple[int, ...]  # offsets[i] is the raw index of text[i]
+
+    def raw_span(self, a: int, b: int) -> tuple[int, int]:
+        """Raw [start, end) covering cleaned text[a:b] (b > a)."""
+        return self.offsets[a], self.offsets[b - 1] + 1
+
+
+_HEADING_RE = re.compile(rf"第[{_NUM}\d]+[编章节条]")
+
+
+def _clean_line(raw: str, line: Line, out: list[str], offs: list[int]) -> None:
+    """Append the line's characters, dropping whitespace unless it separates two Latin/digit runs
+    or follows a 第X章/条 heading marker."""
+    i, b = line.start, line.end
+    m = _HEADING_RE.match(raw, i, b)
+    heading_end = m.end() if m else -1
+    while i < b:
+        ch = raw[i]
+        if ch.isspace():
+            j = i
+            while j < b and raw[j].isspace():
+                j += 1
+            left = out[-1] if out else ""
+            right = raw[j] if j < b else ""
+            latin = left.isascii() and left.isalnum() and right.isascii() and right.isalnum()
+            if left and right and (latin or i == heading_end):
+                out.append(" ")
+                offs.append(i)
+            i = j
+            continue
+        out.append(ch)
+        offs.append(i)
+        i += 1
+
+
+def _joins(prev_text: str, next_text: str) -> bool:
+    """Whether a line break between these lines is an extraction artefact inside a sentence."""
+    if not prev_text or not next_text:
+        return False
+    last = prev_text.rstrip()[-1]
+    if last in TERMINAL or (last in _CLOSERS and len(prev_text) > 1 and prev_text.rstrip()[-2] in TERMINAL):
+        return False
+    if STRUCT_RE.match(next_text):
+        return False
+    if is_row(prev_text):
+        return False
+    return True
+
+
+def clean(raw: str, start: int = 0, end: int | None = None) -> Cleaned:
+    """Clean raw[start:end].
+
+    Args:
+        raw: the source file's text as read.
+        start, end: the span to clean (defaults to all of it).
+
+    Returns:
+        The cleaned text, with one raw offset per cleaned character. Paragraph breaks become one
+        "\\n"; breaks inside a sentence disappear; furniture lines are dropped.
+    """
+    out: list[str] = []
+    offs: list[int] = []
+    prev_text = ""
+    prev_end = -1
+    for line in split_lines(raw, start, end):
+        if line.furniture:
+            continue
+        line_out: list[str] = []
+        line_offs: list[int] = []
+        _clean_line(raw, line, line_out, line_offs)
+        text = "".join(line_out)
+        if out:
+            if _joins(prev_text, text):
+                if out[-1].isascii() and out[-1].isalnum() and text[0].isascii() and text[0].isalnum():
+                    out.append(" ")
+                    offs.append(prev_end)
+            else:
+                out.append("\n")
+                offs.append(prev_end)  # the break maps to the raw character after the line
+        out.extend(line_out)
+        offs.extend(line_offs)
+        prev_text, prev_end = text, line.end
+    return Cleaned("".join(out), tuple(offs))
+
+
+def clean_text(raw: str, start: int = 0, end: int | None = None) -> str:
+    return clean(raw, start, end).text

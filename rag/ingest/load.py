@@ -1,0 +1,343 @@
+"""File -> SourceText: decoding and text extraction; knows nothing of structure or chunks."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from rag.errors import LoadError
+from rag.types import SourceText
+
+log = logging.getLogger(__name__)
+
+SUPPORTED = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    """A file that was skipped, and why."""
+
+    source: str  # file name (relative to root when given)
+    message: str  # names the file and the remedy
+
+
+# Bytes that never occur in text files; \t \n \f \r are allowed.
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13)) + b"\x7f"
+_BINARY_SHARE = 0.05
+# Share of the non-ASCII characters that must be CJK for a GB18030 decode to be believed.
+_CJK_SHARE = 0.5
+_CJK_RANGES = (
+    (0x2000, 0x206F),  # general punctuation: “” — …
+    (0x3000, 0x303F),  # CJK symbols and punctuation: 、。〔〕
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xFF00, 0xFFEF),  # full-width forms: （），：
+)
+
+
+def _binary_error(name: str) -> LoadError:
+    return LoadError(
+        f"{name}: looks like a binary file, not text (found NUL/control bytes); "
+        "convert it to UTF-8 text or remove it from the corpus"
+    )
+
+
+def _is_control(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f"
+
+
+def _is_cjk(ch: str) -> bool:
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
+
+
+def _plausible_chinese(text: str) -> bool:
+    """GB18030 decodes most byte soup without error, so only accept output that reads as Chinese."""
+    if any(_is_control(ch) for ch in text):
+        return False
+    non_ascii = [ch for ch in text if ord(ch) > 127]
+    return bool(non_ascii) and sum(map(_is_cjk, non_ascii)) / len(non_ascii) >= _CJK_SHARE
+
+
+def _check_not_binary(data: bytes, name: str) -> None:
+    # Counted on bytes, not on a UTF-8 decode with replacements: legacy-encoded Chinese text would
+    # decode to mostly U+FFFD yet is not binary.
+    controls = len(data) - len(data.translate(None, _CONTROL_BYTES))
+    if b"\x00" in data or controls > _BINARY_SHARE * len(data):
+        raise _binary_error(name)
+
+
+def _decode_text(data: bytes, name: str) -> tuple[str, str]:
+    """Decode a plain-text file strictly; newlines are left exactly as they are."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise LoadError(f"{name}: the file is UTF-16 encoded; re-save it as UTF-8")
+    _check_not_binary(data, name)
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data.decode("utf-8-sig"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise LoadError(
+                f"{name}: starts with a UTF-8 byte-order mark but is not valid UTF-8 "
+                f"(bad byte at offset {exc.start}); re-save it as UTF-8"
+            ) from exc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _plausible_chinese(text):
+        return text, "gb18030"
+    raise LoadError(f"{name}: cannot decode the text as UTF-8 or GB18030; re-save it as UTF-8")
+
+
+def _read_pdf(data: bytes, name: str) -> tuple[str, str]:
+    try:
+        from pypdf import PdfReader
+    except ImportError as exc:
+        raise LoadError(f"{name}: reading PDF files needs pypdf; run `pip install pypdf`") from exc
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    # pypdf raises many exception types (PdfReadError, ValueError, KeyError, ...) on damaged input.
+    except Exception as exc:
+        raise LoadError(
+            f"{name}: cannot read the PDF ({exc}); the file is damaged or encrypted; "
+            "re-export it from the original or remove it from the corpus"
+        ) from exc
+    text = "\n\n".join(pages)
+    if not text.strip():
+        raise LoadError(
+            f"{name}: the PDF has no text layer (scanned images?); run OCR on it first "
+            "(e.g. ocrmypdf) and index the result"
+        )
+    return text, "pdf"
+
+
+def _read_docx(data: bytes, name: str) -> tuple[str, str]:
+    try:
+        import docx
+        from docx.table import Table
+    except ImportError as exc:
+        raise LoadError(f"{name}: reading DOCX files needs python-docx; run `pip install python-docx`") from exc
+    try:
+        document = docx.Document(io.BytesIO(data))
+        blocks: list[str] = []
+        for item in document.iter_inner_content():  # body order: paragraphs and tables interleaved
+            if isinstance(item, Table):
+                rows = []
+                for row in item.rows:
+                    # A merged cell is returned once per grid column it spans; keep it once.
+                    cells, seen = [], set()
+                    for cell in row.cells:
+                        if id(cell._tc) not in seen:
+                            seen.add(id(cell._tc))
+                            cells.append(cell.text.strip())
+                    rows.append(" ".join(c for c in cells if c))
+                block = "\n".join(r for r in rows if r)
+            else:
+                block = item.text
+            if block.strip():
+                blocks.append(block)
+    except Exception as exc:  # zipfile/lxml/python-docx errors on damaged input
+        raise LoadError(
+            f"{name}: cannot read the DOCX ({exc}); the file is damaged or not a Word 2007+ document; "
+            "re-save it as .docx or remove it from the corpus"
+        ) from exc
+    return "\n\n".join(blocks), "docx"
+
+
+_BLOCK_TAGS = frozenset(
+    "p div br li tr h1 h2 h3 h4 h5 h6 section article table title ul ol dl dt dd "
+    "blockquote pre hr header footer main nav aside figure figcaption caption form body".split()
+)
+_SKIP_TAGS = frozenset(("script", "style"))
+_HTML_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([-\w:.]+)""", re.IGNORECASE)
+
+
+class _HTMLText(HTMLParser):
+    """Collects visible text; block elements end a line."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)  # entities arrive unescaped in handle_data
+        self.parts: list[str] = []
+        self._skip = 0
+        self._in_head = False
+        self._in_title = False
+        self._pre = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        elif tag == "head":
+            self._in_head = True
+        elif tag == "body":
+            self._in_head = False
+        elif tag == "title":
+            self._in_title = True
+        elif tag == "pre":
+            self._pre += 1
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif tag == "head":
+            self._in_head = False
+        elif tag == "title":
+            self._in_title = False
+        elif tag == "pre":
+            self._pre = max(0, self._pre - 1)
+        if tag in ("td", "th"):
+            self.parts.append(" ")
+        elif tag in _BLOCK_TAGS and tag != "br":  # <br/> reports an end tag too; one newline is enough
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._skip or (self._in_head and not self._in_title):
+            return
+        if not self._pre:
+            # Source line breaks are layout, as in a browser; U+3000 indentation is kept.
+            data = re.sub(r"[ \t\r\n\f]+", " ", data)
+        self.parts.append(data)
+
+    def text(self) -> str:
+        lines = (line.strip(" \t") for line in "".join(self.parts).split("\n"))
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+
+
+def _decode_html(data: bytes, name: str) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        _check_not_binary(data, name)
+        match = _HTML_CHARSET.search(data[:4096])
+        declared = match.group(1).decode("ascii").lower() if match else None
+        # Pages labelled GB2312/GBK routinely contain GB18030-only characters; browsers widen too.
+        if declared in ("gb2312", "gbk", "x-gbk", "gb_2312-80"):
+            declared = "gb18030"
+        candidates = [c for c in (declared, "utf-8", "gb18030") if c]
+    for encoding in candidates:
+        try:
+            return data.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    raise LoadError(f"{name}: cannot decode the HTML as {', '.join(candidates)}; re-save it as UTF-8")
+
+
+def _read_html(data: bytes, name: str) -> tuple[str, str]:
+    parser = _HTMLText()
+    parser.feed(_decode_html(data, name))
+    parser.close()
+    return parser.text(), "html"
+
+
+_READERS: dict[str, Callable[[bytes, str], tuple[str, str]]] = {
+    ".txt": _decode_text,
+    ".md": _decode_text,
+    ".pdf": _read_pdf,
+    ".docx": _read_docx,
+    ".html": _read_html,
+    ".htm": _read_html,
+}
+
+
+def _source_name(path: Path, root: Path | None) -> str:
+    if root is not None:
+        for p, r in ((path, root), (path.resolve(), root.resolve())):
+            try:
+                return p.relative_to(r).as_posix()
+            except ValueError:
+                continue
+    return path.name
+
+
+def read_source(path: Path, root: Path | None = None) -> SourceText:
+    """Read one file. Raises LoadError (message names the file and what to do) when it is empty,
+    binary, undecodable, has no text layer (PDF), or has an unsupported extension.
+
+    Args:
+        path: the file to read.
+        root: corpus root; when given, ``source`` is the posix path relative to it.
+
+    Returns:
+        The decoded text, exactly as read (newlines untranslated), with encoding and raw-bytes sha256.
+    """
+    path = Path(path)
+    name = _source_name(path, root)
+    suffix = path.suffix.lower()
+    if suffix not in _READERS:
+        raise LoadError(
+            f"{name}: unsupported file type {suffix or '(no extension)'}; supported: "
+            f"{', '.join(SUPPORTED)}; convert it or remove it from the corpus"
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"{name}: cannot read the file ({exc.strerror}); check that it exists and is readable") from exc
+    if not data.strip():
+        raise LoadError(f"{name}: the file is empty; nothing to index")
+    text, encoding = _READERS[suffix](data, name)
+    if not text.strip():
+        raise LoadError(f"{name}: the file is empty; nothing to index")
+    return SourceText(source=name, text=text, encoding=encoding, sha256=hashlib.sha256(data).hexdigest())
+
+
+def iter_source_paths(paths: Iterable[Path]) -> list[Path]:
+    """Expand directories (recursively, sorted, hidden files skipped) into supported files; plain files kept.
+
+    Args:
+        paths: files and directories.
+
+    Returns:
+        Files in input order, each directory replaced by its supported files in sorted order.
+        Plain files are kept whatever their type, so that read_source can report them.
+    """
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            out.append(path)
+            continue
+        for child in sorted(path.rglob("*")):
+            rel = child.relative_to(path)
+            # "~$x.docx" is Word's lock file for an open x.docx, not a document.
+            if any(part.startswith((".", "~$")) for part in rel.parts):
+                continue
+            if child.is_file() and child.suffix.lower() in SUPPORTED:
+                out.append(child)
+    return out
+
+
+def load_corpus(paths: Iterable[Path], root: Path | None = None) -> tuple[list[SourceText], list[LoadProblem]]:
+    """Load every file; one bad file is reported (a LoadProblem) and skipped, the rest still load.
+    Also logs each problem with logging.getLogger(__name__).warning.
+
+    Args:
+        paths: files and directories, expanded by iter_source_paths.
+        root: corpus root for relative ``source`` names; see read_source.
+
+    Returns:
+        The files that loaded, and one LoadProblem per file that did not.
+    """
+    sources: list[SourceText] = []
+    problems: list[LoadProblem] = []
+    for path in iter_source_paths(paths):
+        try:
+            sources.append(read_source(path, root))
+        except LoadError as exc:
+            problems.append(LoadProblem(source=_source_name(path, root), message=str(exc)))
+            log.warning("%s", exc)
+    return sources, problems

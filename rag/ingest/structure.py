@@ -1,0 +1,481 @@
+"""Document structure: split a source file into documents and each document into a section tree.
+
+Owns: gazette notice headers (title, 文号, issuer, date), newspaper articles (headline, byline),
+the 章/节/条 hierarchy and list levels 一、/（一）/1./（1）, attachments and table rows, and
+near-duplicate paragraph detection. Works on raw line spans; never builds chunk text itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..types import Document, SourceText
+from .clean import STRUCT_RE, Line, clean_text, is_row, split_lines, squeeze
+
+CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def cn_to_int(s: str) -> int | None:
+    """Chinese or Arabic numeral to int: 十三 -> 13, 二十二 -> 22, 一百零五 -> 105."""
+    if s.isdigit():
+        return int(s)
+    total, cur = 0, 0
+    for ch in s:
+        if ch in CN_DIGITS:
+            cur = CN_DIGITS[ch]
+        elif ch == "十":
+            total += (cur or 1) * 10
+            cur = 0
+        elif ch == "百":
+            total += (cur or 1) * 100
+            cur = 0
+        else:
+            return None
+    return total + cur
+
+
+def int_to_cn(n: int) -> str:
+    """13 -> 十三 (1..999), the form used in 第X条 headings."""
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    if n < 20:
+        return "十" + (digits[n % 10] if n % 10 else "")
+    if n < 100:
+        return digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
+    rest = n % 100
+    tail = "" if rest == 0 else ("零" + int_to_cn(rest) if rest < 10 else int_to_cn(rest) if rest >= 20 else "一" + int_to_cn(rest))
+    return digits[n // 100] + "百" + tail
+
+
+# 文号: 济政发〔2021〕13号, 济政字 [2021] 65 号, 济政办字〔2021〕40号.
+DOCNUM_RE = re.compile(
+    r"([\u4e00-\u9fff]{1,8}?[发字函])\s*[〔\[［【(（]\s*(\d{4})\s*[〕\]］】)）]\s*(\d{1,4})\s*号"
+)
+_DATE_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_ISSUED_RE = re.compile(r"^[(（]\d{4}年\d{1,2}月\d{1,2}日印发[)）]$")
+_REGNO_RE = re.compile(r"^[A-Z]{2,6}-\d{4}-\d{4,}$")
+_TITLE_HINT_RE = re.compile(r"(通知|决定|意见|办法|规定|方案|规划|通告|公告|批复|函)$")
+_BYLINE_RE = re.compile(r"^□(?!责任编辑)")
+_DATELINE_RE = re.compile(r"^本报[\u4e00-\u9fff\d]{0,10}讯")
+
+_NUM = "一二三四五六七八九十百零〇两"
+# (level, kind, regex). The regex captures the numeral so sequence guards can be applied.
+MARKERS = [
+    (1, "chapter", re.compile(rf"^第([{_NUM}\d]+)章")),
+    (2, "section", re.compile(rf"^第([{_NUM}\d]+)节")),
+    (3, "article", re.compile(rf"^第([{_NUM}\d]+)条(?![件款])")),
+    (4, "item", re.compile(rf"^([{_NUM}]+)、")),
+    (5, "item", re.compile(rf"^[（(]([{_NUM}]+)[）)]")),
+    (6, "item", re.compile(r"^(\d{1,2})[.．、](?!\d)")),
+    (7, "item", re.compile(r"^[（(](\d{1,2})[）)]")),
+]
+ROW_MAX = 40  # a table row or title is short
+
+
+def normalize_doc_number(s: str) -> str | None:
+    """济政字 [2021] 65 号 -> 济政字〔2021〕65号; None when s holds no 文号."""
+    m = DOCNUM_RE.search(s)
+    return f"{m.group(1)}〔{m.group(2)}〕{int(m.group(3))}号" if m else None
+
+
+def iso_date(s: str) -> str | None:
+    m = _DATE_RE.search(s)
+    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}" if m else None
+
+
+@dataclass
+class Node:
+    """A section of a document: its heading line and intro (``lines``) and its sub-sections."""
+
+    kind: str  # root, chapter, section, article, item, title, row, sign, headline, subhead
+    level: int
+    label: str  # what the section path shows: "第二章 实施标准", "第七条", "(一)包环境卫生"
+    lines: list[Line] = field(default_factory=list)
+    children: list["Node"] = field(default_factory=list)
+    num: int | None = None
+
+    def all_lines(self) -> list[Line]:
+        out = list(self.lines)
+        for c in self.children:
+            out.extend(c.all_lines())
+        return out
+
+
+@dataclass
+class ParsedDocument:
+    doc: Document
+    root: Node
+    lines: list[Line]  # every line of the document, duplicates marked in ``dups``
+    dups: set[int]  # raw start offsets of near-duplicate lines to leave out
+
+
+def _label(text: str, limit: int = 30) -> str:
+    head = re.split(r"[。:：;；]", text, maxsplit=1)[0]
+    return head if len(head) <= limit else head[:limit] + "…"
+
+
+def find_duplicates(raw: str, lines: list[Line], min_len: int = 30) -> set[int]:
+    """Lines that repeat an earlier line of the file verbatim or nearly (≥90% of 5-grams, or
+    contained in it). Returns their start offsets; the first occurrence is kept."""
+    seen: list[tuple[str, set[str]]] = []
+    dups: set[int] = set()
+    for ln in lines:
+        if ln.furniture:
+            continue
+        t = squeeze(raw[ln.start : ln.end])
+        if len(t) < min_len:
+            continue
+        grams = {t[i : i + 5] for i in range(len(t) - 4)}
+        for prev, pgrams in seen:
+            if t in prev or len(grams & pgrams) >= 0.9 * len(grams):
+                dups.add(ln.start)
+                break
+        else:
+            seen.append((t, grams))
+    return dups
+
+
+class _TreeBuilder:
+    """Builds the section tree of one document from its lines, with sequence guards so that a
+    cross-reference or a stray list fragment is not taken for a heading."""
+
+    def __init__(self, raw: str, root: Node):
+        self.raw = raw
+        self.root = root
+        self.stack: list[Node] = [root]
+        self.last_num: dict[int, int] = {}
+
+    def text(self, ln: Line) -> str:
+        return clean_text(self.raw, ln.start, ln.end)
+
+    def marker(self, t: str) -> tuple[int, str, int] | None:
+        for level, kind, rx in MARKERS:
+            m = rx.match(t)
+            if not m:
+                continue
+            n = cn_to_int(m.group(1))
+            if n is None:
+                return None
+            last = self.last_num.get(level, 0)
+            if n == 1 or last < n <= last + 3:
+                if level == 3 and n == 1 and last > 1:
+                    return None  # a second 第一条 inside one document is a cross-reference
+                return level, kind, n
+            return None
+        return None
+
+    def push(self, node: Node) -> None:
+        while len(self.stack) > 1 and self.stack[-1].level >= node.level:
+            self.stack.pop()
+        self.stack[-1].children.append(node)
+        self.stack.append(node)
+
+    def add(self, ln: Line, t: str) -> None:
+        found = self.marker(t)
+        if found:
+            level, kind, n = found
+            self.last_num[level] = n
+            # Items restart their numbering inside each 章/条; articles number through chapters.
+            if level <= 3:
+                for deeper in [k for k in self.last_num if k > 3]:
+                    self.last_num.pop(deeper)
+            label = t.split(" ")[0] if level == 3 else (t if level <= 2 else _label(t))
+            if level == 3:
+                label = re.match(rf"^第[{_NUM}\d]+条", t).group(0)
+            self.push(Node(kind, level, label, [ln], num=n))
+            return
+        self.stack[-1].lines.append(ln)
+
+
+def _tables(raw: str, lines: list[Line], min_rows: int = 5) -> set[int]:
+    """Start offsets of lines that form tables: ≥ min_rows consecutive short rows."""
+    out: set[int] = set()
+    run: list[Line] = []
+
+    def flush() -> None:
+        if len(run) >= min_rows:
+            out.update(x.start for x in run)
+        run.clear()
+
+    for ln in lines:
+        if ln.furniture:
+            continue
+        t = clean_text(raw, ln.start, ln.end)
+        if is_row(t) and len(t) <= ROW_MAX and not _ISSUED_RE.match(t):
+            run.append(ln)
+        else:
+            flush()
+    flush()
+    return out
+
+
+def _policy_headers(raw: str, lines: list[Line]) -> list[int]:
+    """Indexes of lines that open a policy document: a title line directly above a 文号 line."""
+    starts = []
+    body = [i for i, ln in enumerate(lines) if not ln.furniture]
+    for k, i in enumerate(body):
+        t = squeeze(raw[lines[i].start : lines[i].end])
+        m = DOCNUM_RE.fullmatch(t)
+        if not m or k == 0:
+            continue
+        title_i = body[k - 1]
+        title = squeeze(raw[lines[title_i].start : lines[title_i].end])
+        if not _TITLE_HINT_RE.search(title) or title.startswith(("(", "（")):
+            continue
+        first = title_i
+        if k >= 2 and _REGNO_RE.match(squeeze(raw[lines[body[k - 2]].start : lines[body[k - 2]].end])):
+            first = body[k - 2]
+        starts.append(first)
+    return starts
+
+
+def _parse_policy(src: SourceText, lines: list[Line], doc_id: str, dups: set[int]) -> ParsedDocument:
+    raw = src.text
+    texts = [clean_text(raw, ln.start, ln.end) for ln in lines]
+    number_i = next(i for i, t in enumerate(texts) if DOCNUM_RE.fullmatch(squeeze(t)))
+    title = squeeze(texts[number_i - 1])
+    doc_number = normalize_doc_number(texts[number_i])
+    m = re.match(r"^(.*?)(?:关于|印发)", title)
+    issuer = m.group(1) if m and m.group(1) else None
+    date = None
+    root = Node("root", 0, "通知")
+    b = _TreeBuilder(raw, root)
+    tables = _tables(raw, lines)
+    after_sign = False
+    body_title: str | None = None
+    for i, (ln, t) in enumerate(zip(lines, texts)):
+        if ln.furniture or ln.start in dups:
+            continue
+        flat = squeeze(t)
+        if i <= number_i:
+            root.lines.append(ln)
+            continue
+        sign = issuer and re.fullmatch(rf"{re.escape(issuer)}\d{{4}}年\d{{1,2}}月\d{{1,2}}日(附件)?", flat)
+        if sign or _ISSUED_RE.match(flat):
+            date = date or iso_date(flat)
+            if not root.children and b.stack[-1] is root:
+                root.lines.append(ln)  # the notice's own signature stays with the notice
+            else:
+                # A date stamp closes what precedes it; notes that follow it stay with it.
+                b.stack = [root]
+                b.push(Node("sign", 1, "落款", [ln]))
+            after_sign = bool(sign)
+            continue
+        if after_sign and is_row(t) and not b.marker(t):
+            # The attached text (办法, 方案, 名单…) opens with its own title.
+            body_title = flat
+            b.stack = [root]
+            b.last_num.clear()
+            b.push(Node("title", 0.5, body_title, [ln]))
+            after_sign = False
+            continue
+        after_sign = False
+        if ln.start in tables:
+            b.push(Node("row", 9, _label(flat, 20), [ln]))
+            b.stack.pop()
+            continue
+        b.add(ln, t)
+    doc = Document(
+        doc_id=doc_id,
+        source=src.source,
+        start=lines[0].start,
+        end=lines[-1].end,
+        kind="policy",
+        title=title,
+        doc_number=doc_number,
+        issuer=issuer,
+        date=date,
+    )
+    return ParsedDocument(doc, root, lines, dups)
+
+
+def _is_headlike(raw: str, ln: Line) -> bool:
+    t = clean_text(raw, ln.start, ln.end)
+    if t.startswith("◆") or (_heading_mark(raw, ln) and len(t) <= ROW_MAX):
+        return True
+    # Headlines may hold 、 but no sentence punctuation.
+    return len(t) <= ROW_MAX and not any(ch in "，。；：,;:！？!?" for ch in t) and not STRUCT_RE.match(t)
+
+
+def _news_blocks(raw: str, lines: list[Line]) -> list[int]:
+    """Indexes of lines that open an article: the head block before a byline or dateline."""
+    starts: list[int] = []
+    n = len(lines)
+    i = 0
+    while i < n:
+        if lines[i].furniture:
+            i += 1
+            continue
+        j = i
+        while j < n and (lines[j].furniture or _is_headlike(raw, lines[j])) and not _BYLINE_RE.match(
+            squeeze(raw[lines[j].start : lines[j].end])
+        ):
+            j += 1
+        prev = next((lines[k] for k in range(i - 1, -1, -1) if not lines[k].furniture), None)
+        after_byline = prev is not None and _BYLINE_RE.match(squeeze(raw[prev.start : prev.end]))
+        if j > i and j < n and not after_byline:
+            nxt = squeeze(raw[lines[j].start : lines[j].end])
+            marked = any(_heading_mark(raw, lines[k]) for k in range(i, j))
+            if _BYLINE_RE.match(nxt) or _DATELINE_RE.match(nxt) or marked:
+                starts.append(i)
+                i = j + 1
+                continue
+        elif j == i and _BYLINE_RE.match(squeeze(raw[lines[i].start : lines[i].end])) and i > 0:
+            # A byline with no headline above it: the layout put the headline elsewhere.
+            starts.append(i)
+        i = max(j, i + 1)
+    return starts
+
+
+def _heading_mark(raw: str, ln: Line) -> bool:
+    """True when the converter marked the line as a markdown heading ("# ...")."""
+    k = raw.rfind("\n", 0, ln.start) + 1
+    return raw[k : ln.start].lstrip().startswith("#")
+
+
+def _marked_heads(raw: str, lines: list[Line]) -> list[str]:
+    """Markdown-marked headlines in the head block at the top of an article's lines."""
+    out = []
+    for ln in lines:
+        if ln.furniture:
+            continue
+        if not _is_headlike(raw, ln) or _BYLINE_RE.match(squeeze(raw[ln.start : ln.end])):
+            break
+        if _heading_mark(raw, ln):
+            out.append(squeeze(clean_text(raw, ln.start, ln.end)))
+    return out
+
+
+def _parse_news(
+    src: SourceText, lines: list[Line], doc_id: str, dups: set[int], title_override: str | None = None,
+    skip_first_mark: bool = False,
+) -> ParsedDocument:
+    raw = src.text
+    root = Node("root", 0, "")
+    head: list[str] = []
+    byline: list[str] = []
+    i = 0
+    # The head block: kickers, headline, subtitles, then the byline.
+    while i < len(lines) and (lines[i].furniture or _is_headlike(raw, lines[i])):
+        t = clean_text(raw, lines[i].start, lines[i].end)
+        if not lines[i].furniture:
+            if _BYLINE_RE.match(squeeze(t)):
+                break
+            head.append((t, _heading_mark(raw, lines[i])))
+        root.lines.append(lines[i])
+        i += 1
+    while i < len(lines) and not lines[i].furniture:
+        t = clean_text(raw, lines[i].start, lines[i].end)
+        if _BYLINE_RE.match(squeeze(t)) or (byline and is_row(t) and len(t) <= ROW_MAX and "报道" in t):
+            byline.append(t)
+            root.lines.append(lines[i])
+            i += 1
+        else:
+            break
+    marked = [t for t, mk in head if mk][1 if skip_first_mark else 0 :]
+    kept = [t for t, mk in head if len(squeeze(t)) > 6 and not t.startswith("◆")] or [t for t, _ in head]
+    title = marked[-1] if marked else " ".join(kept[-2:]) if kept else clean_text(raw, lines[0].start, lines[0].end)[:30]
+    if title_override:
+        title = title_override
+    elif not head and i < len(lines):
+        # No headline at all: name the article by its lead sentence.
+        lead = _DATELINE_RE.sub("", squeeze(clean_text(raw, lines[i].start, lines[i].end)))
+        title = re.split(r"[。；;]", lead, maxsplit=1)[0][:30]
+    current = root
+    for ln in lines[i:]:
+        if ln.furniture or ln.start in dups:
+            continue
+        t = clean_text(raw, ln.start, ln.end)
+        if _is_headlike(raw, ln) and len(squeeze(t)) >= 4:
+            current = Node("subhead", 1, squeeze(t), [ln])
+            root.children.append(current)
+            continue
+        current.lines.append(ln)
+    doc = Document(
+        doc_id=doc_id,
+        source=src.source,
+        start=lines[0].start,
+        end=lines[-1].end,
+        kind="news",
+        title=squeeze(title) if not re.search(r"[A-Za-z0-9] [A-Za-z0-9]", title) else title,
+        byline=" ".join(squeeze(b) for b in byline) or None,
+    )
+    return ParsedDocument(doc, root, lines, dups)
+
+
+def _parse_plain(src: SourceText, lines: list[Line], doc_id: str, dups: set[int], kind: str) -> ParsedDocument:
+    """A document without notice header or bylines: first line is the title; 章/条/items parsed."""
+    raw = src.text
+    first = next((ln for ln in lines if not ln.furniture), lines[0])
+    title = squeeze(clean_text(raw, first.start, first.end))[:60]
+    root = Node("root", 0, "")
+    b = _TreeBuilder(raw, root)
+    for ln in lines:
+        if ln.furniture or ln.start in dups:
+            continue
+        b.add(ln, clean_text(raw, ln.start, ln.end))
+    number = next((normalize_doc_number(clean_text(raw, ln.start, ln.end)) for ln in lines[:6]
+                   if DOCNUM_RE.fullmatch(squeeze(raw[ln.start:ln.end]))), None)
+    doc = Document(doc_id, src.source, lines[0].start, lines[-1].end, kind, title, doc_number=number)
+    return ParsedDocument(doc, root, lines, dups)
+
+
+def parse(src: SourceText) -> list[ParsedDocument]:
+    """Split one source file into its documents, each with a section tree.
+
+    Args:
+        src: the file as read.
+
+    Returns:
+        Parsed documents in file order. A gazette yields one per notice (its cover and table of
+        contents are skipped, its back matter kept as a last document); a newspaper page yields one
+        per article; any other file is one document.
+    """
+    raw = src.text
+    lines = split_lines(raw)
+    if not any(not ln.furniture for ln in lines):
+        return []
+    dups = find_duplicates(raw, lines)
+    stem = src.source.rsplit(".", 1)[0]
+    heads = _policy_headers(raw, lines)
+    out: list[ParsedDocument] = []
+    if heads:
+        bounds = heads + [len(lines)]
+        for k, (a, z) in enumerate(zip(bounds, bounds[1:])):
+            seg = lines[a:z]
+            # Whatever follows the last notice's 印发 line is the publication's back matter.
+            tail = None
+            if k == len(heads) - 1:
+                for j, ln in enumerate(seg):
+                    if _ISSUED_RE.match(squeeze(raw[ln.start : ln.end])):
+                        tail = j + 1
+                if tail is not None and tail < len(seg) and any(not x.furniture for x in seg[tail:]):
+                    back = seg[tail:]
+                    seg = seg[:tail]
+                else:
+                    back = None
+            out.append(_parse_policy(src, seg, f"{stem}/{k:02d}", dups))
+            if k == len(heads) - 1 and tail is not None and back:
+                out.append(_parse_plain(src, back, f"{stem}/{k + 1:02d}", dups, "back"))
+        return out
+    starts = _news_blocks(raw, lines)
+    if starts:
+        if starts[0] != 0 and any(not ln.furniture for ln in lines[: starts[0]]):
+            starts = [0] + starts
+        bounds = starts + [len(lines)]
+        segs = [lines[a:z] for a, z in zip(bounds, bounds[1:])]
+        heads_of = [_marked_heads(raw, seg) for seg in segs]
+        for k, seg in enumerate(segs):
+            override, skip = None, False
+            bare = _BYLINE_RE.match(squeeze(raw[seg[0].start : seg[0].end]))
+            # Column extraction can print a headline after its article: when an article opens with
+            # a bare byline and the next head block stacks two headlines, the first one is ours.
+            if bare and k + 1 < len(segs) and len(heads_of[k + 1]) >= 2:
+                override = heads_of[k + 1][0]
+            if k > 0 and len(heads_of[k]) >= 2 and _BYLINE_RE.match(squeeze(raw[segs[k - 1][0].start : segs[k - 1][0].end])):
+                skip = True
+            out.append(_parse_news(src, seg, f"{stem}/{k:02d}", dups, override, skip))
+        return out
+    return [_parse_plain(src, lines, f"{stem}/00", dups, "text")]
