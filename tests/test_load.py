@@ -102,6 +102,7 @@ HTML = f"""<!DOCTYPE html>
 <p>{ARTICLE_1}</p>
 <div>{ARTICLE_4}</div>
 <p>正文中的 &lt;script&gt; 标签 &amp; 符号</p>
+<table><tr><td>责任主体</td><td>区县政府</td></tr><tr><td>指导部门</td><td>市城管部门</td></tr></table>
 <script type="text/javascript">document.write("secret");</script>
 </body></html>
 """
@@ -119,7 +120,8 @@ def write_bad(d: Path) -> dict[str, Path]:
     files = {
         "empty.txt": b"",
         "blank.md": b"  \r\n\t\n   \n",
-        "image.txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" + bytes(range(256)) * 4,
+        # Few control bytes in all, so only the NULs give it away.
+        "image.txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"IDATx" * 400,
         "random.txt": rnd,
         "random_nonul.txt": rnd.replace(b"\x00", b""),
         "corrupt.pdf": b"%PDF-1.7\n" + rnd,
@@ -223,13 +225,21 @@ def test_html_visible_text(tmp_path: Path) -> None:
     assert lines[0] == "门前五包责任制管理办法"  # <title>
     assert ARTICLE_1 in lines and ARTICLE_4 in lines
     assert "正文中的 <script> 标签 & 符号" in lines
+    assert "责任主体 区县政府" in lines and "指导部门 市城管部门" in lines
     assert "\n\n\n" not in st.text
 
 
-def test_html_gbk_meta_charset(tmp_path: Path) -> None:
+def test_html_meta_charset(tmp_path: Path) -> None:
+    traditional = "濟南市臨街單位「門前五包」責任制管理辦法"
+    path = tmp_path / "big5.htm"
+    html = f'<html><head><meta http-equiv="Content-Type" content="text/html; charset=big5"></head><body><p>{traditional}</p></body></html>'
+    path.write_bytes(html.encode("big5"))
+    assert read_source(path).text == traditional
+    # A GB2312 label on a page with a GB18030-only character still decodes.
     path = tmp_path / "gbk.htm"
-    path.write_bytes(f'<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"></head><body><p>{ARTICLE_4}</p></body></html>'.encode("gb18030"))
-    assert read_source(path).text == ARTICLE_4
+    html = f'<meta charset="gb2312"><p>{ARTICLE_4}€</p>'
+    path.write_bytes(html.encode("gb18030"))
+    assert read_source(path).text == ARTICLE_4 + "€"
 
 
 def test_unsupported_extension(tmp_path: Path) -> None:

@@ -225,10 +225,8 @@ def _decode_html(data: bytes, name: str) -> str:
     else:
         _check_not_binary(data, name)
         match = _HTML_CHARSET.search(data[:4096])
+        # A wrong label (GB2312 pages with GB18030-only characters) falls through to the next try.
         declared = match.group(1).decode("ascii").lower() if match else None
-        # Pages labelled GB2312/GBK routinely contain GB18030-only characters; browsers widen too.
-        if declared in ("gb2312", "gbk", "x-gbk", "gb_2312-80"):
-            declared = "gb18030"
         candidates = [c for c in (declared, "utf-8", "gb18030") if c]
     for encoding in candidates:
         try:
