@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections import Counter
 from pathlib import Path
@@ -26,6 +27,9 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
     from .chunk import chunk_corpus
 
     paths = args.paths or [settings.corpus_dir]
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise RagError(f"no such file or folder: {', '.join(missing)}")
     chunks, sources, problems = chunk_corpus(paths, settings)
     for p in problems:
         print(f"跳过 skipped: {p.message}", file=sys.stderr)
@@ -70,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The CLI reports skipped files itself; keep library warnings from printing them twice.
+    logging.getLogger("rag").setLevel(logging.ERROR)
     settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
     try:
         return args.func(args, settings)
