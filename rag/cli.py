@@ -74,9 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    # The CLI reports skipped files itself; keep library warnings from printing them twice.
-    logging.getLogger("rag").setLevel(logging.ERROR)
     settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
+    # The CLI reports skipped files itself; keep library warnings from printing them twice.
+    lib_log = logging.getLogger("rag")
+    old_level = lib_log.level
+    lib_log.setLevel(logging.ERROR)
     try:
         return args.func(args, settings)
     except RagError as exc:
@@ -87,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `rag chunks | head`
         sys.stderr.close()
         return 0
+    finally:
+        lib_log.setLevel(old_level)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ ARTICLE_7 = CORPUS[_start : CORPUS.index("第八条", _start)].rstrip()
 ARTICLE_1 = _line("第一条 为进一步提升城市品质")
 ARTICLE_4 = _line("第四条 市城管部门负责指导")
 ARTICLE_22 = _line("第二十二条 本办法自")
-ARTICLE_22_HEAD = ARTICLE_22[: ARTICLE_22.index("施行") + 2]  # "第二十二条 本办法自 2021 年 10 月 9 日起施行"
+# "第二十二条 本办法自 2021 年 10 月 9 日起施行"
+ARTICLE_22_HEAD = ARTICLE_22[: ARTICLE_22.index("施行") + 2]
 DOC_NUMBER = _line("济政发〔2021〕13号")
 
 
@@ -137,7 +138,10 @@ def write_bad(d: Path) -> dict[str, Path]:
 # --- tests --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, data", [("empty.txt", b""), ("blank.md", b" \r\n\t\n  \xe3\x80\x80\n"), ("bom_only.txt", b"\xef\xbb\xbf")])
+@pytest.mark.parametrize(
+    "name, data",
+    [("empty.txt", b""), ("blank.md", b" \r\n\t\n  \xe3\x80\x80\n"), ("bom_only.txt", b"\xef\xbb\xbf")],
+)
 def test_empty_and_whitespace_files_refused(tmp_path: Path, name: str, data: bytes) -> None:
     (tmp_path / name).write_bytes(data)
     with pytest.raises(LoadError, match=r"empty") as info:
@@ -232,7 +236,10 @@ def test_html_visible_text(tmp_path: Path) -> None:
 def test_html_meta_charset(tmp_path: Path) -> None:
     traditional = "濟南市臨街單位「門前五包」責任制管理辦法"
     path = tmp_path / "big5.htm"
-    html = f'<html><head><meta http-equiv="Content-Type" content="text/html; charset=big5"></head><body><p>{traditional}</p></body></html>'
+    html = (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=big5"></head>'
+        f"<body><p>{traditional}</p></body></html>"
+    )
     path.write_bytes(html.encode("big5"))
     assert read_source(path).text == traditional
     # A GB2312 label on a page with a GB18030-only character still decodes.
@@ -254,7 +261,8 @@ def test_load_corpus_reports_bad_and_keeps_good(tmp_path: Path, caplog: pytest.L
     root = tmp_path / "corpus"
     (root / "sub").mkdir(parents=True)
     shutil.copyfile(CORPUS_FILE, root / "sub" / CORPUS_FILE.name)
-    good = {p.name for p in (write_gb18030(root), write_bom(root), write_crlf(root), write_pdf(root), write_docx(root), write_html(root))}
+    writers = (write_gb18030, write_bom, write_crlf, write_pdf, write_docx, write_html)
+    good = {write(root).name for write in writers}
     bad = write_bad(root)
     (root / ".hidden.txt").write_bytes(b"\x00")  # hidden: skipped, not reported
     (root / "notes.xyz").write_bytes(b"\x00")  # unsupported inside a directory: skipped
@@ -270,7 +278,8 @@ def test_load_corpus_reports_bad_and_keeps_good(tmp_path: Path, caplog: pytest.L
     assert sorted(p.source for p in problems) == sorted([*bad, "outside.doc"])
     for problem in problems:
         assert problem.message.startswith(f"{problem.source}:")
-    assert len([r for r in caplog.records if r.levelname == "WARNING" and r.name == "rag.ingest.load"]) == len(problems)
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and r.name == "rag.ingest.load"]
+    assert len(warnings) == len(problems)
 
 
 def test_iter_source_paths_sorted_and_filtered(tmp_path: Path) -> None:
