@@ -36,11 +36,12 @@ from .types import Chunk
 
 log = logging.getLogger(__name__)
 
-FORMAT = "rag-index/1"
+FORMAT = "rag-index/2"
 CURRENT = "CURRENT"
 # Flat search is exact and, on 2 cores, fast enough up to here; beyond it HNSW (see README).
 FLAT_MAX = 50_000
-ARTIFACTS = ("chunks.jsonl", "vectors.npy", "dense.faiss", "bm25.npz", "bm25_vocab.json", "userdict.txt")
+ARTIFACTS = ("chunks.jsonl", "sources.jsonl", "vectors.npy", "dense.faiss", "bm25.npz", "bm25_vocab.json",
+             "userdict.txt")
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Index:
     dense: object  # faiss.Index
     bm25: BM25
     tokenizer: Tokenizer
+    raws: dict[str, str]  # source -> text as read: what every offset points into
 
 
 @dataclass
@@ -204,14 +206,15 @@ def build_index(
     report.chunks = len(chunks)
 
     say(0.95, "writing")
-    live = _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, files, problems)
+    raws = {src.source: src.text for src in sources}
+    live = _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, files, problems, raws)
     report.directory = live
     report.seconds = time.perf_counter() - t0
     say(1.0, "done")
     return report
 
 
-def _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, files, problems) -> Path:
+def _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, files, problems, raws) -> Path:
     """Write a complete build into a fresh folder, then point CURRENT at it in one rename."""
     import faiss
 
@@ -223,6 +226,11 @@ def _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, fi
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
             for c in chunks:
                 f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        # NOTE: the index keeps the text of every source, so citations stay exact even if corpus/
+        # changes before the next build.
+        with open(tmp / "sources.jsonl", "w", encoding="utf-8") as f:
+            for source, text in raws.items():
+                f.write(json.dumps({"source": source, "text": text}, ensure_ascii=False) + "\n")
         np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
         faiss.write_index(dense, str(tmp / "dense.faiss"))
         bm25.save(tmp)
@@ -329,6 +337,11 @@ def load_index(settings: Settings, verify: bool = True) -> Index:
         dense = faiss.read_index(str(live / "dense.faiss"))
         bm25 = BM25.load(live)
         terms = (live / "userdict.txt").read_text(encoding="utf-8").split()
+        raws = {}
+        for line in (live / "sources.jsonl").read_text(encoding="utf-8").splitlines():
+            if line:
+                row = json.loads(line)
+                raws[row["source"]] = row["text"]
     except Exception as exc:  # noqa: BLE001 - any parse failure means the same thing here
         raise _damaged(live, f"an artifact could not be read ({type(exc).__name__}: {exc})") from exc
     n = len(chunks)
@@ -337,4 +350,6 @@ def load_index(settings: Settings, verify: bool = True) -> Index:
                              f"{bm25.n_docs} in BM25")
     if vectors.shape[1] != manifest["embedder"]["dim"]:
         raise _damaged(live, "vector width differs from the manifest")
-    return Index(live, manifest, chunks, vectors, dense, bm25, Tokenizer(terms))
+    if {c.source for c in chunks} - set(raws):
+        raise _damaged(live, "sources.jsonl lacks the text of an indexed file")
+    return Index(live, manifest, chunks, vectors, dense, bm25, Tokenizer(terms), raws)

@@ -53,6 +53,13 @@ class BM25:
         matrix = sparse.csc_matrix((weights, (rows_a, cols_a)), shape=(len(docs), len(vocab)), dtype=np.float32)
         return cls(vocab, matrix, k1, b)
 
+    def idf(self) -> dict[str, float]:
+        """Inverse document frequency of every vocabulary term (the Lucene BM25 formula)."""
+        df = np.diff(self.matrix.tocsc().indptr)
+        n = self.n_docs
+        values = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        return {t: float(values[i]) for t, i in self.vocab.items()}
+
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 score of every document for the query (repeated query terms count once each)."""
         ids = [self.vocab[t] for t in set(query_tokens) if t in self.vocab]
