@@ -28,8 +28,10 @@ class Settings:
     # Retrieval.
     top_k: int = 10
     rrf_k: int = 60
+    # NOTE: BM25 counts double in the fusion: on the dev set it lifts MRR 0.90 -> 0.93 and
+    # Recall@1000chars 0.955 -> 0.97 (eval/bench_retrieval.py prints the ablation).
     dense_weight: float = 1.0
-    keyword_weight: float = 1.0
+    keyword_weight: float = 2.0
     # Answering.
     max_question_chars: int = 500
     extra: dict = field(default_factory=dict)
