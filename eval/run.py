@@ -14,6 +14,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 from rag.config import Settings
 from rag.errors import RagError
 
@@ -64,8 +66,25 @@ def run_system(name: str, questions: list[dict], corpus_dir: Path, settings: Set
     build_s = system.build(Path(corpus_dir))
     outputs = [system.answer(q) for q in questions]
     info = {"build_s": round(build_s, 3), "peak_rss_mb": round(_rss_mb(), 1),
-            "rss_growth_mb": round(_rss_mb() - rss0, 1), "stats": getattr(system, "stats", {})}
+            "rss_growth_mb": round(_rss_mb() - rss0, 1), "stats": dict(getattr(system, "stats", {}))}
+    info["stats"].update(llm_stats(outputs))
     return outputs, info
+
+
+def llm_stats(outputs: list[dict]) -> dict:
+    """Token throughput of the answers an LLM produced (empty for systems without one)."""
+    metas = [o.get("meta") or {} for o in outputs]
+    runs = [m for m in metas if m.get("llm_seconds")]
+    if not runs:
+        return {}
+    tokens = sum(m.get("output_tokens") or 0 for m in runs)
+    seconds = sum(m["llm_seconds"] for m in runs)
+    firsts = [m["first_token_s"] for m in runs if m.get("first_token_s") is not None]
+    return {"llm_answers": len(runs), "llm_output_tokens": tokens,
+            "llm_tokens_per_s": round(sum(m["tokens_per_s"] for m in runs) / len(runs), 1),
+            "llm_seconds_p95": round(float(np.percentile([m["llm_seconds"] for m in runs], 95)), 2),
+            "first_token_s_p50": round(float(np.percentile(firsts, 50)), 2) if firsts else None,
+            "overall_tokens_per_s": round(tokens / seconds, 1) if seconds else None}
 
 
 def run_eval(questions_path, systems=("ours", "naive", "bm25"), out_dir="eval/out", corpus_dir="corpus",

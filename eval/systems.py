@@ -18,6 +18,7 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import RagError
+from rag.qa import answer_record
 
 SYSTEMS = ("ours", "naive", "bm25")
 RETRIEVE_K = 10  # the batch format promises at least 10 ranked spans (Recall@10 needs them)
@@ -235,27 +236,8 @@ class Bm25System:
         return _record(question, top.text, False, [cit], retrieved, t0)
 
 
-def ours_answer(question: str, retriever, raws: dict[str, str]) -> dict:
-    """The answer step of ``ours``: the product's hybrid retriever; the top chunk stands in for the
-    answer until ``rag.answer`` exists.
-
-    Returns:
-        {"answer", "refused", "citations", "retrieved"} (the batch record minus id/latency).
-    """
-    hits = retriever.search(question, RETRIEVE_K)
-    if not hits:
-        return {"answer": "", "refused": True, "citations": [], "retrieved": []}
-    top = hits[0].chunk
-    return {
-        "answer": top.text,
-        "refused": False,
-        "citations": [_chunk_citation(top, raws[top.source])],
-        "retrieved": [_chunk_retrieved(h.chunk, h.score) for h in hits],
-    }
-
-
 class OursSystem:
-    """The product: ``rag.index`` (clause chunks, FAISS + jieba BM25) and ``rag.retrieve``."""
+    """The product: ``rag.index`` (clause chunks, FAISS + jieba BM25), ``rag.retrieve`` and ``rag.qa``."""
 
     name = "ours"
 
@@ -268,23 +250,27 @@ class OursSystem:
         from dataclasses import replace
 
         from rag.index import build_index, load_index
+        from rag.qa import QA
         from rag.retrieve import Retriever
 
         t0 = time.perf_counter()
         index_dir = Path(self.cache_dir) / "index-ours" if self.cache_dir else Path(tempfile.mkdtemp()) / "index"
         settings = replace(self.settings, corpus_dir=Path(corpus_dir), index_dir=index_dir)
         report = build_index(settings, [Path(corpus_dir)], embedder=self.embedder)
-        self.retriever = Retriever(load_index(settings), self.embedder, settings)
-        self.raws = read_raw(corpus_dir)
+        self.qa = QA.from_retriever(Retriever(load_index(settings), self.embedder, settings), settings)
         self.stats = {"chunks": report.chunks, "embedded_files": len(report.embedded_files),
                       "reused_files": len(report.reused_files), "faiss": report.faiss_type,
-                      "answerer": "top fused chunk (until rag.answer)"}
+                      "answerer": settings.answerer + (f" ({settings.llm_model} at {settings.llm_base_url})"
+                                                       if settings.answerer == "llm" else "")}
         return time.perf_counter() - t0
 
     def answer(self, question: dict) -> dict:
+        """The product's own pipeline (rag.qa), exactly as `rag ask --json` and the API answer."""
         t0 = time.perf_counter()
-        r = ours_answer(question["question"], self.retriever, self.raws)
-        return _record(question, r["answer"], r["refused"], r["citations"], r["retrieved"], t0)
+        record = answer_record(self.qa.ask(question["question"]), question.get("id"))
+        record["question"] = question["question"]
+        record["latency_ms"] = round((time.perf_counter() - t0) * 1000, 2)
+        return record
 
 
 def make_system(name: str, settings: Settings, embedder_factory, cache_dir: Path | None = None) -> System:

@@ -107,6 +107,70 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def ensure_index(settings: Settings, quiet: bool = False) -> None:
+    """Build index/ from the corpus when there is none yet (the first run of `rag ask`/`rag serve`)."""
+    from .index import build_index, _live_dir
+
+    if _live_dir(Path(settings.index_dir)) is not None:
+        return
+    if not quiet:
+        print(f"首次运行：正在从 {settings.corpus_dir}/ 建立索引 (first run: building the index, about a "
+              "minute) ...", file=sys.stderr)
+    report = build_index(settings, None)
+    for msg in report.skipped:
+        print(f"跳过 skipped: {msg}", file=sys.stderr)
+
+
+def render_answer(answer) -> str:
+    """An answer as plain text: the answer, its numbered citations, or the nearest passages."""
+    from .prompts import RELATED_NOT_ANSWERING
+
+    lines = [answer.text]
+    for note in answer.notices:
+        if not note.startswith("coverage="):
+            lines.append(f"（{note}）")
+    if answer.citations:
+        lines.append("")
+        lines.append("引用：")
+        for i, c in enumerate(answer.citations, 1):
+            where = " ".join(x for x in (f"《{c.title}》", c.doc_number or "", " ".join(c.section)) if x)
+            quote = " ".join(c.quote.split())
+            lines.append(f"[{i}] {where}  ({c.source}:{c.start}-{c.end})")
+            lines.append(f"    “{quote}”")
+    elif answer.hits and answer.refused:
+        lines.append("")
+        lines.append(f"{RELATED_NOT_ANSWERING}：")
+        for h in answer.hits[:3]:
+            c = h.chunk
+            where = " ".join(x for x in (f"《{c.title}》", c.doc_number or "", " ".join(c.section)) if x)
+            lines.append(f"- {where}：{c.text[:80]}")
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
+
+    from .qa import QA, answer_record
+
+    if args.llm:
+        settings = replace(settings, answerer="llm")
+    ensure_index(settings)
+    qa = QA.open(settings)
+    history: list = []
+    for i, question in enumerate(args.questions):
+        answer = qa.ask(question, history)
+        history.append((answer.meta.get("resolved_question", question), answer))
+        if args.json:
+            print(json.dumps(answer_record(answer, i + 1), ensure_ascii=False))
+        else:
+            if len(args.questions) > 1:
+                print(f"问：{question}")
+            print(render_answer(answer))
+            if i < len(args.questions) - 1:
+                print()
+    return 0
+
+
 def _import_eval():
     """The eval package sits beside rag/ (repo checkout or installed with it)."""
     try:
@@ -170,6 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     s_.add_argument("-k", type=int, default=10)
     s_.add_argument("--json", action="store_true", help="one JSON object per hit")
     s_.set_defaults(func=cmd_search)
+    a = sub.add_parser("ask", help="answer questions with cited clauses (several = one conversation)")
+    a.add_argument("questions", nargs="+", help="a question; further ones are follow-ups in the same conversation")
+    a.add_argument("--json", action="store_true", help="print the batch format, one JSON object per answer")
+    a.add_argument("--llm", action="store_true", help="answer with the LLM endpoint in settings (RAG_LLM_*)")
+    a.set_defaults(func=cmd_ask)
     e = sub.add_parser("eval", help="run the evaluation suite: every system side by side, reports in --out")
     e.add_argument("--questions", type=Path, required=True, help="gold questions, JSON Lines")
     e.add_argument("--systems", default="ours,naive,bm25", help="comma-separated: ours,naive,bm25")

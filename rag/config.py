@@ -33,7 +33,20 @@ class Settings:
     dense_weight: float = 1.0
     keyword_weight: float = 2.0
     # Answering.
+    answerer: str = "extractive"  # or "llm" (OpenAI-compatible endpoint, see llm_* below)
     max_question_chars: int = 500
+    # Refuse when the chosen evidence covers less than this share of the question's weighted terms.
+    min_coverage: float = 0.5
+    # LLM mode: any OpenAI-compatible chat endpoint (llama.cpp server, vLLM, Ollama, a cloud API).
+    # The key is read from RAG_LLM_API_KEY or OPENAI_API_KEY, never stored in settings files.
+    llm_base_url: str = "http://127.0.0.1:8080/v1"
+    llm_model: str = "qwen2.5"
+    llm_max_tokens: int = 256
+    llm_timeout: float = 120.0
+    llm_passages: int = 3
+    # NOTE: the offline evidence check runs first; when it finds no coverage the LLM is not asked,
+    # since small models answer from their own knowledge however the prompt is worded.
+    llm_gate: bool = True
     extra: dict = field(default_factory=dict)
 
     @classmethod

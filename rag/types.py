@@ -63,6 +63,15 @@ class Chunk:
         d["context"] = self.context
         return d
 
+    @property
+    def clause_key(self) -> tuple:
+        """The clause a chunk belongs to: its document and section path up to its 第X条 (the parts
+        of a long article cut at its items share it)."""
+        for i, s in enumerate(self.section):
+            if s.startswith("第") and "条" in s[:8]:
+                return (self.doc_id, tuple(self.section[: i + 1]))
+        return (self.doc_id, tuple(self.section))
+
     @classmethod
     def from_dict(cls, d: dict) -> "Chunk":
         d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
@@ -101,3 +110,6 @@ class Answer:
     refused: bool
     latency_ms: float = 0.0
     notices: list[str] = field(default_factory=list)
+    # LLM mode: answer sentences no valid citation supports (shown flagged), and token counts.
+    unsupported: list[str] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)

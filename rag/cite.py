@@ -1,0 +1,88 @@
+"""Citations: sentence spans of chunks, and verification of every quote before it is shown.
+
+Pure functions. A citation is shown only if its quote equals the raw source span and the span lies
+inside a chunk that was retrieved for the question.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from .ingest.clean import clean
+from .types import Chunk, Citation, Hit
+
+log = logging.getLogger(__name__)
+
+_SENT_END = set("。！？!?\n")
+_MARK_RE = re.compile(r"\[(\d{1,2})\]")
+
+
+def sentences(raw: str, chunk: Chunk) -> list[tuple[int, int, str]]:
+    """The sentences of a chunk as (raw start, raw end, cleaned text), in order."""
+    c = clean(raw, chunk.start, chunk.end)
+    out = []
+    a = 0
+    text = c.text
+    for i, ch in enumerate(text):
+        if ch in _SENT_END or i == len(text) - 1:
+            b = i + 1 if ch != "\n" else i
+            piece = text[a:b]
+            lead = len(piece) - len(piece.lstrip())
+            trail = len(piece) - len(piece.rstrip())
+            if b - trail > a + lead:
+                s, e = c.raw_span(a + lead, b - trail)
+                out.append((s, e, text[a + lead : b - trail]))
+            a = i + 1
+    return out
+
+
+def make_citation(chunk: Chunk, raw: str, start: int, end: int) -> Citation:
+    return Citation(chunk.source, start, end, raw[start:end], chunk.chunk_id, chunk.title, chunk.doc_number,
+                    chunk.section)
+
+
+def verify(citation: Citation, raws: dict[str, str], hits: list[Hit]) -> str | None:
+    """None when the citation may be shown, else the reason it may not."""
+    raw = raws.get(citation.source)
+    if raw is None:
+        return f"unknown source {citation.source!r}"
+    if not (0 <= citation.start < citation.end <= len(raw)) or raw[citation.start : citation.end] != citation.quote:
+        return "quote differs from the source span"
+    if not any(h.chunk.source == citation.source and h.chunk.start <= citation.start and citation.end <= h.chunk.end
+               for h in hits):
+        return "span lies outside every retrieved passage"
+    return None
+
+
+def keep_verified(citations: list[Citation], raws: dict[str, str], hits: list[Hit]) -> tuple[list[Citation], list[int]]:
+    """Citations that pass verification, and the (0-based) positions of those dropped."""
+    kept, dropped = [], []
+    for i, c in enumerate(citations):
+        why = verify(c, raws, hits)
+        if why is None:
+            kept.append(c)
+        else:
+            log.warning("citation dropped (%s): %s %d-%d", why, c.source, c.start, c.end)
+            dropped.append(i)
+    return kept, dropped
+
+
+_SEGMENT_RE = re.compile(r"([^\[\]]*?)((?:\[\d{1,2}\])+)")
+
+
+def renumber(text: str, mapping: dict[int, int | None], drop_orphans: bool = True) -> str:
+    """Rewrite [n] markers by mapping (1-based old -> new); markers mapped to None are removed, and
+    with drop_orphans so is the sentence they ended when none of its markers survive."""
+    def seg(m: re.Match) -> str:
+        olds = [int(x) for x in _MARK_RE.findall(m.group(2))]
+        news = [mapping.get(o) for o in olds]
+        if not any(news):
+            return "" if drop_orphans else m.group(1)
+        return m.group(1) + "".join(f"[{n}]" for n in news if n)
+
+    return _SEGMENT_RE.sub(seg, text)
+
+
+def markers(text: str) -> list[int]:
+    return [int(m.group(1)) for m in _MARK_RE.finditer(text)]

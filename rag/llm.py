@@ -1,0 +1,213 @@
+"""LLM answerer: any OpenAI-compatible chat endpoint through LangChain, held to the same citation
+rules as the extractive answerer.
+
+The model sees the top passages numbered [1]..[n] and must end each sentence with the numbers it
+used. Afterwards every sentence is checked: markers that point at no passage, or at a passage that
+does not contain the sentence's words, are dropped; a sentence left with no valid support is kept
+but flagged; each valid marker becomes a citation of the passage sentence that best matches the
+answer sentence (an exact raw span). The sentinel ``CANNOT_ANSWER`` means "not in the documents".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator
+
+from . import prompts
+from .cite import make_citation, sentences
+from .types import Answer, Citation, Hit
+
+log = logging.getLogger(__name__)
+
+_MARK_RE = re.compile(r"[\[［【]\s*(\d{1,2})\s*[\]］】]")
+_SENT_RE = re.compile(r"[^。！？!?\n]+[。！？!?]?(?:\s*[\[［【]\s*\d{1,2}\s*[\]］】])*")
+_CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]+|\d+")
+# A marked passage supports a sentence when it holds at least this share of the sentence's bigrams.
+MIN_SUPPORT = 0.5
+UNSUPPORTED_FLAG = "（此句未能在引用的文件中找到依据）"
+
+
+def _units(text: str) -> list[str]:
+    return _CJK_OR_WORD.findall(text)
+
+
+def _bigrams(text: str) -> set[str]:
+    u = _units(text)
+    return {u[i] + u[i + 1] for i in range(len(u) - 1)} or set(u)
+
+
+def support(sentence: str, passage: str) -> float:
+    """Share of the sentence's character bigrams found in the passage (0..1)."""
+    s = _bigrams(_MARK_RE.sub("", sentence))
+    if not s:
+        return 0.0
+    return len(s & _bigrams(passage)) / len(s)
+
+
+def source_line(hit: Hit) -> str:
+    c = hit.chunk
+    bits = [f"《{c.title}》" if c.title else c.source]
+    if c.doc_number:
+        bits.append(c.doc_number)
+    if c.section:
+        bits.append(" ".join(c.section))
+    return " ".join(bits)
+
+
+def seen(hit: Hit) -> str:
+    """What the model was shown of a hit: its source line and text."""
+    return source_line(hit) + "\n" + hit.chunk.text
+
+
+class LLMAnswerer:
+    """Answers with a chat model over numbered passages; verifies every marker afterwards.
+
+    Args:
+        chat: a LangChain chat model (``ChatOpenAI`` in production, anything with ``stream``).
+        raws: source -> raw text, for exact citation spans.
+        passages: how many top hits the model sees.
+        gate: optional answerer whose refusal (thin evidence) short-circuits the model call.
+    """
+
+    def __init__(self, chat, raws: dict[str, str], passages: int = 4, gate=None, passage_chars: int = 400):
+        self.chat = chat
+        self.passage_chars = passage_chars
+        self.raws = raws
+        self.passages = passages
+        self.gate = gate
+
+    @classmethod
+    def from_settings(cls, settings, raws: dict[str, str], gate=None) -> "LLMAnswerer":
+        from langchain_openai import ChatOpenAI
+
+        key = os.environ.get("RAG_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY") or "not-needed"
+        chat = ChatOpenAI(base_url=settings.llm_base_url, model=settings.llm_model, api_key=key, temperature=0,
+                          max_tokens=settings.llm_max_tokens, timeout=settings.llm_timeout, max_retries=1,
+                          stream_usage=True)
+        return cls(chat, raws, settings.llm_passages, gate if settings.llm_gate else None)
+
+    def messages(self, question: str, hits: list[Hit]) -> list:
+        from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+        blocks = [prompts.PASSAGE_TEMPLATE.format(n=i + 1, source_line=source_line(h),
+                                                  text=h.chunk.text[: self.passage_chars])
+                  for i, h in enumerate(hits[: self.passages])]
+        user = prompts.USER_TEMPLATE.format(passages="\n\n".join(blocks), question=question)
+        return [SystemMessage(prompts.SYSTEM_PROMPT), HumanMessage(prompts.EXAMPLE_USER),
+                AIMessage(prompts.EXAMPLE_ANSWER), HumanMessage(user)]
+
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
+        final = None
+        for piece in self.stream(question, hits):
+            if isinstance(piece, Answer):
+                final = piece
+        return final
+
+    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
+        """Yield the model's text as it arrives, then the verified Answer (whose text replaces it)."""
+        hits = list(hits)
+        if not hits:
+            yield self._refuse(question, hits)
+            return
+        if self.gate is not None:
+            gated = self.gate.answer(question, hits)
+            if gated.refused:
+                gated.meta["llm"] = "skipped: evidence does not cover the question"
+                yield gated
+                return
+        t0 = time.perf_counter()
+        first = None
+        parts: list[str] = []
+        usage: dict = {}
+        try:
+            for chunk in self.chat.stream(self.messages(question, hits)):
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if getattr(chunk, "usage_metadata", None):
+                    usage = dict(chunk.usage_metadata)
+                if text:
+                    first = first or time.perf_counter()
+                    parts.append(text)
+                    yield text
+        except Exception as exc:  # noqa: BLE001 - a dead endpoint must not take the page down
+            log.error("LLM endpoint failed: %s", exc)
+            answer = self._refuse(question, hits)
+            answer.text = prompts.LLM_UNAVAILABLE
+            answer.meta["error"] = f"{type(exc).__name__}: {exc}"
+            yield answer
+            return
+        elapsed = time.perf_counter() - t0
+        answer = self.finalize(question, "".join(parts), hits)
+        out_tokens = usage.get("output_tokens") or max(1, len(parts))
+        answer.meta.update({"output_tokens": out_tokens, "input_tokens": usage.get("input_tokens"),
+                            "llm_seconds": round(elapsed, 3),
+                            "first_token_s": round(first - t0, 3) if first else None,
+                            "tokens_per_s": round(out_tokens / max(elapsed - ((first or t0) - t0), 1e-6), 2)})
+        yield answer
+
+    # --- verification -------------------------------------------------------------------------
+
+    def finalize(self, question: str, text: str, hits: list[Hit]) -> Answer:
+        """Model text -> Answer with verified citations, renumbered markers and flagged sentences."""
+        shown = hits[: self.passages]
+        body = text.strip()
+        if not body or prompts.CANNOT_ANSWER in body.replace(" ", "")[: len(prompts.CANNOT_ANSWER) + 8]:
+            return self._refuse(question, hits)
+        citations: list[Citation] = []
+        keys: dict[tuple, int] = {}
+        out: list[str] = []
+        unsupported: list[str] = []
+        for sent in _SENT_RE.findall(body):
+            plain = _MARK_RE.sub("", sent).strip()
+            if not plain:
+                continue
+            marks = []
+            for m in _MARK_RE.findall(sent):
+                n = int(m)
+                if 1 <= n <= len(shown) and support(plain, seen(shown[n - 1])) >= MIN_SUPPORT:
+                    marks.append(n)
+            if not marks:
+                # An unmarked or wrongly marked sentence may still quote a shown passage.
+                best = max(range(len(shown)), key=lambda i: support(plain, seen(shown[i])))
+                if support(plain, seen(shown[best])) >= 0.6:
+                    marks = [best + 1]
+            numbers = []
+            for n in dict.fromkeys(marks):
+                cit = self._cite(plain, shown[n - 1])
+                if cit is None:
+                    continue
+                key = (cit.source, cit.start, cit.end)
+                if key not in keys:
+                    citations.append(cit)
+                    keys[key] = len(citations)
+                numbers.append(keys[key])
+            if numbers:
+                out.append(plain + "".join(f"[{k}]" for k in numbers))
+            elif len(_units(plain)) >= 2:
+                unsupported.append(plain)
+                out.append(plain + UNSUPPORTED_FLAG)
+        if not citations:
+            return self._refuse(question, hits, meta={"model_text": text})
+        answer = Answer(question, "".join(out), citations, hits, refused=False, unsupported=unsupported)
+        answer.meta["model_text"] = text
+        return answer
+
+    def _cite(self, sentence: str, hit: Hit) -> Citation | None:
+        """The sentence of the hit's chunk that best supports the answer sentence, as a raw span."""
+        raw = self.raws.get(hit.chunk.source)
+        if raw is None:
+            return None
+        spans = sentences(raw, hit.chunk)
+        if not spans:
+            return None
+        s, e, _ = max(spans, key=lambda sp: (support(sentence, sp[2]), -len(sp[2])))
+        # A sentence drawing on several sentences of the clause cites the whole clause.
+        if support(sentence, raw[s:e]) < 0.5 and support(sentence, hit.chunk.text) >= 0.5:
+            s, e = spans[0][0], spans[-1][1]
+        return make_citation(hit.chunk, raw, s, e)
+
+    @staticmethod
+    def _refuse(question: str, hits: list[Hit], meta: dict | None = None) -> Answer:
+        return Answer(question, prompts.REFUSAL_TEXT, [], hits, refused=True, meta=dict(meta or {}))

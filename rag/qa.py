@@ -1,0 +1,218 @@
+"""The question-answering pipeline: input safety, follow-up resolution, retrieval, answering,
+citation verification, and the batch record. What the CLI, the chat page and the eval call.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import replace
+
+from . import prompts
+from .cite import keep_verified, renumber
+from .config import Settings
+from .conversation import resolve
+from .types import Answer, Hit
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def sanitize(question: str | None, max_chars: int) -> tuple[str, list[str]]:
+    """Plain text of at most max_chars characters, and notices for the user about what was cut."""
+    q = _CONTROL_RE.sub("", unicodedata.normalize("NFC", question or "")).strip()
+    notices = []
+    if len(q) > max_chars:
+        q = q[:max_chars]
+        notices.append(prompts.TRUNCATED_NOTICE.format(n=max_chars))
+    return q, notices
+
+
+class QA:
+    """Retriever + answerer over one loaded index.
+
+    Args:
+        retriever: a ``rag.retrieve.Retriever``.
+        answerer: anything with ``answer(question, hits) -> Answer`` (extractive by default).
+        settings: limits and retrieval depth.
+    """
+
+    def __init__(self, retriever, answerer=None, settings: Settings | None = None):
+        from .answer import ExtractiveAnswerer
+
+        self.retriever = retriever
+        self.settings = settings or retriever.settings
+        index = retriever.index
+        self.raws = index.raws
+        self.answerer = answerer or ExtractiveAnswerer(
+            index.tokenizer, index.bm25.idf(), index.raws, min_coverage=self.settings.min_coverage)
+
+    @classmethod
+    def open(cls, settings: Settings, answerer: str | None = None) -> "QA":
+        """Load the index and embedder named by settings; answerer "extractive" (default) or "llm"."""
+        from .embed import load_embedder
+        from .index import load_index
+        from .retrieve import Retriever
+
+        retriever = Retriever(load_index(settings), load_embedder(settings.embedder), settings)
+        return cls.from_retriever(retriever, settings, answerer)
+
+    @classmethod
+    def from_retriever(cls, retriever, settings: Settings, answerer: str | None = None) -> "QA":
+        """A QA over an already loaded retriever, with the answerer the settings name."""
+        qa = cls(retriever, settings=settings)
+        kind = answerer or settings.answerer
+        if kind == "llm":
+            from .llm import LLMAnswerer
+
+            qa.answerer = LLMAnswerer.from_settings(settings, qa.raws, gate=qa.answerer)
+        elif kind != "extractive":
+            from .errors import RagError
+
+            raise RagError(f"Unknown answerer {kind!r}; choose extractive or llm")
+        return qa
+
+    def search(self, question: str) -> list[Hit]:
+        """The top-k hits, then the other parts of any clause that was split over several chunks
+        (a long 第七条 cut at its items): a clause is read whole. Appended after the top-k, so the
+        ranking itself is unchanged."""
+        hits = self.retriever.search(question, self.settings.top_k)
+        seen = {h.chunk.chunk_id for h in hits}
+        by_clause: dict[tuple, list] = {}
+        for c in self.retriever.index.chunks:
+            if c.level.endswith("-part"):
+                by_clause.setdefault(c.clause_key, []).append(c)
+        for h in list(hits[:3]):
+            for c in by_clause.get(h.chunk.clause_key, []) if h.chunk.level.endswith("-part") else []:
+                if c.chunk_id not in seen:
+                    seen.add(c.chunk_id)
+                    hits.append(Hit(c, 0.0, len(hits) + 1, {"expanded_from": h.chunk.chunk_id}))
+        return hits
+
+    def ask(self, question: str, history: list[tuple[str, Answer]] | None = None) -> Answer:
+        """Answer one question (with earlier turns for follow-ups). Never raises on bad input."""
+        t0 = time.perf_counter()
+        q, notices = sanitize(question, self.settings.max_question_chars)
+        if not q:
+            return Answer(question or "", prompts.EMPTY_QUESTION, [], [], refused=True, latency_ms=0.0,
+                          notices=notices)
+        resolved = resolve(q, history)
+        hits = self.search(resolved.question)
+        if resolved.item and history and len(history[-1][1].citations) >= resolved.item:
+            answer = self._pick_item(resolved.question, history[-1][1], resolved.item, hits)
+        else:
+            answer = self.answerer.answer(resolved.question, hits)
+        answer = self._final_check(answer)
+        answer.question = q
+        answer.meta["resolved_question"] = resolved.question
+        answer.notices = notices + ([f"按上下文理解为：{resolved.question}"] if resolved.rewritten else []) + answer.notices
+        answer.latency_ms = (time.perf_counter() - t0) * 1000
+        return answer
+
+    def ask_stream(self, question: str, history=None) -> Iterator[str | Answer]:
+        """Yield text pieces as they are produced, then the final Answer."""
+        if hasattr(self.answerer, "stream") and question and question.strip():
+            yield from self._stream_llm(question, history)
+            return
+        answer = self.ask(question, history)
+        for i in range(0, len(answer.text), 8):
+            yield answer.text[i : i + 8]
+        yield answer
+
+    def _stream_llm(self, question, history):
+        t0 = time.perf_counter()
+        q, notices = sanitize(question, self.settings.max_question_chars)
+        resolved = resolve(q, history)
+        hits = self.search(resolved.question)
+        answer = None
+        for piece in self.answerer.stream(resolved.question, hits):
+            if isinstance(piece, Answer):
+                answer = piece
+            else:
+                yield piece
+        answer = self._final_check(answer)
+        answer.question = q
+        answer.notices = notices + answer.notices
+        answer.latency_ms = (time.perf_counter() - t0) * 1000
+        yield answer
+
+    def _pick_item(self, question: str, previous: Answer, item: int, hits: list[Hit]) -> Answer:
+        """"那第二项呢？": the previous answer's citation of that item (by its own ordinal, else by position)."""
+        from .answer import _ITEM_LINE
+        from .ingest.structure import cn_to_int
+
+        def ordinal(quote: str) -> int | None:
+            m = re.match(r"\s*[（(]?\s*([一二三四五六七八九十\d]+)\s*[）)．.、是]", quote)
+            return cn_to_int(m.group(1)) if m else None
+
+        items = [c for c in previous.citations if _ITEM_LINE.match(c.quote.strip())]
+        cit = next((c for c in items if ordinal(c.quote) == item), None)
+        if cit is None:
+            pool = items or previous.citations
+            cit = pool[min(item, len(pool)) - 1]
+        pool_hits = hits if any(h.chunk.chunk_id == cit.chunk_id for h in hits) else previous.hits
+        chunk = next((h.chunk for h in pool_hits if h.chunk.chunk_id == cit.chunk_id), None)
+        if chunk is not None:
+            # The whole item, not just its heading: its sentences up to the next item (≤ 200 chars).
+            from .cite import make_citation, sentences
+
+            raw = self.raws[chunk.source]
+            spans = [sp for sp in sentences(raw, chunk) if sp[1] > cit.start]
+            end, size = cit.end, 0
+            for i, (a, b, t) in enumerate(spans):
+                if i and (_ITEM_LINE.match(t) or size + len(t) > 200):
+                    break
+                end, size = max(end, b), size + len(t)
+            cit = make_citation(chunk, raw, cit.start, end)
+        from .ingest.clean import clean_text
+
+        text = clean_text(cit.quote)
+        return Answer(question, f"{text}[1]", [cit], pool_hits, refused=False)
+
+    def _final_check(self, answer: Answer) -> Answer:
+        """No citation reaches the user unverified, whatever the answerer did: failed citations are
+        removed with their markers, the rest renumbered; an answer left with none is a refusal."""
+        if answer.refused:
+            return answer
+        kept, dropped = keep_verified(answer.citations, self.raws, answer.hits)
+        if not dropped:
+            return answer
+        mapping, n = {}, 0
+        for i in range(len(answer.citations)):
+            if i in dropped:
+                mapping[i + 1] = None
+            else:
+                n += 1
+                mapping[i + 1] = n
+        notices = answer.notices + [f"dropped {len(dropped)} unverifiable citation(s)"]
+        if not kept:
+            return replace(answer, text=prompts.REFUSAL_TEXT, citations=[], refused=True, notices=notices)
+        return replace(answer, text=renumber(answer.text, mapping), citations=kept, notices=notices)
+
+    def record(self, answer: Answer, qid=None) -> dict:
+        """The batch format shared by `rag batch`, the eval suite and POST /api/ask."""
+        return answer_record(answer, qid)
+
+
+def answer_record(answer: Answer, qid=None) -> dict:
+    return {
+        "id": qid,
+        "question": answer.question,
+        "answer": answer.text,
+        "refused": answer.refused,
+        "citations": [
+            {"source": c.source, "start": c.start, "end": c.end, "quote": c.quote, "title": c.title,
+             "doc_number": c.doc_number, "section": list(c.section), "chunk_id": c.chunk_id}
+            for c in answer.citations
+        ],
+        "retrieved": [
+            {"source": h.chunk.source, "start": h.chunk.start, "end": h.chunk.end, "score": round(h.score, 6),
+             "chunk_id": h.chunk.chunk_id}
+            for h in answer.hits
+        ],
+        "latency_ms": round(answer.latency_ms, 2),
+        "notices": answer.notices,
+        "unsupported": answer.unsupported,
+        "meta": answer.meta,
+    }
