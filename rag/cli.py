@@ -171,6 +171,16 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        import ui
+    except ImportError as exc:
+        raise RagError(f"The chat page (ui.py) could not be imported ({exc}); reinstall with `pip install -e .`") from exc
+    argv = ["--host", args.host or settings.host, "--port", str(args.port or settings.port),
+            "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)]
+    return ui.main(argv + (["--llm"] if args.llm else []))
+
+
 def _import_eval():
     """The eval package sits beside rag/ (repo checkout or installed with it)."""
     try:
@@ -239,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print the batch format, one JSON object per answer")
     a.add_argument("--llm", action="store_true", help="answer with the LLM endpoint in settings (RAG_LLM_*)")
     a.set_defaults(func=cmd_ask)
+    v = sub.add_parser("serve", help="open the chat page and JSON API (builds the index first if there is none)")
+    v.add_argument("--host", help="bind address (default 127.0.0.1)")
+    v.add_argument("--port", type=int, help="port (default 7860)")
+    v.add_argument("--llm", action="store_true", help="answer with the LLM endpoint in settings (RAG_LLM_*)")
+    v.set_defaults(func=cmd_serve)
     e = sub.add_parser("eval", help="run the evaluation suite: every system side by side, reports in --out")
     e.add_argument("--questions", type=Path, required=True, help="gold questions, JSON Lines")
     e.add_argument("--systems", default="ours,naive,bm25", help="comma-separated: ours,naive,bm25")

@@ -47,6 +47,10 @@ class Settings:
     # NOTE: the offline evidence check runs first; when it finds no coverage the LLM is not asked,
     # since small models answer from their own knowledge however the prompt is worded.
     llm_gate: bool = True
+    # Chat page / API.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    feedback_db: Path = Path("data/feedback.sqlite")
     extra: dict = field(default_factory=dict)
 
     @classmethod

