@@ -147,7 +147,8 @@ def hits_table(answer: Answer | None) -> str:
 
 def welcome(service: Service) -> str:
     titles = service.document_titles()
-    named = [t for t, _ in titles if t][:8]
+    # Policy documents (with a 文号) first, then news reports.
+    named = [t for t, n in titles if n][:6] + [t for t, n in titles if not n][:2]
     listing = "、".join(f"《{esc(t)}》" for t in named)
     return (f"### {TITLE}\n您好！我可以依据济南市政府文件和政策报道回答问题，每句回答都注明出处条款。"
             f"现有 {len(titles)} 份文件，包括 {listing} 等。文件中没有规定的问题，我会如实告诉您。")

@@ -59,8 +59,20 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if sources else 2
 
 
+def _milvus_settings(settings: Settings, uri: str | None) -> Settings:
+    from dataclasses import replace
+
+    from .milvus import is_milvus
+
+    uri = uri or (settings.vector_store if is_milvus(settings.vector_store) else str(Path(settings.index_dir) / "milvus.db"))
+    return replace(settings, vector_store=uri)
+
+
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from .index import build_index
+
+    if args.backend == "milvus":
+        settings = _milvus_settings(settings, args.milvus_uri)
 
     def progress(frac: float, msg: str) -> None:
         if not args.quiet:
@@ -76,7 +88,25 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         "embedded_files": report.embedded_files, "reused_files": report.reused_files,
         "removed_files": report.removed_files, "embedded_chunks": report.embedded_chunks,
         "seconds": round(report.seconds, 2),
+        **({"milvus": {"uri": settings.vector_store, "collection": settings.milvus_collection,
+                       **vars(report.milvus)}} if report.milvus else {}),
     }, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Copy the built FAISS index into Milvus: vectors, BM25 weights and metadata, no re-embedding."""
+    from .index import load_index
+    from .milvus import MilvusStore
+
+    settings = _milvus_settings(settings, args.to)
+    index = load_index(settings)
+    store = MilvusStore.from_settings(settings)
+    if args.rebuild:
+        store.drop()
+    report = store.sync(index)
+    print(json.dumps({"from": str(index.directory), "to": settings.vector_store, "collection": settings.milvus_collection,
+                      "chunks": store.count(), **vars(report)}, ensure_ascii=False, indent=2))
     return 0
 
 
@@ -238,7 +268,14 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the corpus)")
     i.add_argument("--rebuild", action="store_true", help="re-embed everything")
     i.add_argument("--quiet", action="store_true", help="no progress line")
+    i.add_argument("--backend", choices=["faiss", "milvus"], default="faiss",
+                   help="also build/update the Milvus collection (default URI index/milvus.db, or RAG_VECTOR_STORE)")
+    i.add_argument("--milvus-uri", help="index/milvus.db (embedded Milvus Lite) or http://host:19530")
     i.set_defaults(func=cmd_index)
+    mg = sub.add_parser("migrate", help="copy the built FAISS index into Milvus without re-embedding")
+    mg.add_argument("--to", help="Milvus URI (default: RAG_VECTOR_STORE, else index/milvus.db)")
+    mg.add_argument("--rebuild", action="store_true", help="drop the collection first")
+    mg.set_defaults(func=cmd_migrate)
     s_ = sub.add_parser("search", help="print ranked passages for a question")
     s_.add_argument("query")
     s_.add_argument("-k", type=int, default=10)

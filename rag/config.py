@@ -47,6 +47,12 @@ class Settings:
     # NOTE: the offline evidence check runs first; when it finds no coverage the LLM is not asked,
     # since small models answer from their own knowledge however the prompt is worded.
     llm_gate: bool = True
+    # Vector store: "faiss" (default: in-process, this machine) or a Milvus URI: a file path such as
+    # index/milvus.db runs embedded Milvus Lite, http://host:19530 a Milvus server or cluster.
+    vector_store: str = "faiss"
+    milvus_collection: str = "quancheng_chunks"
+    milvus_token: str = ""  # also read from RAG_MILVUS_TOKEN
+    milvus_db: str = ""
     # Chat page / API.
     host: str = "127.0.0.1"
     port: int = 7860

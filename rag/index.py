@@ -64,6 +64,7 @@ class BuildReport:
     reused_files: list[str] = field(default_factory=list)
     removed_files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    milvus: object | None = None  # rag.milvus.SyncReport when the vector store is Milvus
     embedded_chunks: int = 0
     seconds: float = 0.0
     faiss_type: str = ""
@@ -209,6 +210,15 @@ def build_index(
     raws = {src.source: src.text for src in sources}
     live = _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, files, problems, raws)
     report.directory = live
+    from .milvus import is_milvus
+
+    if is_milvus(settings.vector_store):
+        # The local build is the source of truth (and what makes re-embedding incremental); the
+        # collection is brought to match it without embedding anything again.
+        from .milvus import MilvusStore
+
+        say(0.97, "syncing Milvus")
+        report.milvus = MilvusStore.from_settings(settings).sync(load_index(settings))
     report.seconds = time.perf_counter() - t0
     say(1.0, "done")
     return report

@@ -49,11 +49,19 @@ def rrf(rankings: list[list[int]], k: int, weights: list[float] | None = None) -
 class Retriever:
     """Hybrid retrieval over a loaded index."""
 
-    def __init__(self, index: Index, embedder, settings: Settings | None = None):
+    def __init__(self, index: Index, embedder, settings: Settings | None = None, store=None):
+        from .milvus import MilvusStore, is_milvus
+
         self.index = index
         self.embedder = embedder
         self.settings = settings or Settings()
         self._doc_number_of = [normalize(c.doc_number) if c.doc_number else None for c in index.chunks]
+        # With a Milvus URI in settings, ranking and fusion run in the engine (rag.milvus).
+        self.store = store
+        if self.store is None and is_milvus(self.settings.vector_store):
+            self.store = MilvusStore.from_settings(self.settings)
+        if self.store is not None:
+            self.store.check(self.settings)
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -89,44 +97,72 @@ class Retriever:
         if n == 0 or not query.strip():
             return []
         depth = min(n, max(50, 5 * k))
+        if self.store is not None:
+            return self._search_engine(query, k, depth)
         d_rank, d_score = self.dense_ranking(query, depth)
         b_rank, b_score = self.keyword_ranking(query, depth)
-        fused = rrf([d_rank, b_rank], self.settings.rrf_k,
-                    [self.settings.dense_weight, self.settings.keyword_weight])
-        boost = self._reference_boost(query, fused)
-        final = {i: fused.get(i, 0.0) + boost.get(i, 0.0) for i in set(fused) | set(boost)}
-        order = sorted(final, key=lambda i: (-final[i], i))[:k]
-        d_pos = {i: r for r, i in enumerate(d_rank, 1)}
-        b_pos = {i: r for r, i in enumerate(b_rank, 1)}
-        return [
-            Hit(self.chunks[i], final[i], rank, {
-                "dense": d_score.get(i), "dense_rank": d_pos.get(i), "bm25": b_score.get(i),
-                "bm25_rank": b_pos.get(i), "rrf": fused.get(i, 0.0), "lookup": boost.get(i, 0.0),
-            })
-            for rank, i in enumerate(order, 1)
-        ]
+        fused_i = rrf([d_rank, b_rank], self.settings.rrf_k,
+                      [self.settings.dense_weight, self.settings.keyword_weight])
+        chunk_of = {c.chunk_id: c for c in self.chunks}
+        fused = {self.chunks[i].chunk_id: v for i, v in fused_i.items()}
+        boost = self._reference_boost(query, fused, chunk_of)
+        d_pos = {self.chunks[i].chunk_id: r for r, i in enumerate(d_rank, 1)}
+        b_pos = {self.chunks[i].chunk_id: r for r, i in enumerate(b_rank, 1)}
+        d_val = {self.chunks[i].chunk_id: v for i, v in d_score.items()}
+        b_val = {self.chunks[i].chunk_id: v for i, v in b_score.items()}
+        return self._hits(k, fused, boost, chunk_of, lambda cid: {
+            "dense": d_val.get(cid), "dense_rank": d_pos.get(cid), "bm25": b_val.get(cid),
+            "bm25_rank": b_pos.get(cid)})
 
-    def _reference_boost(self, query: str, fused: dict[int, float]) -> dict[int, float]:
+    def _search_engine(self, query: str, k: int, depth: int) -> list[Hit]:
+        """Hybrid search inside Milvus: the same query vector and the same BM25 terms as FAISS."""
+        q = self.embedder.embed_queries([query])[0]
+        vocab = self.index.bm25.vocab
+        sparse = {vocab[t]: 1.0 for t in set(self.index.tokenizer.tokens(query)) if t in vocab}
+        pairs = self.store.hybrid(q, sparse, depth, self.settings.rrf_k, self.settings.keyword_weight,
+                                  self.settings.dense_weight)
+        chunk_of = {c.chunk_id: c for c, _ in pairs}
+        fused = {c.chunk_id: v for c, v in pairs}
+        boost = self._reference_boost(query, fused, chunk_of)
+        return self._hits(k, fused, boost, chunk_of, lambda cid: {"engine": "milvus"})
+
+    def _hits(self, k: int, fused: dict, boost: dict, chunk_of: dict, info) -> list[Hit]:
+        final = {cid: fused.get(cid, 0.0) + boost.get(cid, 0.0) for cid in set(fused) | set(boost)}
+        start_of = {cid: (chunk_of[cid].source, chunk_of[cid].start) for cid in final}
+        order = sorted(final, key=lambda cid: (-final[cid], start_of[cid]))[:k]
+        return [Hit(chunk_of[cid], final[cid], rank, {**info(cid), "rrf": fused.get(cid, 0.0),
+                                                       "lookup": boost.get(cid, 0.0)})
+                for rank, cid in enumerate(order, 1)]
+
+    def _reference_boost(self, query: str, fused: dict[str, float], chunk_of: dict[str, Chunk]) -> dict[str, float]:
         """Chunks the user named by 文号 and/or 第X条 go first, in fused order among themselves."""
         ref = parse_reference(query, self.index.tokenizer)
         if not ref.doc_numbers and not ref.articles:
             return {}
-        docs: set[str] = set()
         if ref.doc_numbers:
-            docs = {c.doc_id for c, num in zip(self.chunks, self._doc_number_of) if num in ref.doc_numbers}
-        elif ref.articles:
+            if self.store is not None:
+                named = self.store.chunks_where(doc_numbers=self._stored_doc_numbers(ref.doc_numbers))
+            else:
+                named = [c for c, num in zip(self.chunks, self._doc_number_of) if num in ref.doc_numbers]
+        else:
             # An article number alone: look in the documents the question is already about.
-            top = sorted(fused, key=lambda i: -fused[i])[:5]
-            docs = {self.chunks[i].doc_id for i in top}
-        boost: dict[int, float] = {}
-        for i, c in enumerate(self.chunks):
-            if c.doc_id not in docs:
-                continue
+            top = sorted(fused, key=lambda cid: -fused[cid])[:5]
+            docs = {chunk_of[cid].doc_id for cid in top}
+            named = (self.store.chunks_where(doc_ids=sorted(docs)) if self.store is not None
+                     else [c for c in self.chunks if c.doc_id in docs])
+        boost: dict[str, float] = {}
+        for c in named:
+            chunk_of.setdefault(c.chunk_id, c)
             in_article = bool(ref.articles) and any(a in c.section for a in ref.articles)
             if ref.doc_numbers and not ref.articles:
-                boost[i] = 1.0
+                boost[c.chunk_id] = 1.0
             elif in_article:
-                boost[i] = 2.0 if ref.doc_numbers else 1.0
+                boost[c.chunk_id] = 2.0 if ref.doc_numbers else 1.0
             elif ref.doc_numbers:
-                boost[i] = 0.5
+                boost[c.chunk_id] = 0.5
         return boost
+
+    def _stored_doc_numbers(self, normalised: tuple[str, ...]) -> list[str]:
+        """The 文号 as stored in the chunks, for the normalised forms a query names."""
+        return sorted({c.doc_number for c, num in zip(self.chunks, self._doc_number_of) if num in normalised}
+                      | set(normalised))

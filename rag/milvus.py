@@ -1,0 +1,290 @@
+"""Milvus backend: the chunks, their dense vectors and their jieba BM25 weights in one collection, hybrid
+search inside the engine.
+
+One URI setting chooses the deployment: a file path (``index/milvus.db``) runs embedded Milvus Lite, an
+``http://host:19530`` URI talks to a server or cluster (token and database from settings). The sparse
+field holds each chunk's BM25 weights as computed by our own tokenizer (``rag.sparse``), so Chinese term
+handling is the same as on FAISS; a query's sparse vector has weight 1 on each of its terms, so the
+engine's inner product *is* the BM25 score. Fusion is Milvus's RRF ranker; BM25 counting double (the
+default ``keyword_weight`` 2) is done by sending the sparse request twice, which under RRF is exactly a
+weight of 2. Chunk metadata (source, offsets, title, 文号, section, ...) are fields: results need no side
+lookup. A second small collection holds the build manifest, checked like the FAISS index's.
+
+Owns the Milvus collections; never embeds, never builds the local index.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import Settings
+from .errors import IndexStateError, RagError
+from .types import Chunk
+
+log = logging.getLogger(__name__)
+
+FIELDS = ("chunk_id", "doc_id", "source", "start", "end", "text", "section", "title", "doc_number", "issuer",
+          "date", "level", "byline")
+_MAX_TEXT = 8192  # chunks are capped at 400 characters; context strings are short
+
+
+def is_milvus(uri: str | None) -> bool:
+    return bool(uri) and uri != "faiss"
+
+
+def _lite_path(uri: str) -> bool:
+    return not uri.startswith(("http://", "https://", "tcp://", "grpc://"))
+
+
+@dataclass
+class SyncReport:
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    seconds: float = 0.0
+
+
+class MilvusStore:
+    """A chunk collection in Milvus (Lite file or server).
+
+    Args:
+        uri: ``index/milvus.db`` (embedded) or ``http://host:19530``.
+        collection: collection name; ``<collection>_meta`` holds the manifest.
+        token, db_name: server credentials and database (ignored by Milvus Lite).
+        timeout: seconds before an unreachable server is reported.
+    """
+
+    def __init__(self, uri: str, collection: str = "quancheng_chunks", token: str = "", db_name: str = "",
+                 timeout: float = 10.0):
+        from pymilvus import MilvusClient
+
+        self.uri = uri
+        self.collection = collection
+        self.meta = f"{collection}_meta"
+        kwargs = {"uri": uri, "timeout": timeout}
+        if token:
+            kwargs["token"] = token
+        if db_name and not _lite_path(uri):
+            kwargs["db_name"] = db_name
+        if _lite_path(uri):
+            Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.client = MilvusClient(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - pymilvus raises several kinds for "cannot connect"
+            raise RagError(f"Milvus at {uri} is unreachable ({type(exc).__name__}: {str(exc)[:200]}); check "
+                           "RAG_MILVUS_URI, the token and that the server is running") from exc
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "MilvusStore":
+        return cls(settings.vector_store, settings.milvus_collection, settings.milvus_token, settings.milvus_db)
+
+    # --- schema --------------------------------------------------------------------------------
+
+    def _create(self, dim: int) -> None:
+        from pymilvus import DataType
+
+        c = self.client
+        schema = c.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("chunk_id", DataType.VARCHAR, is_primary=True, max_length=256)
+        schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_field("doc_id", DataType.VARCHAR, max_length=256)
+        schema.add_field("source", DataType.VARCHAR, max_length=512)
+        schema.add_field("start", DataType.INT64)
+        schema.add_field("end", DataType.INT64)
+        schema.add_field("text", DataType.VARCHAR, max_length=_MAX_TEXT)
+        schema.add_field("section", DataType.VARCHAR, max_length=2048)  # JSON list
+        schema.add_field("title", DataType.VARCHAR, max_length=1024)
+        schema.add_field("doc_number", DataType.VARCHAR, max_length=128)
+        schema.add_field("issuer", DataType.VARCHAR, max_length=256)
+        schema.add_field("date", DataType.VARCHAR, max_length=32)
+        schema.add_field("level", DataType.VARCHAR, max_length=64)
+        schema.add_field("byline", DataType.VARCHAR, max_length=512)
+        schema.add_field("content_hash", DataType.VARCHAR, max_length=64)
+        ip = c.prepare_index_params()
+        # NOTE: FLAT is exact, as FAISS flat is, so both backends rank alike; a cluster holding millions
+        # of chunks would use HNSW here (the same trade-off as rag.index.make_dense_index).
+        ip.add_index("dense", index_type="FLAT", metric_type="IP")
+        ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+        c.create_collection(self.collection, schema=schema, index_params=ip)
+        meta = c.create_schema(auto_id=False, enable_dynamic_field=False)
+        meta.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
+        meta.add_field("value", DataType.VARCHAR, max_length=65535)
+        meta.add_field("pad", DataType.FLOAT_VECTOR, dim=2)  # Milvus needs a vector field in every collection
+        mp = c.prepare_index_params()
+        mp.add_index("pad", index_type="FLAT", metric_type="L2")
+        if not c.has_collection(self.meta):
+            c.create_collection(self.meta, schema=meta, index_params=mp)
+
+    def exists(self) -> bool:
+        return self.client.has_collection(self.collection)
+
+    def drop(self) -> None:
+        for name in (self.collection, self.meta):
+            if self.client.has_collection(name):
+                self.client.drop_collection(name)
+
+    def _load(self, name: str) -> None:
+        """Collections are released when a process ends; load before reading."""
+        state = self.client.get_load_state(name)
+        if "Loaded" not in str(state.get("state")):
+            self.client.load_collection(name)
+
+    def manifest(self) -> dict | None:
+        if not self.client.has_collection(self.meta):
+            return None
+        self._load(self.meta)
+        rows = self.client.get(self.meta, ids=["manifest"], output_fields=["value"])
+        return json.loads(rows[0]["value"]) if rows else None
+
+    def check(self, settings: Settings) -> dict:
+        """The collection's manifest, if it was built with these settings; else a clear error."""
+        m = self.manifest()
+        if not self.exists() or m is None:
+            raise IndexStateError(f"Milvus collection {self.collection!r} at {self.uri} does not exist; build it "
+                                  "with `rag index --backend milvus` (or `rag migrate`)")
+        self._load(self.collection)
+        if m.get("fingerprint") != settings.fingerprint():
+            theirs = m.get("settings", {})
+            diff = {k: (theirs.get(k), v) for k, v in settings.index_params().items() if theirs.get(k) != v}
+            raise IndexStateError(
+                f"Milvus collection {self.collection!r} was built with other settings ({diff}); rebuild it with "
+                "`rag index --backend milvus --rebuild`")
+        return m
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def sync(self, index, batch: int = 512) -> SyncReport:
+        """Make the collection hold exactly the chunks of a built local index: upsert new and changed
+        chunks by chunk_id (vectors read from the index, never re-embedded), delete the rest.
+
+        Sparse weights depend on corpus-wide statistics (idf), so a chunk whose weights moved is
+        upserted too; its dense vector is reused.
+        """
+        t0 = time.perf_counter()
+        dim = int(index.vectors.shape[1])
+        if self.exists():
+            m = self.manifest() or {}
+            if m.get("embedder", {}).get("dim") not in (None, dim):
+                raise IndexStateError(f"Milvus collection {self.collection!r} holds {m['embedder']['dim']}-d vectors, "
+                                      f"the index {dim}-d; rebuild with `rag index --backend milvus --rebuild`")
+        else:
+            self._create(dim)
+        self._load(self.collection)
+        have = self._hashes()
+        rows, report = [], SyncReport()
+        csr = index.bm25.matrix.tocsr()
+        for i, c in enumerate(index.chunks):
+            vec = csr.getrow(i)
+            sparse = {int(j): float(w) for j, w in zip(vec.indices, vec.data) if w > 0}
+            h = _content_hash(c, index.vectors[i], sparse)
+            old = have.pop(c.chunk_id, None)
+            if old == h:
+                report.unchanged += 1
+                continue
+            if old is None:
+                report.inserted += 1
+            else:
+                report.updated += 1
+            rows.append(_row(c, index.vectors[i], sparse, h))
+            if len(rows) >= batch:
+                self.client.upsert(self.collection, rows)
+                rows = []
+        if rows:
+            self.client.upsert(self.collection, rows)
+        if have:
+            gone = list(have)
+            for k in range(0, len(gone), batch):
+                self.client.delete(self.collection, ids=gone[k: k + batch])
+            report.deleted = len(gone)
+        manifest = dict(index.manifest)
+        self.client.upsert(self.meta, [{"key": "manifest", "value": json.dumps(manifest, ensure_ascii=False)[:65000],
+                                         "pad": [0.0, 0.0]}])
+        self.client.flush(self.collection)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _hashes(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if not self.exists():
+            return out
+        it = self.client.query_iterator(self.collection, batch_size=1000, filter="", output_fields=["content_hash"])
+        while True:
+            page = it.next()
+            if not page:
+                it.close()
+                break
+            out.update({r["chunk_id"]: r["content_hash"] for r in page})
+        return out
+
+    def count(self) -> int:
+        res = self.client.query(self.collection, filter="", output_fields=["count(*)"])
+        return int(res[0]["count(*)"])
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def hybrid(self, query_vec: np.ndarray, sparse_query: dict[int, float], depth: int, rrf_k: int = 60,
+               keyword_weight: float = 2.0, dense_weight: float = 1.0,
+               doc_numbers: list[str] | None = None) -> list[tuple[Chunk, float]]:
+        """Dense + BM25 fused by the engine's RRF; integer weights by repeating a request."""
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        expr = _doc_filter(doc_numbers)
+        reqs = [AnnSearchRequest(data=[query_vec.astype(np.float32).tolist()], anns_field="dense",
+                                 param={"metric_type": "IP"}, limit=depth, expr=expr)] * max(1, round(dense_weight))
+        if sparse_query:
+            reqs += [AnnSearchRequest(data=[sparse_query], anns_field="sparse", param={"metric_type": "IP"},
+                                      limit=depth, expr=expr)] * max(1, round(keyword_weight))
+        res = self.client.hybrid_search(self.collection, reqs, RRFRanker(rrf_k), limit=depth,
+                                        output_fields=list(FIELDS[1:]))
+        return [(_chunk(r.id, r["entity"]), float(r["distance"])) for r in res[0]]
+
+    def chunks_where(self, doc_numbers: list[str] | None = None, doc_ids: list[str] | None = None,
+                     limit: int = 2000) -> list[Chunk]:
+        """Chunks of the named documents (the staff filter, and 文号 lookups)."""
+        parts = []
+        if doc_numbers:
+            parts.append(_doc_filter(doc_numbers))
+        if doc_ids:
+            parts.append("doc_id in " + json.dumps(list(doc_ids), ensure_ascii=False))
+        rows = self.client.query(self.collection, filter=" and ".join(parts) or "", output_fields=list(FIELDS),
+                                 limit=limit)
+        return sorted((_chunk(r["chunk_id"], r) for r in rows), key=lambda c: (c.source, c.start))
+
+
+def _doc_filter(doc_numbers: list[str] | None) -> str:
+    if not doc_numbers:
+        return ""
+    return "doc_number in " + json.dumps(list(doc_numbers), ensure_ascii=False)
+
+
+def _content_hash(c: Chunk, vec: np.ndarray, sparse: dict[int, float]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(json.dumps(c.to_dict(), ensure_ascii=False, sort_keys=True).encode())
+    h.update(np.asarray(vec, dtype=np.float32).tobytes())
+    h.update(json.dumps(sorted((k, round(v, 6)) for k, v in sparse.items())).encode())
+    return h.hexdigest()[:32]
+
+
+def _row(c: Chunk, vec: np.ndarray, sparse: dict[int, float], h: str) -> dict:
+    return {"chunk_id": c.chunk_id, "dense": np.asarray(vec, dtype=np.float32).tolist(), "sparse": sparse or {0: 0.0},
+            "doc_id": c.doc_id, "source": c.source, "start": int(c.start), "end": int(c.end), "text": c.text[:_MAX_TEXT],
+            "section": json.dumps(list(c.section), ensure_ascii=False), "title": c.title or "",
+            "doc_number": c.doc_number or "", "issuer": c.issuer or "", "date": c.date or "", "level": c.level or "",
+            "byline": getattr(c, "byline", None) or "", "content_hash": h}
+
+
+def _chunk(chunk_id: str, e: dict) -> Chunk:
+    return Chunk.from_dict({**{k: e.get(k) for k in FIELDS[1:]}, "chunk_id": chunk_id,
+                            "section": json.loads(e.get("section") or "[]"),
+                            "doc_number": e.get("doc_number") or None, "issuer": e.get("issuer") or None,
+                            "date": e.get("date") or None, "byline": e.get("byline") or None})

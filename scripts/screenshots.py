@@ -1,0 +1,55 @@
+"""Screenshots of the chat page and the staff view for the README (docs/*.png).
+
+    rag serve --port 7860 &   # then:
+    python scripts/screenshots.py --url http://127.0.0.1:7860
+
+Needs Debian's chromium and a CJK font (fonts-noto-cjk) for readable Chinese.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def ask(pg, question: str) -> None:
+    pg.fill("#question textarea", question)
+    pg.click("#send")
+    pg.wait_for_function("document.querySelector('#citations .cite-card') || document.querySelector('#refusal')",
+                         timeout=60_000)
+    pg.wait_for_timeout(800)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--url", default="http://127.0.0.1:7860")
+    ap.add_argument("--out", type=Path, default=Path("docs"))
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        pg = b.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+        pg.goto(args.url + "/")
+        pg.wait_for_selector("#question textarea", timeout=60_000)
+        ask(pg, "门前五包管理办法的有效期到哪天？")
+        pg.locator("#citations summary", has_text="查看原文").first.click()
+        pg.wait_for_timeout(500)
+        pg.screenshot(path=str(args.out / "chat.png"), full_page=True)
+        ask(pg, "济南地铁4号线什么时候开通？")
+        pg.screenshot(path=str(args.out / "refusal.png"), full_page=False)
+        pg.get_by_role("tab", name="工作人员").click()
+        pg.wait_for_timeout(800)
+        pg.screenshot(path=str(args.out / "staff.png"), full_page=True)
+        b.close()
+    for name in ("chat.png", "refusal.png", "staff.png"):
+        print(args.out / name)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
