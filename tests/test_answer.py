@@ -4,6 +4,7 @@ and the rule that no unverified citation reaches the user."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import replace
 
@@ -194,7 +195,10 @@ def test_batch_record_matches_the_eval_format(qa):
 def test_dev_set_answer_floor(qa):
     """Regression floor on the dev set (the eval report has the real numbers)."""
     if not DEV.exists():
-        pytest.fail(f"dev set missing at {DEV}")
+        # CI always has shared/ beside the clone: there a missing dev set is a failure, not a skip.
+        if os.environ.get("CI"):
+            pytest.fail(f"dev set missing at {DEV}")
+        pytest.skip(f"dev set not at {DEV}")
     from eval.metrics import missing_facts
 
     rows = [json.loads(x) for x in DEV.read_text(encoding="utf-8").splitlines() if x.strip()]
