@@ -7,7 +7,6 @@ Run: ``python -m eval.bench_retrieval [--questions ../shared/eval/dev.jsonl]``. 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile

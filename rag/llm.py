@@ -158,7 +158,7 @@ class LLMAnswerer:
 
     # --- verification -------------------------------------------------------------------------
 
-    def finalize(self, question: str, text: str, hits: list[Hit]) -> Answer:  # noqa: C901 - one pass, kept together
+    def finalize(self, question: str, text: str, hits: list[Hit]) -> Answer:
         """Model text -> Answer with verified citations, renumbered markers and flagged sentences."""
         shown = hits[: self.passages]
         body = text.strip()

@@ -190,12 +190,8 @@ class QA:
             return replace(answer, text=prompts.REFUSAL_TEXT, citations=[], refused=True, notices=notices)
         return replace(answer, text=renumber(answer.text, mapping), citations=kept, notices=notices)
 
-    def record(self, answer: Answer, qid=None) -> dict:
-        """The batch format shared by `rag batch`, the eval suite and POST /api/ask."""
-        return answer_record(answer, qid)
-
-
 def answer_record(answer: Answer, qid=None) -> dict:
+    """The batch format shared by `rag ask --json`, `rag batch`, the eval suite and POST /api/ask."""
     return {
         "id": qid,
         "question": answer.question,

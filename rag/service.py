@@ -12,13 +12,12 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 from .config import Settings
 from .errors import RagError
 from .feedback import FeedbackStore
-from .qa import QA, answer_record
+from .qa import QA
 from .types import Answer
 
 log = logging.getLogger(__name__)
@@ -68,9 +67,6 @@ class Service:
     def ask_stream(self, question: str, history: list | None = None) -> Iterator[str | Answer]:
         with self._answer_lock:
             yield from self.qa.ask_stream(question, history)
-
-    def record(self, answer: Answer, qid=None) -> dict:
-        return answer_record(answer, qid)
 
     # --- what the page shows -----------------------------------------------------------------
 
@@ -170,6 +166,3 @@ class Service:
             self.reindex_status["running"] = False
             self._reindex_lock.release()
 
-
-def with_answerer(settings: Settings, answerer: str | None) -> Settings:
-    return replace(settings, answerer=answerer) if answerer else settings

@@ -3,7 +3,6 @@ search ranking like FAISS, and clear errors."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import replace
 
