@@ -227,3 +227,21 @@ def test_upload_reindex_delete_while_the_chat_keeps_answering(page, server):
     service.delete_document("停车收费办法.txt")
     service.reindex()
     assert all(h.chunk.source != "停车收费办法.txt" for h in service.ask("道路停车首小时收费多少？").hits)
+
+
+def test_feedback_export_is_csv_with_every_column(tmp_path):
+    import csv
+    import io
+
+    from rag.feedback import COLUMNS, FeedbackStore
+
+    store = FeedbackStore(tmp_path / "fb.sqlite")
+    record = {"question": "问，\"引号\"", "answer": "答[1]", "refused": False,
+              "citations": [{"source": "a.txt", "start": 1, "end": 3, "quote": "条款"}]}
+    store.add(record, "incorrect", "多行\n备注", "fp1", "extractive")
+    with pytest.raises(ValueError):
+        store.add(record, "maybe", "", "fp1", "extractive")
+    rows = list(csv.DictReader(io.StringIO(store.to_csv())))
+    assert list(rows[0]) == list(COLUMNS) and len(rows) == 1
+    assert rows[0]["question"] == "问，\"引号\"" and rows[0]["comment"] == "多行\n备注"
+    assert rows[0]["verdict"] == "incorrect" and json.loads(rows[0]["citations"])[0]["quote"] == "条款"
