@@ -122,7 +122,7 @@ def open_retriever(settings: Settings):
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     retriever = open_retriever(settings)
-    hits = retriever.search(args.query, args.k)
+    hits = retriever.search(args.query, args.k, doc_numbers=args.doc or None)
     if args.json:
         for h in hits:
             print(json.dumps({"rank": h.rank, "score": round(h.score, 5), **h.chunk.to_dict(),
@@ -280,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     s_.add_argument("query")
     s_.add_argument("-k", type=int, default=10)
     s_.add_argument("--json", action="store_true", help="one JSON object per hit")
+    s_.add_argument("--doc", action="append", metavar="文号", help="only this document (repeatable), e.g. 济政发〔2021〕13号")
     s_.set_defaults(func=cmd_search)
     a = sub.add_parser("ask", help="answer questions with cited clauses (several = one conversation)")
     a.add_argument("questions", nargs="+", help="a question; further ones are follow-ups in the same conversation")

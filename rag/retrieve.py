@@ -81,12 +81,14 @@ class Retriever:
         top = [int(i) for i in top if scores[i] > 0]
         return top, {i: float(scores[i]) for i in top}
 
-    def search(self, query: str, k: int | None = None) -> list[Hit]:
+    def search(self, query: str, k: int | None = None, doc_numbers: list[str] | None = None) -> list[Hit]:
         """Rank chunks for a question.
 
         Args:
             query: the user's question (any length; only the first 2,000 characters are used).
             k: how many hits (default settings.top_k).
+            doc_numbers: only these documents (by 文号), for staff searches; in Milvus the filter runs
+                inside the engine.
 
         Returns:
             Hits, best first, each with its dense/keyword ranks and scores for staff and eval.
@@ -97,8 +99,14 @@ class Retriever:
         if n == 0 or not query.strip():
             return []
         depth = min(n, max(50, 5 * k))
+        only = None
+        if doc_numbers:
+            wanted = {normalize(d) for d in doc_numbers}
+            only = {c.chunk_id for c, num in zip(self.chunks, self._doc_number_of) if num in wanted}
+            depth = n  # rank everything, then keep the named documents
         if self.store is not None:
-            return self._search_engine(query, k, depth)
+            return self._search_engine(query, k, depth, self._stored_doc_numbers(tuple(wanted)) if only is not None
+                                       else None)
         d_rank, d_score = self.dense_ranking(query, depth)
         b_rank, b_score = self.keyword_ranking(query, depth)
         fused_i = rrf([d_rank, b_rank], self.settings.rrf_k,
@@ -110,20 +118,25 @@ class Retriever:
         b_pos = {self.chunks[i].chunk_id: r for r, i in enumerate(b_rank, 1)}
         d_val = {self.chunks[i].chunk_id: v for i, v in d_score.items()}
         b_val = {self.chunks[i].chunk_id: v for i, v in b_score.items()}
+        if only is not None:
+            fused = {cid: v for cid, v in fused.items() if cid in only}
+            boost = {cid: v for cid, v in boost.items() if cid in only}
         return self._hits(k, fused, boost, chunk_of, lambda cid: {
             "dense": d_val.get(cid), "dense_rank": d_pos.get(cid), "bm25": b_val.get(cid),
             "bm25_rank": b_pos.get(cid)})
 
-    def _search_engine(self, query: str, k: int, depth: int) -> list[Hit]:
+    def _search_engine(self, query: str, k: int, depth: int, doc_numbers: list[str] | None = None) -> list[Hit]:
         """Hybrid search inside Milvus: the same query vector and the same BM25 terms as FAISS."""
         q = self.embedder.embed_queries([query])[0]
         vocab = self.index.bm25.vocab
         sparse = {vocab[t]: 1.0 for t in set(self.index.tokenizer.tokens(query)) if t in vocab}
-        pairs = self.store.hybrid(q, sparse, depth, self.settings.rrf_k, self.settings.keyword_weight,
-                                  self.settings.dense_weight)
+        pairs = self.store.hybrid(q, sparse, min(depth, 1000), self.settings.rrf_k, self.settings.keyword_weight,
+                                  self.settings.dense_weight, doc_numbers=doc_numbers)
         chunk_of = {c.chunk_id: c for c, _ in pairs}
         fused = {c.chunk_id: v for c, v in pairs}
         boost = self._reference_boost(query, fused, chunk_of)
+        if doc_numbers:
+            boost = {cid: v for cid, v in boost.items() if chunk_of[cid].doc_number in doc_numbers}
         return self._hits(k, fused, boost, chunk_of, lambda cid: {"engine": "milvus"})
 
     def _hits(self, k: int, fused: dict, boost: dict, chunk_of: dict, info) -> list[Hit]:

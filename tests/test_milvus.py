@@ -69,9 +69,12 @@ def test_results_carry_their_metadata(lite):
     assert c.title.startswith("济南市示范收费办法") and c.doc_number.startswith("济政发〔2031〕")
     raw = (settings.corpus_dir / c.source).read_text(encoding="utf-8")
     assert c.end > c.start and c.text.replace(" ", "")[:6] in raw.replace(" ", "")
-    # Staff filter by document.
+    # Staff filter by document: inside the engine for Milvus, after ranking for FAISS.
     only = MilvusStore.from_settings(settings).chunks_where(doc_numbers=["济政发〔2031〕1号"])
     assert only and {x.source for x in only} == {"n1.txt"}
+    for s in (settings, replace(settings, vector_store="faiss")):
+        hits = Retriever(load_index(s), emb, s).search("示范项目收费多少", 5, doc_numbers=["济政发〔2031〕2号"])
+        assert hits and {h.chunk.source for h in hits} == {"n2.txt"}
 
 
 def test_collection_built_with_other_settings_is_refused(lite):
