@@ -325,7 +325,8 @@ class ExtractiveAnswerer:
             for s, e, text in spans:
                 prev = merged[-1] if merged else None
                 short_head = prev and len(re.sub(r"\s", "", prev[2])) <= 12 and not _ITEM_LINE.match(text)
-                aside = prev and text[:1] in "(（" and len(text) <= 40 and not _ITEM_LINE.match(text)
+                aside = (prev and text[:1] in "(（" and len(text) <= 40 and not _ITEM_LINE.match(text)
+                         and prev[2].rstrip()[-1:] not in "。！？；;")  # a heading's note, not a new line
                 if short_head or aside:
                     # "(一)祈福街。" / "第十二条 建立…制度。": a heading belongs with what follows it.
                     merged[-1] = (prev[0], e, clean(raw, prev[0], e).text)
