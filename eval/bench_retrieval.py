@@ -97,7 +97,7 @@ def main(argv=None) -> int:
         def ranker(weights=None, lookup=True, only=None):
             r = Retriever(retriever.index, embedder, replace(settings, **(weights or {})))
             if not lookup:
-                r._reference_boost = lambda query, fused: {}
+                r._reference_boost = lambda query, fused, chunk_of: {}
             if only == "dense":
                 return lambda q: _spans_from_ids(r, r.dense_ranking(q, 50)[0])
             if only == "bm25":
