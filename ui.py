@@ -84,7 +84,6 @@ def citation_cards(answer: Answer | None, service: Service) -> str:
     if answer is None:
         return "<div class='cite-empty'>回答的引用将显示在这里。</div>"
     raws = service.index.raws
-    chunks = {c.chunk_id: c for c in service.index.chunks}
     parts = []
     if answer.refused:
         parts.append(f"<div class='refusal-banner' id='refusal'><b>{esc(prompts.CANNOT_ANSWER)}</b>"
@@ -96,7 +95,7 @@ def citation_cards(answer: Answer | None, service: Service) -> str:
                 parts.append(_card(None, c, raws[c.source], c.start, c.end, c.start, c.end, service, related=True))
         return "".join(parts)
     for i, cit in enumerate(answer.citations, 1):
-        c = chunks.get(cit.chunk_id) or next((h.chunk for h in answer.hits if h.chunk.chunk_id == cit.chunk_id), None)
+        c = service.chunk(cit.chunk_id) or next((h.chunk for h in answer.hits if h.chunk.chunk_id == cit.chunk_id), None)
         if c is None:
             continue
         parts.append(_card(i, c, raws[cit.source], c.start, c.end, cit.start, cit.end, service))

@@ -45,6 +45,11 @@ class QA:
         self.settings = settings or retriever.settings
         index = retriever.index
         self.raws = index.raws
+        # The parts of every clause that was split over several chunks, for QA.search.
+        self._split_clauses: dict[tuple, list] = {}
+        for c in index.chunks:
+            if c.level.endswith("-part"):
+                self._split_clauses.setdefault(c.clause_key, []).append(c)
         self.answerer = answerer or ExtractiveAnswerer(
             index.tokenizer, index.bm25.idf(), index.raws, min_coverage=self.settings.min_coverage)
 
@@ -79,12 +84,8 @@ class QA:
         ranking itself is unchanged."""
         hits = self.retriever.search(question, self.settings.top_k)
         seen = {h.chunk.chunk_id for h in hits}
-        by_clause: dict[tuple, list] = {}
-        for c in self.retriever.index.chunks:
-            if c.level.endswith("-part"):
-                by_clause.setdefault(c.clause_key, []).append(c)
         for h in list(hits[:3]):
-            for c in by_clause.get(h.chunk.clause_key, []) if h.chunk.level.endswith("-part") else []:
+            for c in self._split_clauses.get(h.chunk.clause_key, []) if h.chunk.level.endswith("-part") else []:
                 if c.chunk_id not in seen:
                     seen.add(c.chunk_id)
                     hits.append(Hit(c, 0.0, len(hits) + 1, {"expanded_from": h.chunk.chunk_id}))

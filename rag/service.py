@@ -74,6 +74,13 @@ class Service:
     def index(self):
         return self.qa.retriever.index
 
+    def chunk(self, chunk_id: str):
+        """A chunk of the live index by id (the map is rebuilt when a new index is swapped in)."""
+        if getattr(self, "_chunk_index", None) is not self.index:
+            self._chunks_by_id = {c.chunk_id: c for c in self.index.chunks}
+            self._chunk_index = self.index
+        return self._chunks_by_id.get(chunk_id)
+
     def document_titles(self) -> list[tuple[str, str | None]]:
         """(title, 文号) of every indexed document, in corpus order."""
         seen: dict[str, tuple[str, str | None]] = {}
