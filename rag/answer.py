@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import prompts
-from .cite import keep_verified, make_citation, renumber, sentences
+from .cite import make_citation, sentences
 from .ingest.clean import clean
 from .ingest.structure import DOCNUM_RE
 from .tokenize import STOPWORDS, normalize
@@ -86,6 +86,7 @@ class Need:
     focus: str | None
     kinds: frozenset
     category: str | None = None  # the noun a list question counts ("哪几条断层" -> 断层)
+    own: dict = field(default_factory=dict)  # the part's own terms, before focus weight or inheritance
 
     @property
     def mass(self) -> float:
@@ -201,6 +202,7 @@ class ExtractiveAnswerer:
 
     def need(self, part: str) -> Need:
         terms = self.terms(part)
+        own = dict(terms)
         focus = self.focus_term(part)
         if focus in terms:
             terms[focus] *= 1.5
@@ -226,7 +228,7 @@ class ExtractiveAnswerer:
         if m:
             words = [w for w in self.tokenizer._jieba.lcut(normalize(m.group(1))) if len(w) >= 2]
             category = words[0] if words else None
-        return Need(part, terms, focus, frozenset(kinds), category)
+        return Need(part, terms, focus, frozenset(kinds), category, own)
 
     def _cover(self, terms: dict[str, float], text: str) -> dict[str, float]:
         """term -> how far the text covers it: 1 when present, 0.6 when a piece of it is."""
@@ -273,7 +275,7 @@ class ExtractiveAnswerer:
             picked = self._select(need, cands, by_chunk, exclude=chosen)
             if chosen and picked:
                 # A later part adds a sentence only if it names more of that part's own words.
-                own = self.terms(need.text)
+                own = need.own
                 had: dict[str, float] = {}
                 for c in chosen:
                     for t, v in self._cover(own, c.text).items():
@@ -306,7 +308,7 @@ class ExtractiveAnswerer:
 
     def _answered(self, need: Need, chosen: list[Candidate]) -> bool:
         """Whether sentences already chosen answer this part too (its own terms and wanted kind)."""
-        own = self.terms(need.text)
+        own = need.own
         for c in chosen:
             covered = self._cover(own, c.text)
             if self._share(own, covered) >= 0.8 and self._kind_score(
@@ -487,7 +489,7 @@ class ExtractiveAnswerer:
         # Terms the citation's title and section already show need not be repeated in the quote.
         for t in self._cover(terms, cand.chunk.context):
             terms[t] *= 0.3
-        owns = [(n, self.terms(n.text)) for n in needs]
+        owns = [(n, n.own) for n in needs]
         bounds = sorted({a0} | {i + 1 for i, ch in enumerate(text) if ch in _CLAUSE_END and i >= a0} | {len(text)})
         best = (-1e9, a0, len(text))
         for i in range(len(bounds) - 1):
@@ -555,17 +557,9 @@ class ExtractiveAnswerer:
             pieces.append(f"{text}{end}[{len(citations)}]")
         return self._finish(question, hits, "".join(pieces), citations, coverage)
 
-    def _finish(self, question: str, hits: list[Hit], text: str, citations: list, coverage: float) -> Answer:
-        kept, dropped = keep_verified(citations, self.raws, hits)
-        if dropped:
-            # A sentence whose citation fails is not shown at all.
-            mapping, n = {}, 0
-            for i in range(len(citations)):
-                n += i not in dropped
-                mapping[i + 1] = None if i in dropped else n
-            text, citations = renumber(text, mapping), kept
-            if not citations:
-                return self._refuse(question, hits, coverage)
+    @staticmethod
+    def _finish(question: str, hits: list[Hit], text: str, citations: list, coverage: float) -> Answer:
+        # NOTE: citations are verified once, for every answerer alike, by QA._final_check.
         return Answer(question, text, citations, hits, refused=False, notices=[f"coverage={coverage:.2f}"])
 
     def _refuse(self, question: str, hits: list[Hit], coverage: float = 0.0, why: str = "") -> Answer:

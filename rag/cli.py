@@ -137,17 +137,14 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def ensure_index(settings: Settings, quiet: bool = False) -> None:
-    """Build index/ from the corpus when there is none yet (the first run of `rag ask`/`rag serve`)."""
-    from .index import build_index, _live_dir
+def ensure_index(settings: Settings) -> None:
+    """Build index/ from the corpus when there is none yet (the first run of `rag ask`)."""
+    from .index import ensure_index as build_if_missing
 
-    if _live_dir(Path(settings.index_dir)) is not None:
-        return
-    if not quiet:
-        print(f"首次运行：正在从 {settings.corpus_dir}/ 建立索引 (first run: building the index, about a "
-              "minute) ...", file=sys.stderr)
-    report = build_index(settings, None)
-    for msg in report.skipped:
+    report = build_if_missing(settings, announce=lambda: print(
+        f"首次运行：正在从 {settings.corpus_dir}/ 建立索引 (first run: building the index, about a minute) ...",
+        file=sys.stderr))
+    for msg in report.skipped if report else []:
         print(f"跳过 skipped: {msg}", file=sys.stderr)
 
 

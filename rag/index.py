@@ -224,6 +224,19 @@ def build_index(
     return report
 
 
+def ensure_index(settings: Settings, embedder=None, announce: Callable[[], None] | None = None) -> BuildReport | None:
+    """Build the index from the corpus when there is none yet (first run of `rag ask` or `rag serve`).
+
+    Returns:
+        The build report, or None when an index was already there.
+    """
+    if _live_dir(Path(settings.index_dir)) is not None:
+        return None
+    if announce:
+        announce()
+    return build_index(settings, embedder=embedder)
+
+
 def _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, files, problems, raws) -> Path:
     """Write a complete build into a fresh folder, then point CURRENT at it in one rename."""
     import faiss

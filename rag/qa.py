@@ -93,48 +93,51 @@ class QA:
 
     def ask(self, question: str, history: list[tuple[str, Answer]] | None = None) -> Answer:
         """Answer one question (with earlier turns for follow-ups). Never raises on bad input."""
+        for piece in self._run(question, history, stream=False):
+            answer = piece
+        return answer
+
+    def ask_stream(self, question: str, history=None) -> Iterator[str | Answer]:
+        """Yield text pieces as they are produced, then the final Answer."""
+        streaming = hasattr(self.answerer, "stream")
+        answer = None
+        for piece in self._run(question, history, stream=streaming):
+            if isinstance(piece, Answer):
+                answer = piece
+            else:
+                yield piece
+        if not streaming:
+            # The extractive answer exists at once; the page still receives it in short pieces.
+            for i in range(0, len(answer.text), 8):
+                yield answer.text[i : i + 8]
+        yield answer
+
+    def _run(self, question, history, stream: bool) -> Iterator[str | Answer]:
+        """The one pipeline: input safety, follow-up resolution, retrieval, answering (streamed text
+        pieces when the answerer streams), the final citation check; the Answer comes last."""
         t0 = time.perf_counter()
         q, notices = sanitize(question, self.settings.max_question_chars)
         if not q:
-            return Answer(question or "", prompts.EMPTY_QUESTION, [], [], refused=True, latency_ms=0.0,
-                          notices=notices)
+            yield Answer(question or "", prompts.EMPTY_QUESTION, [], [], refused=True, latency_ms=0.0,
+                         notices=notices)
+            return
         resolved = resolve(q, history)
         hits = self.search(resolved.question)
         if resolved.item and history and len(history[-1][1].citations) >= resolved.item:
             answer = self._pick_item(resolved.question, history[-1][1], resolved.item, hits)
+        elif stream:
+            answer = None
+            for piece in self.answerer.stream(resolved.question, hits):
+                if isinstance(piece, Answer):
+                    answer = piece
+                else:
+                    yield piece
         else:
             answer = self.answerer.answer(resolved.question, hits)
         answer = self._final_check(answer)
         answer.question = q
         answer.meta["resolved_question"] = resolved.question
         answer.notices = notices + ([f"按上下文理解为：{resolved.question}"] if resolved.rewritten else []) + answer.notices
-        answer.latency_ms = (time.perf_counter() - t0) * 1000
-        return answer
-
-    def ask_stream(self, question: str, history=None) -> Iterator[str | Answer]:
-        """Yield text pieces as they are produced, then the final Answer."""
-        if hasattr(self.answerer, "stream") and question and question.strip():
-            yield from self._stream_llm(question, history)
-            return
-        answer = self.ask(question, history)
-        for i in range(0, len(answer.text), 8):
-            yield answer.text[i : i + 8]
-        yield answer
-
-    def _stream_llm(self, question, history):
-        t0 = time.perf_counter()
-        q, notices = sanitize(question, self.settings.max_question_chars)
-        resolved = resolve(q, history)
-        hits = self.search(resolved.question)
-        answer = None
-        for piece in self.answerer.stream(resolved.question, hits):
-            if isinstance(piece, Answer):
-                answer = piece
-            else:
-                yield piece
-        answer = self._final_check(answer)
-        answer.question = q
-        answer.notices = notices + answer.notices
         answer.latency_ms = (time.perf_counter() - t0) * 1000
         yield answer
 

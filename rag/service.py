@@ -36,13 +36,12 @@ class Service:
 
     def __init__(self, settings: Settings, embedder=None):
         from .embed import load_embedder
-        from .index import _live_dir, build_index
+        from .index import ensure_index
 
         self.settings = settings
         self.embedder = embedder or load_embedder(settings.embedder)
-        if _live_dir(Path(settings.index_dir)) is None:
-            log.warning("no index in %s: building it from %s", settings.index_dir, settings.corpus_dir)
-            build_index(settings, embedder=self.embedder)
+        ensure_index(settings, self.embedder, announce=lambda: log.warning(
+            "no index in %s: building it from %s", settings.index_dir, settings.corpus_dir))
         self.qa = self._open()
         self._answer_lock = threading.Lock()
         self._reindex_lock = threading.Lock()
