@@ -96,6 +96,25 @@ def parking(tmp_path, fake_embedder):
     return QA(Retriever(load_index(settings), fake_embedder, settings), settings=settings)
 
 
+def wait_until_up(url: str, timeout: float, what: str, proc=None, log=None) -> None:
+    """Poll url until it answers; fail with what, and the server's log if its process died."""
+    import time
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"{what} exited: {log.read_text(errors='replace')[-2000:] if log else ''}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    if proc is not None:
+        proc.kill()
+    pytest.fail(f"{what} did not come up in {timeout:.0f} s")
+
+
 def free_port() -> int:
     """A free TCP port on loopback, for servers the tests start."""
     import socket

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from rag.cite import verify
 from rag.llm import UNSUPPORTED_FLAG, LLMAnswerer
 from rag.qa import QA
 
-from conftest import ROOT, free_port
+from conftest import ROOT, free_port, wait_until_up
 
 
 class Scripted(GenericFakeChatModel):
@@ -131,18 +129,7 @@ def llama_server(tmp_path_factory):
                              "--port", str(port), "--n_ctx", "4096", "--model_alias", "qwen2.5"],
                             stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"llama.cpp server exited: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            urllib.request.urlopen(url + "/models", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("llama.cpp server did not come up in 120 s")
+    wait_until_up(url + "/models", 120, "llama.cpp server", proc, log)
     yield url
     proc.terminate()
     proc.wait(timeout=30)

