@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 from . import prompts
 from .cite import make_citation, sentences
 from .ingest.clean import clean
-from .ingest.structure import DOCNUM_RE
-from .tokenize import STOPWORDS, normalize
+from .text import (
+    ARTICLE, CLAUSE_END, CN_SMALL, COMMAS, DOCNUM_RE, DOCNUM_REF, ENUM_COMMA, FULL_STOP, LEAD_FURNITURE_RE,
+    LEADING_NUMERAL_RE, LIST_ITEM_RE, QUESTION_BREAKS, SEMICOLONS, STOPS, COLONS, normalize,
+)
+from .tokenize import STOPWORDS
 from .types import Answer, Chunk, Hit
 
 # Words that say what kind of answer is wanted; they are not evidence terms.
@@ -37,14 +40,14 @@ _NUMBER_Q = re.compile(r"多少|几|多久|多长|多宽|多大|多高|多远|�
 _WHO_Q = re.compile(r"谁|哪个部门|哪些部门|哪个单位|哪些单位|哪家|哪几家|哪位|责任主体|责任单位|牵头|主办|由什么人|什么人|跟谁|和谁|与谁")
 _LIST_Q = re.compile(r"哪些|哪几[类项个条种家方]|包括|包含|有哪|几项|几类|几个方面|哪[两三四五六七八九十]|分别是|都是什么|都有什么")
 _CLAUSE_Q = re.compile(r"(?:规定|讲|说|写)了?(?:些)?(?:什么|啥)|(?:什么|哪些)内容|内容是什么|是怎么规定")
-_REFERENCE_Q = re.compile(r"第[一二三四五六七八九十百零\d]+条|〔\d{4}〕|\[\d{4}\]|\d{4}\s*年?\s*\d+\s*号")
+_REFERENCE_Q = re.compile(f"{ARTICLE}|{DOCNUM_REF}")
 
-_DATE_S = re.compile(r"\d{1,4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|年底|年前|月底|月前|日前|[一二三四五六七八九十]+月|季度|\d{4}\s*[-—–~至]\s*\d{4}")
-_NUMBER_S = re.compile(r"\d|[一二三四五六七八九十百千万两半]+\s*(?:个|项|名|条|次|天|日|月|年|家|人|所|处|类|度|档|倍|成|批|户|米|公里|元|万)|%|％")
+_DATE_S = re.compile(r"\d{1,4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|年底|年前|月底|月前|日前|[" + CN_SMALL + r"]+月|季度|\d{4}\s*[-—–~至]\s*\d{4}")
+_NUMBER_S = re.compile(r"\d|[" + CN_SMALL + r"百千万两半]+\s*(?:个|项|名|条|次|天|日|月|年|家|人|所|处|类|度|档|倍|成|批|户|米|公里|元|万)|%|％")
 _WHO_S = re.compile(r"部门|局|委|办公室|办事处|政府|中心|公司|集团|银行|单位|担任|牵头|负责|主任|书记|局长|处长|市长|主体|代表|街道|居委会|协会")
-_ENUM_S = re.compile(r"、")
+_ENUM_S = re.compile(ENUM_COMMA)
 # Question words with a numeral and measure word ("哪五项", "多少家", "几个"): not evidence.
-_COUNT_Q = re.compile(r"(?:哪|多少|几)[一二三四五六七八九十两几]?[个项类条种家位批所座名次天年处点]?")
+_COUNT_Q = re.compile(r"(?:哪|多少|几)[" + CN_SMALL + r"两几]?[个项类条种家位批所座名次天年处点]?")
 _DEFINE_Q = re.compile(r"什么意思|指什么|指哪|含义|定义|何谓|是指什么|指的是什么")
 _DEFINE_S = re.compile(r"是指|指的是|又称|称为|简称|也就是|即[“\"]")
 _HOW_Q = re.compile(r"怎么|如何|怎样|程序|流程|步骤|手续|怎么办|怎么处理")
@@ -53,7 +56,7 @@ _QUOTED_Q = re.compile(r"[“\"「]([^”\"」]{2,12})[”\"」]")
 # carry it ("…制度", "…等断层"), but need not.
 _CATEGORY_RE = re.compile(r"(?:哪些|哪几[类项个条种家位座所批]|哪[两三四五六七八九十][个项类条种家位]|什么|哪个|哪种|哪类|何种)([\u4e00-\u9fff]{2,8})")
 _MONEY_Q = re.compile(r"多少钱|几块钱|多少元|费用是|价格|票价|收费标准|罚款多少|罚多少|津贴|补贴多少|能贷多少|贷多少")
-_MONEY_S = re.compile(r"\d\s*(?:元|万元|亿元|块)|[一二三四五六七八九十百千万]+\s*(?:元|万元)|免费")
+_MONEY_S = re.compile(r"\d\s*(?:元|万元|亿元|块)|[" + CN_SMALL + r"百千万]+\s*(?:元|万元)|免费")
 # Quantities a question states ("4号线", "60岁"): evidence that never names them does not answer it.
 _QUANTITY_RE = re.compile(r"(?<![\d年])(\d+(?:\.\d+)?)\s*(号线|岁|号楼|周岁|公里|米|批|届|项|条|名|户|个|次|万|亿|%)")
 _FUNCTION_POS = set("dpcuryefq")
@@ -67,16 +70,7 @@ ANSWER_BUDGET = 120
 HOW_BUDGET = 170
 MIN_SENTENCE_BUDGET = 60
 _YEAR_RE = re.compile(r"\d{4}\s*年度?|\d{4}\s*[-—–~至]\s*\d{4}")
-_ITEM_LINE = re.compile(r"^(?:[（(][一二三四五六七八九十]+[）)]|\d{1,2}[.．、](?!\d)|[（(]\d{1,2}[）)]|——|[一二三四五六七八九十]是)")
-_PART_RE = re.compile(r"[？?；;!！]")
-_CLAUSE_END = "，,；;：:"
-# Newspaper furniture at the start of a lead sentence: "权威发布 □记者李振报道 本报济南4月2日讯 记者从…获悉,".
-# Its date is the paper's, not an answer.
-_DATELINE_RE = re.compile(
-    r"^(?:[^。，,]{0,12}?□\s*记者[\u4e00-\u9fff、\s]{2,16}?报道\s*)?(?:本报[^，,。]{0,12}?讯\s*)"
-    r"(?:\d{1,2}月\d{1,2}日[，,]?)?(?:记者[^，,。]{0,40}?获悉[，,。]?)?|^□\s*记者[\u4e00-\u9fff、\s]{2,16}?报道\s*")
-
-
+_PART_RE = re.compile(f"[{QUESTION_BREAKS}]")
 @dataclass
 class Need:
     """One part of a question: what it is about and what kind of answer it wants."""
@@ -131,7 +125,6 @@ class ExtractiveAnswerer:
         self.raws = raws
         self.min_coverage = min_coverage
         self.max_hits = max_hits
-        self._posseg = None
 
     # --- reading the question ----------------------------------------------------------------
 
@@ -143,14 +136,10 @@ class ExtractiveAnswerer:
         return max((self.idf[p] for p in pieces), default=self.max_idf)
 
     def _pieces(self, term: str) -> list[str]:
-        return [p for p in self.tokenizer._jieba.lcut_for_search(term) if len(p) >= 2 and p != term]
+        return [p for p in self.tokenizer.sub_words(term) if len(p) >= 2 and p != term]
 
     def _pos(self):
-        if self._posseg is None:
-            import jieba.posseg as pseg
-
-            self._posseg = pseg.POSTokenizer(self.tokenizer._jieba)
-        return self._posseg
+        return self.tokenizer.tagger()
 
     def terms(self, text: str) -> dict[str, float]:
         """Evidence terms (jieba with parts of speech, 文号 whole) with their weights.
@@ -226,7 +215,7 @@ class ExtractiveAnswerer:
         category = None
         m = _CATEGORY_RE.search(part)
         if m:
-            words = [w for w in self.tokenizer._jieba.lcut(normalize(m.group(1))) if len(w) >= 2]
+            words = [w for w in self.tokenizer.words(normalize(m.group(1))) if len(w) >= 2]
             category = words[0] if words else None
         return Need(part, terms, focus, frozenset(kinds), category, own)
 
@@ -326,9 +315,9 @@ class ExtractiveAnswerer:
             merged: list[tuple[int, int, str]] = []
             for s, e, text in spans:
                 prev = merged[-1] if merged else None
-                short_head = prev and len(re.sub(r"\s", "", prev[2])) <= 12 and not _ITEM_LINE.match(text)
-                aside = (prev and text[:1] in "(（" and len(text) <= 40 and not _ITEM_LINE.match(text)
-                         and prev[2].rstrip()[-1:] not in "。！？；;")  # a heading's note, not a new line
+                short_head = prev and len(re.sub(r"\s", "", prev[2])) <= 12 and not LIST_ITEM_RE.match(text)
+                aside = (prev and text[:1] in "(（" and len(text) <= 40 and not LIST_ITEM_RE.match(text)
+                         and prev[2].rstrip()[-1:] not in STOPS + SEMICOLONS)  # a heading's note, not a new line
                 if short_head or aside:
                     # "(一)祈福街。" / "第十二条 建立…制度。": a heading belongs with what follows it.
                     merged[-1] = (prev[0], e, clean(raw, prev[0], e).text)
@@ -344,7 +333,7 @@ class ExtractiveAnswerer:
     @staticmethod
     def _kind_score(need: Need, text: str) -> float:
         score = 0.0
-        m = _DATELINE_RE.match(text)
+        m = LEAD_FURNITURE_RE.match(text)
         if m:
             text = text[m.end():]
         # A number the question already states, or a year, does not answer "how many".
@@ -369,7 +358,7 @@ class ExtractiveAnswerer:
         focus = 0.15 if need.focus and cand.covered.get(need.focus, 0) >= 1.0 else 0.0
         if need.category and need.category in normalize(cand.text):
             focus += CATEGORY_BONUS
-        m = _DATELINE_RE.match(cand.text)
+        m = LEAD_FURNITURE_RE.match(cand.text)
         body = cand.text[m.end():] if m else cand.text
         short = 0.1 if len(re.sub(r"\s", "", body)) < 10 else 0.0
         cand.score = 0.45 * own + 0.25 * chunk_share + 0.12 * prior + focus + self._kind_score(need, cand.text) - short
@@ -426,12 +415,12 @@ class ExtractiveAnswerer:
         item lines of its clause."""
         keys = [k for k in (need.category,) if k]
         for q in _QUOTED_Q.findall(need.text):
-            keys += [p for p in self._pieces(normalize(q)) if not re.match(r"^[一二三四五六七八九十两\d]", p)]
+            keys += [p for p in self._pieces(normalize(q)) if not LEADING_NUMERAL_RE.match(p)]
         if keys:
             peers = []
             for cs in by_chunk.values():
                 for c in cs[:1]:  # parallel paragraphs: each one's opening sentence
-                    head = re.split(f"[{_CLAUSE_END}。]", c.text, maxsplit=1)[0]
+                    head = re.split(f"[{CLAUSE_END}{FULL_STOP}]", c.text, maxsplit=1)[0]
                     if c.chunk.doc_id == best.chunk.doc_id and 4 <= len(head) <= 20 and head != c.text \
                             and any(k in normalize(head) for k in keys):
                         peers.append(c)
@@ -448,13 +437,13 @@ class ExtractiveAnswerer:
         # The clause may be split over several chunks (cut at its items): read all its parts.
         same = sorted((c for cs in by_chunk.values() for c in cs if c.chunk.clause_key == best.chunk.clause_key),
                       key=lambda c: c.start)
-        items = [c for c in same if _ITEM_LINE.match(c.text)]
+        items = [c for c in same if LIST_ITEM_RE.match(c.text)]
         if len(items) >= 2:
             for c in items:
                 c.item = True
             # The clause's lead-in ("“门前五包”包括以下内容：") says what the items are.
             i = same.index(items[0])
-            if i > 0 and same[i - 1].text.rstrip()[-1:] in "：:":
+            if i > 0 and same[i - 1].text.rstrip()[-1:] in COLONS:
                 return [same[i - 1]] + items
             return items
         return []
@@ -468,13 +457,13 @@ class ExtractiveAnswerer:
         raw = self.raws[cand.chunk.source]
         c = clean(raw, cand.start, cand.end)
         a0 = 0
-        m = _DATELINE_RE.match(text)
+        m = LEAD_FURNITURE_RE.match(text)
         if m and m.end() < len(text) - 4:
             a0 = m.end()
-        a0 += len(text[a0:]) - len(text[a0:].lstrip("，,。 "))
+        a0 += len(text[a0:]) - len(text[a0:].lstrip(COMMAS + FULL_STOP + " "))
         if list_item:
             # An item is named by its opening clause ("推动办事流程集成").
-            cut = re.search(f"[{_CLAUSE_END}。]", text[a0:])
+            cut = re.search(f"[{CLAUSE_END}{FULL_STOP}]", text[a0:])
             if cut and len(text) > 40:
                 b = a0 + cut.start()
                 s, e = c.raw_span(a0, b)
@@ -490,7 +479,7 @@ class ExtractiveAnswerer:
         for t in self._cover(terms, cand.chunk.context):
             terms[t] *= 0.3
         owns = [(n, n.own) for n in needs]
-        bounds = sorted({a0} | {i + 1 for i, ch in enumerate(text) if ch in _CLAUSE_END and i >= a0} | {len(text)})
+        bounds = sorted({a0} | {i + 1 for i, ch in enumerate(text) if ch in CLAUSE_END and i >= a0} | {len(text)})
         best = (-1e9, a0, len(text))
         for i in range(len(bounds) - 1):
             for j in range(i + 1, len(bounds)):
@@ -508,7 +497,7 @@ class ExtractiveAnswerer:
         _, a, b = best
         piece = text[a:b]
         lead = len(piece) - len(piece.lstrip())
-        piece = piece.strip().rstrip(_CLAUSE_END)
+        piece = piece.strip().rstrip(CLAUSE_END)
         a += lead
         b = a + len(piece)
         s, e = c.raw_span(a, b)
@@ -543,7 +532,7 @@ class ExtractiveAnswerer:
             first, last = chosen[0], chosen[-1]
             raw = self.raws[first.chunk.source]
             cit = make_citation(first.chunk, raw, first.start, last.end)
-            text = "".join(c.text if c.text[-1:] in "。！？；" else c.text + "。" for c in chosen)
+            text = "".join(c.text if c.text[-1:] in STOPS + SEMICOLONS[0] else c.text + FULL_STOP for c in chosen)
             return self._finish(question, hits, f"{text}[1]", [cit], coverage)
         for cand in chosen:
             if trim:
@@ -553,7 +542,7 @@ class ExtractiveAnswerer:
             if not text:
                 continue
             citations.append(make_citation(cand.chunk, self.raws[cand.chunk.source], s, e))
-            end = "" if text[-1:] in "。！？；：:" else ("；" if items else "。")
+            end = "" if text[-1:] in STOPS + SEMICOLONS[0] + COLONS else (SEMICOLONS[0] if items else FULL_STOP)
             pieces.append(f"{text}{end}[{len(citations)}]")
         return self._finish(question, hits, "".join(pieces), citations, coverage)
 

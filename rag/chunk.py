@@ -9,16 +9,13 @@ always ``clean(raw[start:end])``.
 from __future__ import annotations
 
 import bisect
-import re
 from dataclasses import dataclass
 
 from .config import Settings
-from .ingest.clean import TERMINAL, clean, clean_text
+from .ingest.clean import clean, clean_text
 from .ingest.structure import Node, ParsedDocument, parse
+from .text import ITEM_HEAD_RE, SOFT_BREAKS, TERMINAL, head_of
 from .types import Chunk, SourceText
-
-_SOFT_BREAKS = set("，、,")
-_ITEM_HEAD_RE = re.compile(r"^(?:[（(][一二三四五六七八九十百]+[）)]|[（(]\d{1,2}[）)]|\d{1,2}[.．](?!\d))")
 
 
 @dataclass
@@ -82,7 +79,7 @@ def _runs(lines: list, dup_starts: list[int]) -> list[tuple[int, int]]:
 def _break_points(text: str) -> tuple[list[int], list[int], list[int]]:
     paras = [i + 1 for i, ch in enumerate(text) if ch == "\n"]
     sents = [i + 1 for i, ch in enumerate(text) if ch in TERMINAL]
-    softs = [i + 1 for i, ch in enumerate(text) if ch in _SOFT_BREAKS]
+    softs = [i + 1 for i, ch in enumerate(text) if ch in SOFT_BREAKS]
     return paras, sents, softs
 
 
@@ -149,9 +146,9 @@ def chunk_parsed(src: SourceText, parsed: list[ParsedDocument], settings: Settin
                     start, end = c.raw_span(x, y)
                     text = clean_text(raw, start, end)
                     section = u.section
-                    m = _ITEM_HEAD_RE.match(text)
+                    m = ITEM_HEAD_RE.match(text)
                     if u.splittable_by_item and m and x > 0:
-                        section = section + (re.split(r"[。:：;；]", text, maxsplit=1)[0][:30],)
+                        section = section + (head_of(text)[:30],)
                     chunks.append(
                         Chunk(
                             chunk_id=f"{pd.doc.doc_id}:{start}-{end}",

@@ -10,31 +10,18 @@ import logging
 import re
 
 from .ingest.clean import clean
+from .text import sentence_bounds
 from .types import Chunk, Citation, Hit
 
 log = logging.getLogger(__name__)
 
-_SENT_END = set("。！？!?\n")
 _MARK_RE = re.compile(r"\[(\d{1,2})\]")
 
 
 def sentences(raw: str, chunk: Chunk) -> list[tuple[int, int, str]]:
     """The sentences of a chunk as (raw start, raw end, cleaned text), in order."""
     c = clean(raw, chunk.start, chunk.end)
-    out = []
-    a = 0
-    text = c.text
-    for i, ch in enumerate(text):
-        if ch in _SENT_END or i == len(text) - 1:
-            b = i + 1 if ch != "\n" else i
-            piece = text[a:b]
-            lead = len(piece) - len(piece.lstrip())
-            trail = len(piece) - len(piece.rstrip())
-            if b - trail > a + lead:
-                s, e = c.raw_span(a + lead, b - trail)
-                out.append((s, e, text[a + lead : b - trail]))
-            a = i + 1
-    return out
+    return [(*c.raw_span(a, b), c.text[a:b]) for a, b in sentence_bounds(c.text)]
 
 
 def make_citation(chunk: Chunk, raw: str, start: int, end: int) -> Citation:

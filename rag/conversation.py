@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .ingest.structure import cn_to_int
+from .text import ORDINAL_REF_RE, cn_to_int
 from .types import Answer
 
-_ORDINAL_RE = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(?:项|个|点|类|条措施|方面)")
 _DEMONSTRATIVE_RE = re.compile(
     r"(?:这个|那个|这份|那份|该|本|上述|此|这一|这项|那项|其)\s*(办法|方案|规划|通知|文件|规定|政策|意见|名单|条款|规划|项目|工程|措施)"
 )
@@ -51,7 +50,7 @@ def resolve(question: str, history: list[tuple[str, Answer]] | None) -> Resolved
         return Resolved(q)
     prev_q, prev_a = history[-1]
     topic = _topic(prev_a)
-    m = _ORDINAL_RE.search(q)
+    m = ORDINAL_REF_RE.search(q)
     if m and len(q) <= 20 and _FOLLOWUP_HINT_RE.search(q) or (m and len(q) <= 8):
         n = cn_to_int(m.group(1))
         return Resolved(f"{prev_q} {q}", item=n, rewritten=True)

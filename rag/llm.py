@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 from . import prompts
 from .cite import make_citation, sentences
+from .text import COMMAS, FULL_STOP, SEMICOLONS, STOPS, STOPS_ASCII
 from .types import Answer, Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -193,11 +194,11 @@ class LLMAnswerer:
                     keys[key] = len(citations)
                 numbers.append(keys[key])
             last = sent.rstrip()[-1:]
-            body = plain.rstrip("。！？!?，,；;")
-            end = last if last in "，,；;。！？!?" else (plain[len(body):][:1] or "。")
+            body = plain.rstrip(STOPS + STOPS_ASCII + COMMAS + SEMICOLONS)
+            end = last if last in COMMAS + SEMICOLONS + STOPS + STOPS_ASCII else (plain[len(body):][:1] or FULL_STOP)
             if numbers:
                 refs = "".join(f"[{k}]" for k in numbers)
-                out.append(body + refs + end if end in "，,；;" else body + end + refs)
+                out.append(body + refs + end if end in COMMAS + SEMICOLONS else body + end + refs)
             elif len(_units(plain)) >= 2:
                 unsupported.append(body)
                 out.append(body + UNSUPPORTED_FLAG + end)

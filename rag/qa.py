@@ -4,7 +4,6 @@ citation verification, and the batch record. What the CLI, the chat page and the
 
 from __future__ import annotations
 
-import re
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -14,14 +13,13 @@ from . import prompts
 from .cite import keep_verified, renumber
 from .config import Settings
 from .conversation import resolve
+from .text import CONTROL_RE, ITEM_ORDINAL_RE, LIST_ITEM_RE, cn_to_int
 from .types import Answer, Hit
-
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def sanitize(question: str | None, max_chars: int) -> tuple[str, list[str]]:
     """Plain text of at most max_chars characters, and notices for the user about what was cut."""
-    q = _CONTROL_RE.sub("", unicodedata.normalize("NFC", question or "")).strip()
+    q = CONTROL_RE.sub("", unicodedata.normalize("NFC", question or "")).strip()
     notices = []
     if len(q) > max_chars:
         q = q[:max_chars]
@@ -143,14 +141,11 @@ class QA:
 
     def _pick_item(self, question: str, previous: Answer, item: int, hits: list[Hit]) -> Answer:
         """"那第二项呢？": the previous answer's citation of that item (by its own ordinal, else by position)."""
-        from .answer import _ITEM_LINE
-        from .ingest.structure import cn_to_int
-
         def ordinal(quote: str) -> int | None:
-            m = re.match(r"\s*[（(]?\s*([一二三四五六七八九十\d]+)\s*[）)．.、是]", quote)
+            m = ITEM_ORDINAL_RE.match(quote)
             return cn_to_int(m.group(1)) if m else None
 
-        items = [c for c in previous.citations if _ITEM_LINE.match(c.quote.strip())]
+        items = [c for c in previous.citations if LIST_ITEM_RE.match(c.quote.strip())]
         cit = next((c for c in items if ordinal(c.quote) == item), None)
         if cit is None:
             pool = items or previous.citations
@@ -165,7 +160,7 @@ class QA:
             spans = [sp for sp in sentences(raw, chunk) if sp[1] > cit.start]
             end, size = cit.end, 0
             for i, (a, b, t) in enumerate(spans):
-                if i and (_ITEM_LINE.match(t) or size + len(t) > 200):
+                if i and (LIST_ITEM_RE.match(t) or size + len(t) > 200):
                     break
                 end, size = max(end, b), size + len(t)
             cit = make_citation(chunk, raw, cit.start, end)

@@ -4,18 +4,14 @@ of the 文号 and 第X条 a user types. Never builds prompts or answers.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from .config import Settings
 from .index import Index
-from .ingest.structure import cn_to_int, int_to_cn
-from .tokenize import normalize
+from .text import ARTICLE_REF_RE, cn_to_int, int_to_cn, normalize
 from .types import Chunk, Hit
-
-_ARTICLE_RE = re.compile(r"第\s*([一二三四五六七八九十百零〇两\d]+)\s*条")
 
 
 @dataclass(frozen=True)
@@ -29,7 +25,7 @@ class Reference:
 def parse_reference(query: str, tokenizer) -> Reference:
     numbers = tuple(tokenizer.doc_numbers(query))
     articles = []
-    for m in _ARTICLE_RE.finditer(query):
+    for m in ARTICLE_REF_RE.finditer(query):
         n = cn_to_int(m.group(1))
         if n:
             articles.append(f"第{int_to_cn(n)}条")

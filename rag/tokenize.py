@@ -7,10 +7,9 @@ names, 文号), normalisation (NFKC, lower case) and the token stream. Knows not
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
-from .ingest.structure import DOCNUM_RE, normalize_doc_number
+from .text import DOCNUM_RE, PAREN_CN, normalize, normalize_doc_number
 
 # Terms every deployment wants kept whole, whatever its corpus.
 SEED_TERMS = (
@@ -26,13 +25,9 @@ STOPWORDS = frozenset(
     "请问 一下 是否 是不是".split()
 )
 _QUOTED_RE = re.compile(r"[“\"「]([\u4e00-\u9fffA-Za-z0-9·]{2,10})[”\"」]")
-_ROAD_RE = re.compile(r"[（(][一二三四五六七八九十百]+[）)]\s*([\u4e00-\u9fff]{2,8}?(?:路|街|巷|大道|大街))。")
+_ROAD_RE = re.compile(PAREN_CN + r"\s*([\u4e00-\u9fff]{2,8}?(?:路|街|巷|大道|大街))。")
 _PLACE_RE = re.compile(r"位于([\u4e00-\u9fff]{2,6}?区)([\u4e00-\u9fff]{2,4}?街道)")
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
-
-
-def normalize(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
 
 
 def corpus_terms(texts: Iterable[str]) -> list[str]:
@@ -55,10 +50,27 @@ class Tokenizer:
 
         jieba.setLogLevel(60)
         self._jieba = jieba.Tokenizer()
+        self._tagger = None
         self.user_terms = sorted(set(user_terms) | {normalize(x) for x in SEED_TERMS})
         for term in self.user_terms:
             # NOTE: a high frequency makes jieba prefer the whole term over its pieces.
             self._jieba.add_word(term, freq=20000)
+
+    def words(self, text: str) -> list[str]:
+        """jieba's accurate-mode words (no search-mode sub-words), user terms kept whole."""
+        return self._jieba.lcut(text)
+
+    def sub_words(self, text: str) -> list[str]:
+        """jieba's search-mode words: the whole words and the shorter words inside them."""
+        return self._jieba.lcut_for_search(text)
+
+    def tagger(self):
+        """A part-of-speech tagger sharing this tokenizer's dictionary (built on first use)."""
+        if self._tagger is None:
+            import jieba.posseg as pseg
+
+            self._tagger = pseg.POSTokenizer(self._jieba)
+        return self._tagger
 
     def doc_numbers(self, text: str) -> list[str]:
         out = []
@@ -72,7 +84,7 @@ class Tokenizer:
         """Tokens for BM25: 文号 first, then jieba search-mode words without punctuation/stopwords."""
         out = self.doc_numbers(text)
         body = DOCNUM_RE.sub(" ", text)
-        for w in self._jieba.lcut_for_search(normalize(body)):
+        for w in self.sub_words(normalize(body)):
             w = w.strip()
             if not w or w in STOPWORDS or not _TOKEN_OK.search(w):
                 continue

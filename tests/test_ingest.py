@@ -12,8 +12,9 @@ import pytest
 
 from rag.chunk import chunk_corpus, chunk_source
 from rag.config import Settings
-from rag.ingest.clean import clean, clean_text, is_cjk
-from rag.ingest.structure import cn_to_int, int_to_cn, normalize_doc_number, parse
+from rag.ingest.clean import clean, clean_text
+from rag.text import cn_to_int, int_to_cn, is_cjk, normalize_doc_number
+from rag.ingest.structure import parse
 from rag.types import SourceText
 
 ROOT = Path(__file__).resolve().parents[1]

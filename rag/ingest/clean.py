@@ -13,17 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Structural markers that begin a new paragraph: 第X章/节/条, 一、, （一）, 1., （1）, ——, 附件, ◆, □.
-_NUM = "一二三四五六七八九十百零〇两"
-STRUCT_RE = re.compile(
-    rf"^(?:第[{_NUM}\d]+[编章节条]|[{_NUM}]+、|[（(][{_NUM}]+[）)]|\d+[.．、](?!\d)|[（(]\d+[）)]"
-    r"|——|附件|◆|□|#)"
-)
+from ..text import CLOSERS, HEADING_RE, MIDLINE_HEAD_RE, SENTENCE_PUNCT, STRUCT_RE, TERMINAL, squeeze
 
 # Markdown-ish markers that the PDF converter put at line starts ("- ", "> ", "## ").
 _LEAD_MARK_RE = re.compile(r"[ \t\u3000\r\f]*(?:(?:[-*>]|#{1,6})[ \t\u3000]+)*")
-
-_MIDLINE_HEAD_RE = re.compile(rf"(?<=[。；;])([ \t\u3000]+)(?=第[{_NUM}\d]+条|[（(][{_NUM}]+[）)])")
 
 # Whole lines that are page furniture, not content (tested against the whitespace-free line).
 _FURNITURE_RES = [
@@ -42,29 +35,6 @@ _FURNITURE_RES = [
         r"^[-—–]?\d{1,3}[-—–]?$",  # bare page numbers
     )
 ]
-
-_CJK_RANGES = (
-    (0x2E80, 0x9FFF),  # CJK radicals, punctuation, kana, ideographs
-    (0xF900, 0xFAFF),
-    (0xFE30, 0xFE4F),
-    (0xFF00, 0xFFEF),  # full-width forms
-    (0x2010, 0x206F),  # general punctuation: — “ ” ‘ ’ … •
-    (0x00B7, 0x00B7),
-)
-
-TERMINAL = set("。！？；：!?;:…")
-_CLOSERS = set("”’」』)）】〕》\"'")
-SENTENCE_PUNCT = set("，。、；：,;:！？!?")
-
-
-def is_cjk(ch: str) -> bool:
-    o = ord(ch)
-    return any(lo <= o <= hi for lo, hi in _CJK_RANGES)
-
-
-def squeeze(s: str) -> str:
-    """Remove all whitespace (used to compare lines regardless of extraction spacing)."""
-    return re.sub(r"\s+", "", s)
 
 
 def is_furniture(line: str) -> bool:
@@ -100,7 +70,7 @@ def split_lines(raw: str, start: int = 0, end: int | None = None) -> list[Line]:
             b -= 1
         # NOTE: two-column extraction sometimes runs the next article onto the same line
         # ("……实施考核。 第十四条 区县政府……"); a heading after a full stop starts a new line.
-        for m2 in _MIDLINE_HEAD_RE.finditer(raw, a, b):
+        for m2 in MIDLINE_HEAD_RE.finditer(raw, a, b):
             if m2.start(1) > a:
                 lines.append(Line(a, m2.start(1), is_furniture(raw[a : m2.start(1)])))
                 a = m2.end(1)
@@ -127,14 +97,11 @@ class Cleaned:
         return self.offsets[a], self.offsets[b - 1] + 1
 
 
-_HEADING_RE = re.compile(rf"第[{_NUM}\d]+[编章节条]")
-
-
 def _clean_line(raw: str, line: Line, out: list[str], offs: list[int]) -> None:
     """Append the line's characters, dropping whitespace unless it separates two Latin/digit runs
     or follows a 第X章/条 heading marker."""
     i, b = line.start, line.end
-    m = _HEADING_RE.match(raw, i, b)
+    m = HEADING_RE.match(raw, i, b)
     heading_end = m.end() if m else -1
     while i < b:
         ch = raw[i]
@@ -160,7 +127,7 @@ def _joins(prev_text: str, next_text: str) -> bool:
     if not prev_text or not next_text:
         return False
     last = prev_text.rstrip()[-1]
-    if last in TERMINAL or (last in _CLOSERS and len(prev_text) > 1 and prev_text.rstrip()[-2] in TERMINAL):
+    if last in TERMINAL or (last in CLOSERS and len(prev_text) > 1 and prev_text.rstrip()[-2] in TERMINAL):
         return False
     if STRUCT_RE.match(next_text):
         return False

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from rag.errors import LoadError
-from rag.types import SourceText
+from ..errors import LoadError
+from ..text import is_cjk
+from ..types import SourceText
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +35,6 @@ _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13)) + b"\x7
 _BINARY_SHARE = 0.05
 # Share of the non-ASCII characters that must be CJK for a GB18030 decode to be believed.
 _CJK_SHARE = 0.5
-_CJK_RANGES = (
-    (0x2000, 0x206F),  # general punctuation: “” — …
-    (0x3000, 0x303F),  # CJK symbols and punctuation: 、。〔〕
-    (0x3400, 0x4DBF),
-    (0x4E00, 0x9FFF),
-    (0xFF00, 0xFFEF),  # full-width forms: （），：
-)
-
-
 def _binary_error(name: str) -> LoadError:
     return LoadError(
         f"{name}: looks like a binary file, not text (found NUL/control bytes); "
@@ -54,17 +46,12 @@ def _is_control(ch: str) -> bool:
     return unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f"
 
 
-def _is_cjk(ch: str) -> bool:
-    cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
-
-
 def _plausible_chinese(text: str) -> bool:
     """GB18030 decodes most byte soup without error, so only accept output that reads as Chinese."""
     if any(_is_control(ch) for ch in text):
         return False
     non_ascii = [ch for ch in text if ord(ch) > 127]
-    return bool(non_ascii) and sum(map(_is_cjk, non_ascii)) / len(non_ascii) >= _CJK_SHARE
+    return bool(non_ascii) and sum(map(is_cjk, non_ascii)) / len(non_ascii) >= _CJK_SHARE
 
 
 def _check_not_binary(data: bytes, name: str) -> None:

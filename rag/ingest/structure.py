@@ -10,79 +10,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..types import Document, SourceText
-from .clean import STRUCT_RE, Line, clean_text, is_row, split_lines, squeeze
-
-CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-
-
-def cn_to_int(s: str) -> int | None:
-    """Chinese or Arabic numeral to int: 十三 -> 13, 二十二 -> 22, 一百零五 -> 105."""
-    if s.isdigit():
-        return int(s)
-    total, cur = 0, 0
-    for ch in s:
-        if ch in CN_DIGITS:
-            cur = CN_DIGITS[ch]
-        elif ch == "十":
-            total += (cur or 1) * 10
-            cur = 0
-        elif ch == "百":
-            total += (cur or 1) * 100
-            cur = 0
-        else:
-            return None
-    return total + cur
-
-
-def int_to_cn(n: int) -> str:
-    """13 -> 十三 (1..999), the form used in 第X条 headings."""
-    digits = "零一二三四五六七八九"
-    if n < 10:
-        return digits[n]
-    if n < 20:
-        return "十" + (digits[n % 10] if n % 10 else "")
-    if n < 100:
-        return digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
-    rest = n % 100
-    tail = "" if rest == 0 else ("零" + int_to_cn(rest) if rest < 10 else int_to_cn(rest) if rest >= 20 else "一" + int_to_cn(rest))
-    return digits[n // 100] + "百" + tail
-
-
-# 文号: 济政发〔2021〕13号, 济政字 [2021] 65 号, 济政办字〔2021〕40号.
-DOCNUM_RE = re.compile(
-    r"([\u4e00-\u9fff]{1,8}?[发字函])\s*[〔\[［【(（]\s*(\d{4})\s*[〕\]］】)）]\s*(\d{1,4})\s*号"
+from ..text import (
+    ARTICLE_RE, BYLINE_RE, DATELINE_RE, DOCNUM_RE, HEADLINE_PUNCT, MARKERS, STRUCT_RE, cn_to_int, head_of, iso_date,
+    lead_sentence, normalize_doc_number, squeeze,
 )
-_DATE_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+from ..types import Document, SourceText
+from .clean import Line, clean_text, is_row, split_lines
+
 _ISSUED_RE = re.compile(r"^[(（]\d{4}年\d{1,2}月\d{1,2}日印发[)）]$")
 _REGNO_RE = re.compile(r"^[A-Z]{2,6}-\d{4}-\d{4,}$")
 _TITLE_HINT_RE = re.compile(r"(通知|决定|意见|办法|规定|方案|规划|通告|公告|批复|函)$")
-_BYLINE_RE = re.compile(r"^□(?!责任编辑)")
-_DATELINE_RE = re.compile(r"^本报[\u4e00-\u9fff\d]{0,10}讯")
 
-_NUM = "一二三四五六七八九十百零〇两"
-# (level, kind, regex). The regex captures the numeral so sequence guards can be applied.
-MARKERS = [
-    (1, "chapter", re.compile(rf"^第([{_NUM}\d]+)章")),
-    (2, "section", re.compile(rf"^第([{_NUM}\d]+)节")),
-    (3, "article", re.compile(rf"^第([{_NUM}\d]+)条(?![件款])")),
-    (4, "item", re.compile(rf"^([{_NUM}]+)、")),
-    (5, "item", re.compile(rf"^[（(]([{_NUM}]+)[）)]")),
-    (6, "item", re.compile(r"^(\d{1,2})[.．、](?!\d)")),
-    (7, "item", re.compile(r"^[（(](\d{1,2})[）)]")),
-]
 ROW_MAX = 40  # a table row or title is short
-
-
-def normalize_doc_number(s: str) -> str | None:
-    """济政字 [2021] 65 号 -> 济政字〔2021〕65号; None when s holds no 文号."""
-    m = DOCNUM_RE.search(s)
-    return f"{m.group(1)}〔{m.group(2)}〕{int(m.group(3))}号" if m else None
-
-
-def iso_date(s: str) -> str | None:
-    m = _DATE_RE.search(s)
-    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}" if m else None
 
 
 @dataclass
@@ -112,7 +51,7 @@ class ParsedDocument:
 
 
 def _label(text: str, limit: int = 30) -> str:
-    head = re.split(r"[。:：;；]", text, maxsplit=1)[0]
+    head = head_of(text)
     return head if len(head) <= limit else head[:limit] + "…"
 
 
@@ -183,7 +122,7 @@ class _TreeBuilder:
                     self.last_num.pop(deeper)
             label = t.split(" ")[0] if level == 3 else (t if level <= 2 else _label(t))
             if level == 3:
-                label = re.match(rf"^第[{_NUM}\d]+条", t).group(0)
+                label = ARTICLE_RE.match(t).group(0)
             self.push(Node(kind, level, label, [ln], num=n))
             return
         self.stack[-1].lines.append(ln)
@@ -296,7 +235,7 @@ def _is_headlike(raw: str, ln: Line) -> bool:
     if t.startswith("◆") or (_heading_mark(raw, ln) and len(t) <= ROW_MAX):
         return True
     # Headlines may hold 、 but no sentence punctuation.
-    return len(t) <= ROW_MAX and not any(ch in "，。；：,;:！？!?" for ch in t) and not STRUCT_RE.match(t)
+    return len(t) <= ROW_MAX and not any(ch in HEADLINE_PUNCT for ch in t) and not STRUCT_RE.match(t)
 
 
 def _news_blocks(raw: str, lines: list[Line]) -> list[int]:
@@ -309,20 +248,20 @@ def _news_blocks(raw: str, lines: list[Line]) -> list[int]:
             i += 1
             continue
         j = i
-        while j < n and (lines[j].furniture or _is_headlike(raw, lines[j])) and not _BYLINE_RE.match(
+        while j < n and (lines[j].furniture or _is_headlike(raw, lines[j])) and not BYLINE_RE.match(
             squeeze(raw[lines[j].start : lines[j].end])
         ):
             j += 1
         prev = next((lines[k] for k in range(i - 1, -1, -1) if not lines[k].furniture), None)
-        after_byline = prev is not None and _BYLINE_RE.match(squeeze(raw[prev.start : prev.end]))
+        after_byline = prev is not None and BYLINE_RE.match(squeeze(raw[prev.start : prev.end]))
         if j > i and j < n and not after_byline:
             nxt = squeeze(raw[lines[j].start : lines[j].end])
             marked = any(_heading_mark(raw, lines[k]) for k in range(i, j))
-            if _BYLINE_RE.match(nxt) or _DATELINE_RE.match(nxt) or marked:
+            if BYLINE_RE.match(nxt) or DATELINE_RE.match(nxt) or marked:
                 starts.append(i)
                 i = j + 1
                 continue
-        elif j == i and _BYLINE_RE.match(squeeze(raw[lines[i].start : lines[i].end])) and i > 0:
+        elif j == i and BYLINE_RE.match(squeeze(raw[lines[i].start : lines[i].end])) and i > 0:
             # A byline with no headline above it: the layout put the headline elsewhere.
             starts.append(i)
         i = max(j, i + 1)
@@ -341,7 +280,7 @@ def _marked_heads(raw: str, lines: list[Line]) -> list[str]:
     for ln in lines:
         if ln.furniture:
             continue
-        if not _is_headlike(raw, ln) or _BYLINE_RE.match(squeeze(raw[ln.start : ln.end])):
+        if not _is_headlike(raw, ln) or BYLINE_RE.match(squeeze(raw[ln.start : ln.end])):
             break
         if _heading_mark(raw, ln):
             out.append(squeeze(clean_text(raw, ln.start, ln.end)))
@@ -361,14 +300,14 @@ def _parse_news(
     while i < len(lines) and (lines[i].furniture or _is_headlike(raw, lines[i])):
         t = clean_text(raw, lines[i].start, lines[i].end)
         if not lines[i].furniture:
-            if _BYLINE_RE.match(squeeze(t)):
+            if BYLINE_RE.match(squeeze(t)):
                 break
             head.append((t, _heading_mark(raw, lines[i])))
         root.lines.append(lines[i])
         i += 1
     while i < len(lines) and not lines[i].furniture:
         t = clean_text(raw, lines[i].start, lines[i].end)
-        if _BYLINE_RE.match(squeeze(t)) or (byline and is_row(t) and len(t) <= ROW_MAX and "报道" in t):
+        if BYLINE_RE.match(squeeze(t)) or (byline and is_row(t) and len(t) <= ROW_MAX and "报道" in t):
             byline.append(t)
             root.lines.append(lines[i])
             i += 1
@@ -381,8 +320,8 @@ def _parse_news(
         title = title_override
     elif not head and i < len(lines):
         # No headline at all: name the article by its lead sentence.
-        lead = _DATELINE_RE.sub("", squeeze(clean_text(raw, lines[i].start, lines[i].end)))
-        title = re.split(r"[。；;]", lead, maxsplit=1)[0][:30]
+        lead = DATELINE_RE.sub("", squeeze(clean_text(raw, lines[i].start, lines[i].end)))
+        title = lead_sentence(lead)[:30]
     current = root
     for ln in lines[i:]:
         if ln.furniture or ln.start in dups:
@@ -469,12 +408,12 @@ def parse(src: SourceText) -> list[ParsedDocument]:
         heads_of = [_marked_heads(raw, seg) for seg in segs]
         for k, seg in enumerate(segs):
             override, skip = None, False
-            bare = _BYLINE_RE.match(squeeze(raw[seg[0].start : seg[0].end]))
+            bare = BYLINE_RE.match(squeeze(raw[seg[0].start : seg[0].end]))
             # Column extraction can print a headline after its article: when an article opens with
             # a bare byline and the next head block stacks two headlines, the first one is ours.
             if bare and k + 1 < len(segs) and len(heads_of[k + 1]) >= 2:
                 override = heads_of[k + 1][0]
-            if k > 0 and len(heads_of[k]) >= 2 and _BYLINE_RE.match(squeeze(raw[segs[k - 1][0].start : segs[k - 1][0].end])):
+            if k > 0 and len(heads_of[k]) >= 2 and BYLINE_RE.match(squeeze(raw[segs[k - 1][0].start : segs[k - 1][0].end])):
                 skip = True
             out.append(_parse_news(src, seg, f"{stem}/{k:02d}", dups, override, skip))
         return out

@@ -1,0 +1,212 @@
+"""The one home of the text rules every stage shares: numerals, 文号, punctuation classes, list-item and
+heading patterns, newspaper datelines, invisible characters, normalisation and sentence splitting.
+
+Pure functions and constants; imports nothing of the project. Every other module takes its patterns
+from here (``scripts/census.py`` and ``tests/unit/test_architecture.py`` check that none is defined
+twice). Patterns are built from a few atoms so that a variant reads as "the atom, plus ...".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# --- numerals ------------------------------------------------------------------------------------
+
+CN_SMALL = "一二三四五六七八九十"  # one to ten: item numbers （一）…（十）
+CN_NUMERALS = CN_SMALL + "百零〇两"  # what 第X条 / 第X章 numbers are written with
+CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_DIGIT_CHARS = "零" + CN_SMALL[:9]  # 零一二…九, index = value
+NUM = rf"[{CN_NUMERALS}\d]+"  # a number in either script: 十二, 12
+CN_NUM = rf"[{CN_NUMERALS}]+"  # a number in Chinese numerals only
+
+
+def cn_to_int(s: str) -> int | None:
+    """Chinese or Arabic numeral to int: 十三 -> 13, 二十二 -> 22, 一百零五 -> 105."""
+    if s.isdigit():
+        return int(s)
+    total, cur = 0, 0
+    for ch in s:
+        if ch in CN_DIGITS:
+            cur = CN_DIGITS[ch]
+        elif ch == "十":
+            total += (cur or 1) * 10
+            cur = 0
+        elif ch == "百":
+            total += (cur or 1) * 100
+            cur = 0
+        else:
+            return None
+    return total + cur
+
+
+def int_to_cn(n: int) -> str:
+    """13 -> 十三 (1..999), the form used in 第X条 headings."""
+    digits = _DIGIT_CHARS
+    if n < 10:
+        return digits[n]
+    if n < 20:
+        return "十" + (digits[n % 10] if n % 10 else "")
+    if n < 100:
+        return digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
+    rest = n % 100
+    tail = "" if rest == 0 else ("零" + int_to_cn(rest) if rest < 10 else int_to_cn(rest) if rest >= 20 else "一" + int_to_cn(rest))
+    return digits[n // 100] + "百" + tail
+
+
+# --- 文号 and dates ----------------------------------------------------------------------------------
+
+# 文号: 济政发〔2021〕13号, 济政字 [2021] 65 号, 济政办字〔2021〕40号.
+DOCNUM_RE = re.compile(
+    r"([\u4e00-\u9fff]{1,8}?[发字函])\s*[〔\[［【(（]\s*(\d{4})\s*[〕\]］】)）]\s*(\d{1,4})\s*号"
+)
+# What a question typing a 文号 looks like, even a partial one ("〔2021〕", "2021年13号").
+DOCNUM_REF = r"〔\d{4}〕|\[\d{4}\]|\d{4}\s*年?\s*\d+\s*号"
+DATE_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+
+
+def normalize_doc_number(s: str) -> str | None:
+    """济政字 [2021] 65 号 -> 济政字〔2021〕65号; None when s holds no 文号."""
+    m = DOCNUM_RE.search(s)
+    return f"{m.group(1)}〔{m.group(2)}〕{int(m.group(3))}号" if m else None
+
+
+def iso_date(s: str) -> str | None:
+    m = DATE_RE.search(s)
+    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}" if m else None
+
+
+# --- punctuation ---------------------------------------------------------------------------------
+
+FULL_STOP = "。"
+STOPS = FULL_STOP + "！？"  # sentence-final marks
+STOPS_ASCII = "!?"
+COMMAS = "，,"
+ENUM_COMMA = "、"
+SEMICOLONS = "；;"
+COLONS = "：:"
+# A line ending in one of these is not a line the PDF wrapped mid-sentence.
+TERMINAL = STOPS + STOPS_ASCII + SEMICOLONS + COLONS + "…"
+CLOSERS = "”’」』)）】〕》\"'"
+# Any punctuation of running text: a line without it is a title, a table row, a signature.
+SENTENCE_PUNCT = COMMAS + ENUM_COMMA + STOPS + STOPS_ASCII + SEMICOLONS + COLONS
+# A headline may hold 、 but no other sentence punctuation.
+HEADLINE_PUNCT = SENTENCE_PUNCT.replace(ENUM_COMMA, "")
+# Where a sentence ends, for citations (a paragraph break ends one too).
+SENTENCE_END = STOPS + STOPS_ASCII + "\n"
+# Where an over-long piece may be cut when no sentence end is near.
+SOFT_BREAKS = COMMAS + ENUM_COMMA
+# Clause boundaries inside a sentence.
+CLAUSE_END = COMMAS + SEMICOLONS + COLONS
+# Separators between the parts of a question that asks several things.
+QUESTION_BREAKS = "？?！!" + SEMICOLONS
+_HEAD_SPLIT_RE = re.compile(f"[{FULL_STOP}{COLONS}{SEMICOLONS}]")
+_LEAD_SPLIT_RE = re.compile(f"[{FULL_STOP}{SEMICOLONS}]")
+
+
+def head_of(text: str) -> str:
+    """The heading part of a line: up to its first full stop, colon or semicolon."""
+    return _HEAD_SPLIT_RE.split(text, maxsplit=1)[0]
+
+
+def lead_sentence(text: str) -> str:
+    """The first sentence of a paragraph (up to its first full stop or semicolon)."""
+    return _LEAD_SPLIT_RE.split(text, maxsplit=1)[0]
+
+
+# --- list items and headings ---------------------------------------------------------------------
+
+PAREN_CN = rf"[（(]{CN_NUM}[）)]"  # （一）
+PAREN_ARABIC = r"[（(]\d{1,2}[）)]"  # （1）
+ARABIC_ITEM = r"\d{1,2}[.．、](?!\d)"  # 1.  1、
+ARABIC_DOT = r"\d{1,2}[.．](?!\d)"  # 1.  (not 1、)
+CN_ITEM = rf"{CN_NUM}、"  # 一、
+HEADING = rf"第{NUM}[编章节条]"  # 第三章, 第十二条
+ARTICLE = rf"第{NUM}条"
+
+# What begins a new paragraph in extracted text: a heading, a list number, a dash, an attachment,
+# a bullet, a Markdown heading mark.
+STRUCT_RE = re.compile(
+    rf"^(?:{HEADING}|{CN_ITEM}|{PAREN_CN}|\d+[.．、](?!\d)|[（(]\d+[）)]|——|附件|◆|□|#)"
+)
+HEADING_RE = re.compile(HEADING)
+ARTICLE_RE = re.compile(rf"^{ARTICLE}")
+# Levels of the section tree: (level, kind, regex capturing the number).
+MARKERS = [
+    (1, "chapter", re.compile(rf"^第({NUM})章")),
+    (2, "section", re.compile(rf"^第({NUM})节")),
+    (3, "article", re.compile(rf"^第({NUM})条(?![件款])")),
+    (4, "item", re.compile(rf"^({CN_NUM})、")),
+    (5, "item", re.compile(rf"^[（(]({CN_NUM})[）)]")),
+    (6, "item", re.compile(r"^(\d{1,2})[.．、](?!\d)")),
+    (7, "item", re.compile(r"^[（(](\d{1,2})[）)]")),
+]
+# A heading run onto the previous line by two-column extraction ("……考核。 第十四条 ……").
+MIDLINE_HEAD_RE = re.compile(rf"(?<=[{FULL_STOP}{SEMICOLONS}])([ \t\u3000]+)(?={ARTICLE}|{PAREN_CN})")
+# The start of a list item inside a clause: （一） （1） 1.  (a part of a long 条 cut at it is labelled).
+ITEM_HEAD_RE = re.compile(rf"^(?:{PAREN_CN}|{PAREN_ARABIC}|{ARABIC_DOT})")
+# A line that is one item of a list, as answers and follow-ups count them: also 1、, ——, 一是.
+LIST_ITEM_RE = re.compile(rf"^(?:{PAREN_CN}|{ARABIC_ITEM}|{PAREN_ARABIC}|——|[{CN_SMALL}]是)")
+# The number a quoted item opens with: "（二）…", "2.…", "二是…".
+ITEM_ORDINAL_RE = re.compile(rf"\s*[（(]?\s*([{CN_SMALL}\d]+)\s*[）)．.、是]")
+# An article a user names: 第十二条, 第 12 条.
+ARTICLE_REF_RE = re.compile(rf"第\s*({NUM})\s*条")
+# "第二项", "第三个方面": an ordinal pointing at an item of a list.
+ORDINAL_REF_RE = re.compile(rf"第\s*([{CN_SMALL}\d]+)\s*(?:项|个|点|类|条措施|方面)")
+# A leading numeral ("三项", "2个"): a count, not a content word.
+LEADING_NUMERAL_RE = re.compile(rf"^[{CN_SMALL}两\d]")
+
+# --- newspapers ----------------------------------------------------------------------------------
+
+BYLINE_RE = re.compile(r"^□(?!责任编辑)")  # □记者 王健 报道
+DATELINE_RE = re.compile(r"^本报[\u4e00-\u9fff\d]{0,10}讯")  # 本报济南4月2日讯
+# Newspaper furniture at the start of a lead sentence: "权威发布 □记者李振报道 本报济南4月2日讯 记者从…获悉,".
+LEAD_FURNITURE_RE = re.compile(
+    r"^(?:[^。，,]{0,12}?□\s*记者[\u4e00-\u9fff、\s]{2,16}?报道\s*)?(?:本报[^，,。]{0,12}?讯\s*)"
+    r"(?:\d{1,2}月\d{1,2}日[，,]?)?(?:记者[^，,。]{0,40}?获悉[，,。]?)?|^□\s*记者[\u4e00-\u9fff、\s]{2,16}?报道\s*")
+
+# --- characters ----------------------------------------------------------------------------------
+
+_CJK_RANGES = (
+    (0x2000, 0x206F),  # general punctuation: “” — …
+    (0x3000, 0x303F),  # CJK symbols and punctuation: 、。〔〕
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xFF00, 0xFFEF),  # full-width forms: （），：
+)
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def is_cjk(ch: str) -> bool:
+    """A Chinese character, CJK punctuation or a full-width form."""
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
+
+
+def squeeze(s: str) -> str:
+    """Remove all whitespace (used to compare lines regardless of extraction spacing)."""
+    return re.sub(r"\s+", "", s)
+
+
+def normalize(text: str) -> str:
+    """NFKC and lower case: how keywords are compared."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+# --- sentences -----------------------------------------------------------------------------------
+
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each sentence of a cleaned text, outer whitespace excluded; a sentence ends
+    at 。！？!? (kept) or a line break (dropped)."""
+    out = []
+    a = 0
+    for i, ch in enumerate(text):
+        if ch in SENTENCE_END or i == len(text) - 1:
+            b = i + 1 if ch != "\n" else i
+            piece = text[a:b]
+            lead = len(piece) - len(piece.lstrip())
+            trail = len(piece) - len(piece.rstrip())
+            if b - trail > a + lead:
+                out.append((a + lead, b - trail))
+            a = i + 1
+    return out
