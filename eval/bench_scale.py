@@ -53,7 +53,8 @@ def synthetic(n: int, n_queries: int, seed: int = 0, latent: int = 32) -> tuple[
 def bench_dense(n: int, n_queries: int = 200, k: int = 10, seed: int = 0) -> list[dict]:
     import faiss
 
-    from rag.index import faiss_type, make_dense_index
+    from rag.config import IndexSettings
+    from rag.search.store import faiss_type, make_dense_index
 
     faiss.omp_set_num_threads(2)
     xb, xq = synthetic(n, n_queries, seed)
@@ -80,7 +81,7 @@ def bench_dense(n: int, n_queries: int = 200, k: int = 10, seed: int = 0) -> lis
             index.add(xb)
             index.nprobe = 16
         else:
-            index = make_dense_index(xb)
+            index = make_dense_index(xb, IndexSettings().flat_max)
         build = time.perf_counter() - t0
         mem = rss_mb() - m0
         lat = []
@@ -103,7 +104,7 @@ def bench_dense(n: int, n_queries: int = 200, k: int = 10, seed: int = 0) -> lis
 
 def _corpus_tokens():
     from rag.chunk import chunk_corpus
-    from rag.tokenize import Tokenizer, corpus_terms
+    from rag.search.tokenize import Tokenizer, corpus_terms
 
     chunks, _, _ = chunk_corpus([Path("corpus")])
     tok = Tokenizer(corpus_terms(c.text for c in chunks))
@@ -111,7 +112,7 @@ def _corpus_tokens():
 
 
 def bench_bm25(n: int, tok, real_docs: list[list[str]], questions: list[str], seed: int = 0) -> list[dict]:
-    from rag.sparse import BM25
+    from rag.search.sparse import BM25
 
     rng = np.random.default_rng(seed)
     vocab, counts = np.unique(np.concatenate([np.asarray(d) for d in real_docs]), return_counts=True)

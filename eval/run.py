@@ -73,16 +73,16 @@ def run_system(name: str, questions: list[dict], corpus_dir: Path, settings: Set
 
 def llm_stats(outputs: list[dict]) -> dict:
     """Token throughput of the answers an LLM produced (empty for systems without one)."""
-    metas = [o.get("meta") or {} for o in outputs]
-    runs = [m for m in metas if m.get("llm_seconds")]
+    llms = [(o.get("trace") or {}).get("llm") or {} for o in outputs]
+    runs = [m for m in llms if m.get("seconds")]
     if not runs:
         return {}
     tokens = sum(m.get("output_tokens") or 0 for m in runs)
-    seconds = sum(m["llm_seconds"] for m in runs)
+    seconds = sum(m["seconds"] for m in runs)
     firsts = [m["first_token_s"] for m in runs if m.get("first_token_s") is not None]
     return {"llm_answers": len(runs), "llm_output_tokens": tokens,
             "llm_tokens_per_s": round(sum(m["tokens_per_s"] for m in runs) / len(runs), 1),
-            "llm_seconds_p95": round(float(np.percentile([m["llm_seconds"] for m in runs], 95)), 2),
+            "llm_seconds_p95": round(float(np.percentile([m["seconds"] for m in runs], 95)), 2),
             "first_token_s_p50": round(float(np.percentile(firsts, 50)), 2) if firsts else None,
             "overall_tokens_per_s": round(tokens / seconds, 1) if seconds else None}
 
@@ -116,16 +116,16 @@ def run_eval(questions_path, systems=("ours", "naive", "bm25"), out_dir="eval/ou
     embedder_box: dict = {}
     model_load_s = None
     if needs_embedder(systems):
-        from rag.embed import load_embedder
+        from rag.search.embed import load_embedder
 
         # NOTE: the model is loaded once, outside every build timing, and shared by the systems.
         t0 = time.perf_counter()
-        embedder_box["e"] = load_embedder(settings.embedder)
+        embedder_box["e"] = load_embedder(settings.index.embedder, settings.index.embed_batch_size)
         model_load_s = round(time.perf_counter() - t0, 3)
 
     report: dict = {
         "questions_file": str(questions_path), "questions": len(questions), "corpus_dir": str(corpus_dir),
-        "embedder": settings.embedder if needs_embedder(systems) else None, "model_load_s": model_load_s,
+        "embedder": settings.index.embedder if needs_embedder(systems) else None, "model_load_s": model_load_s,
         "memory_note": "peak_rss_mb = process ru_maxrss after the system ran (systems share one process and "
                        "one loaded model, run in the order listed); rss_growth_mb = growth of that peak "
                        "during the system's build and answers",

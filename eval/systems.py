@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import RagError
-from rag.qa import answer_record
+from rag.record import answer_record, batch_record, citation_record, retrieved_record
 
 SYSTEMS = ("ours", "naive", "bm25")
 RETRIEVE_K = 10  # the batch format promises at least 10 ranked spans (Recall@10 needs them)
@@ -37,13 +37,13 @@ class System(Protocol):
 
 
 def read_raw(corpus_dir: Path) -> dict[str, str]:
-    """File name -> text as read (UTF-8, newlines untranslated): what every offset points into."""
-    out = {}
-    for p in sorted(Path(corpus_dir).iterdir()):
-        if p.is_file() and not p.name.startswith("."):
-            with open(p, encoding="utf-8", newline="") as f:
-                out[p.name] = f.read()
-    return out
+    """File name -> text as the product reads it (``rag.ingest.load``: UTF-8/GB18030 text with newlines
+    untranslated, a PDF's text layer, a Word file's paragraphs): what every offset points into.
+    Unreadable files are left out, as the product leaves them out."""
+    from rag.ingest.load import load_corpus
+
+    sources, _ = load_corpus([Path(corpus_dir)], root=Path(corpus_dir))
+    return {s.source: s.text for s in sources}
 
 
 def tokenize(text: str) -> list[str]:
@@ -58,25 +58,10 @@ def tokenize(text: str) -> list[str]:
     return toks
 
 
-def _record(question: dict, answer: str, refused: bool, citations: list[dict], retrieved: list[dict], t0: float) -> dict:
-    return {
-        "id": question.get("id"),
-        "question": question["question"],
-        "answer": answer,
-        "refused": refused,
-        "citations": citations,
-        "retrieved": retrieved,
-        "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
-    }
-
-
-def _chunk_citation(c, raw: str) -> dict:
-    return {"source": c.source, "start": c.start, "end": c.end, "quote": raw[c.start : c.end],
-            "title": c.title, "doc_number": c.doc_number, "section": list(c.section), "chunk_id": c.chunk_id}
-
-
-def _chunk_retrieved(c, score: float) -> dict:
-    return {"source": c.source, "start": c.start, "end": c.end, "score": float(score), "chunk_id": c.chunk_id}
+def _record(question: dict, answer: str, citations: list[dict], retrieved: list[dict], t0: float) -> dict:
+    """A baseline's answer (baselines never refuse) as the product's batch record."""
+    return batch_record(question.get("id"), question["question"], answer, False, citations, retrieved,
+                        (time.perf_counter() - t0) * 1000)
 
 
 class _OurChunks:
@@ -85,7 +70,7 @@ class _OurChunks:
     def __init__(self, corpus_dir: Path, settings: Settings):
         from rag.chunk import chunk_corpus
 
-        chunks, sources, problems = chunk_corpus([Path(corpus_dir)], settings)
+        chunks, sources, problems = chunk_corpus([Path(corpus_dir)], settings.ingest)
         if not chunks:
             raise RagError(f"No chunks from {corpus_dir}: {[p.message for p in problems]}")
         self.chunks = chunks
@@ -191,13 +176,13 @@ class NaiveSystem:
         t0 = time.perf_counter()
         scores, ids = self.dense.search(question["question"], RETRIEVE_K)
         top = [(self.docs[i], float(s)) for s, i in zip(scores, ids) if i >= 0]
-        retrieved = [{"source": d["source"], "start": d["start"], "end": d["end"], "score": s,
-                      "chunk_id": f"{d['source']}:{d['start']}-{d['end']}"} for d, s in top]
+        retrieved = [retrieved_record(d["source"], d["start"], d["end"], s, f"{d['source']}:{d['start']}-{d['end']}")
+                     for d, s in top]
         d = top[0][0]
         cit = {"source": d["source"], "start": d["start"], "end": d["end"],
                "quote": self.raws[d["source"]][d["start"] : d["end"]],
                "title": d["source"], "doc_number": None, "section": []}
-        return _record(question, d["text"], False, [cit], retrieved, t0)
+        return _record(question, d["text"], [cit], retrieved, t0)
 
 
 def _nearest_occurrence(raw: str, text: str, near: int) -> int:
@@ -230,14 +215,16 @@ class Bm25System:
         scores = self.bm25.scores(question["question"])
         order = np.argsort(-scores, kind="stable")[:RETRIEVE_K]
         chunks = self.data.chunks
-        retrieved = [_chunk_retrieved(chunks[i], scores[i]) for i in order]
+        retrieved = [retrieved_record(chunks[i].source, chunks[i].start, chunks[i].end, scores[i], chunks[i].chunk_id)
+                     for i in order]
         top = chunks[order[0]]
-        cit = _chunk_citation(top, self.data.raws[top.source])
-        return _record(question, top.text, False, [cit], retrieved, t0)
+        cit = citation_record(top, quote=self.data.raws[top.source][top.start : top.end])
+        return _record(question, top.text, [cit], retrieved, t0)
 
 
 class OursSystem:
-    """The product: ``rag.index`` (clause chunks, FAISS + jieba BM25), ``rag.retrieve`` and ``rag.qa``."""
+    """The product: ``rag.search`` (clause chunks, FAISS + jieba BM25, hybrid retrieval) and ``rag.qa``,
+    assembled by ``rag.factory`` as `rag ask` and the service assemble it."""
 
     name = "ours"
 
@@ -247,22 +234,21 @@ class OursSystem:
 
     def build(self, corpus_dir: Path) -> float:
         import tempfile
-        from dataclasses import replace
 
-        from rag.index import build_index, load_index
-        from rag.qa import QA
-        from rag.retrieve import Retriever
+        from rag.factory import open_qa
+        from rag.search.index import build_index
 
         t0 = time.perf_counter()
         index_dir = Path(self.cache_dir) / "index-ours" if self.cache_dir else Path(tempfile.mkdtemp()) / "index"
-        settings = replace(self.settings, corpus_dir=Path(corpus_dir), index_dir=index_dir)
+        settings = self.settings.replace(corpus_dir=Path(corpus_dir), index_dir=index_dir)
         report = build_index(settings, [Path(corpus_dir)], embedder=self.embedder)
-        self.qa = QA.from_retriever(Retriever(load_index(settings), self.embedder, settings), settings)
+        self.qa = open_qa(settings, self.embedder)
+        llm = settings.llm
         self.stats = {"chunks": report.chunks, "embedded_files": len(report.embedded_files),
                       "reused_files": len(report.reused_files), "faiss": report.faiss_type,
-                      "vector_store": settings.vector_store,
-                      "answerer": settings.answerer + (f" ({settings.llm_model} at {settings.llm_base_url})"
-                                                       if settings.answerer == "llm" else "")}
+                      "vector_store": settings.index.vector_store, "settings_hash": self.qa.settings_hash,
+                      "answerer": self.qa.answerer.version + (f" ({llm.model} at {llm.base_url})"
+                                                              if settings.answer.answerer == "llm" else "")}
         return time.perf_counter() - t0
 
     def answer(self, question: dict) -> dict:

@@ -22,8 +22,9 @@ from .text import (
     ARTICLE, CLAUSE_END, CN_SMALL, COMMAS, DOCNUM_RE, DOCNUM_REF, ENUM_COMMA, FULL_STOP, LEAD_FURNITURE_RE,
     LEADING_NUMERAL_RE, LIST_ITEM_RE, QUESTION_BREAKS, SEMICOLONS, STOPS, COLONS, normalize,
 )
-from .tokenize import STOPWORDS
-from .types import Answer, Chunk, Hit
+from .config import AnswerSettings
+from .search.tokenize import STOPWORDS
+from .types import Answer, Chunk, Hit, Refusal, Trace
 
 # Words that say what kind of answer is wanted; they are not evidence terms.
 QUESTION_WORDS = frozenset(
@@ -64,11 +65,6 @@ _FUNCTION_POS = set("dpcuryefq")
 CATEGORY_BONUS = 0.1
 KIND_HIT = 0.15
 KIND_MISS = 0.15
-# NOTE: about 120 characters is what a citizen reads at a glance; several sentences share it, none
-# gets under 60; a "how" question gets 170, since a procedure needs its steps.
-ANSWER_BUDGET = 120
-HOW_BUDGET = 170
-MIN_SENTENCE_BUDGET = 60
 _YEAR_RE = re.compile(r"\d{4}\s*年度?|\d{4}\s*[-—–~至]\s*\d{4}")
 _PART_RE = re.compile(f"[{QUESTION_BREAKS}]")
 @dataclass
@@ -113,18 +109,20 @@ class ExtractiveAnswerer:
         tokenizer: the index's tokenizer (same term handling as BM25).
         idf: term -> idf from the index.
         raws: source -> raw text, for exact citation spans.
-        min_coverage: refuse when the chosen evidence covers less of the question's weighted terms.
-        max_hits: how many top hits are read.
+        settings: the answer group: refusal threshold (``min_coverage``), hits read, length budgets.
     """
 
-    def __init__(self, tokenizer, idf: dict[str, float], raws: dict[str, str], min_coverage: float = 0.5,
-                 max_hits: int = 6):
+    name = "extractive"
+    version = "extractive/1"
+
+    def __init__(self, tokenizer, idf: dict[str, float], raws: dict[str, str], settings: AnswerSettings):
         self.tokenizer = tokenizer
         self.idf = idf
         self.max_idf = max(idf.values()) if idf else 1.0
         self.raws = raws
-        self.min_coverage = min_coverage
-        self.max_hits = max_hits
+        self.settings = settings
+        self.min_coverage = settings.min_coverage
+        self.max_hits = settings.max_hits
 
     # --- reading the question ----------------------------------------------------------------
 
@@ -245,12 +243,14 @@ class ExtractiveAnswerer:
             for t, w in needs[0].terms.items():
                 need.terms.setdefault(t, 0.3 * w)
         all_terms = self.terms(question)
-        if not all_terms or not hits:
-            return self._refuse(question, hits)
+        if not hits:
+            return self._refuse(question, hits, Refusal.NO_EVIDENCE)
+        if not all_terms:
+            return self._refuse(question, hits, Refusal.NO_CONTENT_WORDS)
         by_chunk = self._candidates(hits)  # all hits: a list's items may be spread over them
         cands = [c for cs in by_chunk.values() for c in cs if c.hit_rank <= self.max_hits]
         if not cands:
-            return self._refuse(question, hits)
+            return self._refuse(question, hits, Refusal.NO_EVIDENCE)
         chosen: list[Candidate] = []
         whole_clause = False
         for need in needs:
@@ -282,17 +282,19 @@ class ExtractiveAnswerer:
                 covered[t] = max(covered.get(t, 0.0), v)
         coverage = self._share(all_terms, covered)
         if not chosen or coverage < self.min_coverage:
-            return self._refuse(question, hits, coverage)
+            return self._refuse(question, hits, Refusal.LOW_COVERAGE, coverage,
+                                f"evidence covers {coverage:.0%} of the question")
         # The kind of answer asked for must be there: an amount of money for "多少钱", and any
         # quantity the question names ("4号线", "60岁") in the clauses the answer comes from.
         evidence = " ".join(c.chunk.context + " " + c.chunk.text for c in chosen)
         flat = normalize(re.sub(r"\s+", "", evidence))
         for need in needs:
             if "money" in need.kinds and not any(_MONEY_S.search(c.text) for c in chosen):
-                return self._refuse(question, hits, coverage, "no amount of money in the evidence")
+                return self._refuse(question, hits, Refusal.NO_AMOUNT, coverage, "no amount of money in the evidence")
         for num, unit in _QUANTITY_RE.findall(normalize(question)):
             if num + unit not in flat:
-                return self._refuse(question, hits, coverage, f"evidence never names {num}{unit}")
+                return self._refuse(question, hits, Refusal.QUANTITY_NOT_NAMED, coverage,
+                                    f"evidence never names {num}{unit}")
         return self._compose(question, hits, chosen, needs, coverage, trim=not whole_clause)
 
     def _answered(self, need: Need, chosen: list[Candidate]) -> bool:
@@ -525,8 +527,9 @@ class ExtractiveAnswerer:
         citations = []
         pieces: list[str] = []
         items = any(c.item for c in chosen)
-        budget = HOW_BUDGET if any("how" in n.kinds for n in needs) else ANSWER_BUDGET
-        per = max(MIN_SENTENCE_BUDGET, budget // max(1, len(chosen)))
+        s = self.settings
+        budget = s.how_budget_chars if any("how" in n.kinds for n in needs) else s.budget_chars
+        per = max(s.min_sentence_chars, budget // max(1, len(chosen)))
         if not trim and len({c.chunk.chunk_id for c in chosen}) == 1:
             # A whole clause is one quotation: one citation from its first sentence to its last.
             first, last = chosen[0], chosen[-1]
@@ -546,12 +549,14 @@ class ExtractiveAnswerer:
             pieces.append(f"{text}{end}[{len(citations)}]")
         return self._finish(question, hits, "".join(pieces), citations, coverage)
 
-    @staticmethod
-    def _finish(question: str, hits: list[Hit], text: str, citations: list, coverage: float) -> Answer:
+    def _finish(self, question: str, hits: list[Hit], text: str, citations: list, coverage: float) -> Answer:
         # NOTE: citations are verified once, for every answerer alike, by QA._final_check.
-        return Answer(question, text, citations, hits, refused=False, notices=[f"coverage={coverage:.2f}"])
+        return Answer(question, text, citations, hits, refused=False, trace=self._trace(coverage))
 
-    def _refuse(self, question: str, hits: list[Hit], coverage: float = 0.0, why: str = "") -> Answer:
-        answer = Answer(question, prompts.REFUSAL_TEXT, [], hits, refused=True, notices=[f"coverage={coverage:.2f}"])
-        answer.meta["refusal"] = why or f"evidence covers {coverage:.0%} of the question"
-        return answer
+    def _refuse(self, question: str, hits: list[Hit], why: Refusal, coverage: float = 0.0, detail: str = "") -> Answer:
+        trace = self._trace(coverage, why, detail)
+        return Answer(question, prompts.REFUSAL_TEXT, [], hits, refused=True, trace=trace)
+
+    def _trace(self, coverage: float, refusal: Refusal | None = None, detail: str = "") -> Trace:
+        return Trace(answerer=self.name, answerer_version=self.version, coverage=round(coverage, 4),
+                     refusal=refusal, refusal_detail=detail)

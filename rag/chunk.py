@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from .config import Settings
+from .config import IngestSettings
 from .ingest.clean import clean, clean_text
 from .ingest.structure import Node, ParsedDocument, parse
 from .text import ITEM_HEAD_RE, SOFT_BREAKS, TERMINAL, head_of
@@ -110,18 +110,18 @@ def _split(text: str, cap: int) -> list[tuple[int, int]]:
     return pieces
 
 
-def chunk_parsed(src: SourceText, parsed: list[ParsedDocument], settings: Settings | None = None) -> list[Chunk]:
+def chunk_parsed(src: SourceText, parsed: list[ParsedDocument], settings: IngestSettings | None = None) -> list[Chunk]:
     """Cut parsed documents into chunks.
 
     Args:
         src: the file as read (offsets point into ``src.text``).
         parsed: its documents, from ``structure.parse``.
-        settings: for the size cap.
+        settings: the ingest group (the size cap).
 
     Returns:
         Chunks in file order.
     """
-    settings = settings or Settings()
+    settings = settings or IngestSettings()
     cap = settings.chunk_max_chars
     raw = src.text
     chunks: list[Chunk] = []
@@ -169,7 +169,7 @@ def chunk_parsed(src: SourceText, parsed: list[ParsedDocument], settings: Settin
     return chunks
 
 
-def chunk_source(src: SourceText, settings: Settings | None = None) -> list[Chunk]:
+def chunk_source(src: SourceText, settings: IngestSettings | None = None) -> list[Chunk]:
     """Parse and chunk one source file."""
     return chunk_parsed(src, parse(src), settings)
 
@@ -177,7 +177,7 @@ def chunk_source(src: SourceText, settings: Settings | None = None) -> list[Chun
 __all__ = ["chunk_source", "chunk_parsed", "chunk_corpus"]
 
 
-def chunk_corpus(paths, settings: Settings | None = None):
+def chunk_corpus(paths, settings: IngestSettings | None = None):
     """Load and chunk every supported file under ``paths``.
 
     Args:

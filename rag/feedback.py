@@ -1,5 +1,6 @@
 """Staff feedback on answers, stored in SQLite: the question, the answer, its citations, the verdict,
-a comment and the settings fingerprint the answer was produced with. Exported as CSV.
+a comment, the index fingerprint and the answer-settings hash and answerer version the answer was
+produced with (from its trace). Exported as CSV.
 
 Owns the feedback table only; knows nothing of the UI.
 """
@@ -27,37 +28,54 @@ CREATE TABLE IF NOT EXISTS feedback (
     verdict TEXT NOT NULL CHECK (verdict IN ('correct', 'incorrect', 'citation_wrong')),
     comment TEXT NOT NULL DEFAULT '',
     settings_fingerprint TEXT NOT NULL,
-    answerer TEXT NOT NULL
+    answerer TEXT NOT NULL,
+    settings_hash TEXT NOT NULL DEFAULT '',
+    answerer_version TEXT NOT NULL DEFAULT ''
 )
 """
 COLUMNS = ("id", "created_at", "question", "answer", "refused", "citations", "verdict", "comment",
-           "settings_fingerprint", "answerer")
+           "settings_fingerprint", "answerer", "settings_hash", "answerer_version")
+# Columns added after the first release: a store created then gets them on open.
+_ADDED = {"settings_hash": "TEXT NOT NULL DEFAULT ''", "answerer_version": "TEXT NOT NULL DEFAULT ''"}
 
 
 class FeedbackStore:
     """A small SQLite store, safe to share between the page's worker threads."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, comment_chars: int):
         self.path = Path(path)
+        self.comment_chars = comment_chars
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         with self._connect() as db:
             db.execute(_SCHEMA)
+            have = {r[1] for r in db.execute("PRAGMA table_info(feedback)")}
+            for name, decl in _ADDED.items():
+                if name not in have:
+                    db.execute(f"ALTER TABLE feedback ADD COLUMN {name} {decl}")
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10)
 
-    def add(self, record: dict, verdict: str, comment: str, fingerprint: str, answerer: str) -> int:
-        """Store one judgement of an answer record (the batch format). Returns its id."""
+    def add(self, record: dict, verdict: str, comment: str, fingerprint: str) -> int:
+        """Store one judgement of an answer record (the batch format, with its trace). Returns its id.
+
+        Args:
+            record: ``rag.record.answer_record`` of the judged answer.
+            verdict: a key of ``VERDICTS``.
+            comment: the reviewer's note (cut at ``comment_chars``).
+            fingerprint: the index fingerprint the answer was produced over.
+        """
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {sorted(VERDICTS)}")
+        trace = record.get("trace") or {}
         row = (time.strftime("%Y-%m-%d %H:%M:%S"), record.get("question") or "", record.get("answer") or "",
                int(bool(record.get("refused"))), json.dumps(record.get("citations") or [], ensure_ascii=False),
-               verdict, (comment or "")[:2000], fingerprint, answerer)
+               verdict, (comment or "")[: self.comment_chars], fingerprint, trace.get("answerer") or "",
+               record.get("settings_hash") or trace.get("settings_hash") or "", trace.get("answerer_version") or "")
         with self._lock, self._connect() as db:
-            cur = db.execute(
-                "INSERT INTO feedback (created_at, question, answer, refused, citations, verdict, comment, "
-                "settings_fingerprint, answerer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            cur = db.execute(f"INSERT INTO feedback ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * len(row))})",
+                             row)
             return int(cur.lastrowid)
 
     def rows(self) -> list[dict]:

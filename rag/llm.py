@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from . import prompts
 from .cite import make_citation, sentences
 from .text import COMMAS, FULL_STOP, SEMICOLONS, STOPS, STOPS_ASCII
-from .types import Answer, Citation, Hit
+from .config import LLMSettings
+from .types import Answer, Citation, Hit, LLMTrace, Refusal, Trace
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +58,9 @@ def support(sentence: str, passage: str, question: str = "") -> float:
     return len(s & (p | q)) / len(s)
 
 
-def source_line(hit: Hit) -> str:
-    c = hit.chunk
-    bits = [f"《{c.title}》" if c.title else c.source]
-    if c.doc_number:
-        bits.append(c.doc_number)
-    if c.section:
-        bits.append(" ".join(c.section))
-    return " ".join(bits)
-
-
 def seen(hit: Hit) -> str:
-    """What the model was shown of a hit: its source line and text."""
-    return source_line(hit) + "\n" + hit.chunk.text
+    """What the model was shown of a hit: where it is and its text."""
+    return hit.chunk.where + "\n" + hit.chunk.text
 
 
 class LLMAnswerer:
@@ -78,31 +69,34 @@ class LLMAnswerer:
     Args:
         chat: a LangChain chat model (``ChatOpenAI`` in production, anything with ``stream``).
         raws: source -> raw text, for exact citation spans.
-        passages: how many top hits the model sees.
+        settings: the llm group: passages shown and their length.
         gate: optional answerer whose refusal (thin evidence) short-circuits the model call.
     """
 
-    def __init__(self, chat, raws: dict[str, str], passages: int = 4, gate=None, passage_chars: int = 400):
+    name = "llm"
+    version = "llm/1"
+
+    def __init__(self, chat, raws: dict[str, str], settings: LLMSettings, gate=None):
         self.chat = chat
-        self.passage_chars = passage_chars
         self.raws = raws
-        self.passages = passages
+        self.passages = settings.passages
+        self.passage_chars = settings.passage_chars
         self.gate = gate
 
-    @classmethod
-    def from_settings(cls, settings, raws: dict[str, str], gate=None) -> "LLMAnswerer":
+    @staticmethod
+    def chat_model(settings: LLMSettings):
+        """A LangChain chat model for the OpenAI-compatible endpoint the settings name."""
         from langchain_openai import ChatOpenAI
 
         key = os.environ.get("RAG_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY") or "not-needed"
-        chat = ChatOpenAI(base_url=settings.llm_base_url, model=settings.llm_model, api_key=key, temperature=0,
-                          max_tokens=settings.llm_max_tokens, timeout=settings.llm_timeout, max_retries=1,
+        return ChatOpenAI(base_url=settings.base_url, model=settings.model, api_key=key, temperature=0,
+                          max_tokens=settings.max_tokens, timeout=settings.timeout, max_retries=settings.max_retries,
                           stream_usage=True)
-        return cls(chat, raws, settings.llm_passages, gate if settings.llm_gate else None)
 
     def messages(self, question: str, hits: list[Hit]) -> list:
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-        blocks = [prompts.PASSAGE_TEMPLATE.format(n=i + 1, source_line=source_line(h),
+        blocks = [prompts.PASSAGE_TEMPLATE.format(n=i + 1, source_line=h.chunk.where,
                                                   text=h.chunk.text[: self.passage_chars])
                   for i, h in enumerate(hits[: self.passages])]
         user = prompts.USER_TEMPLATE.format(passages="\n\n".join(blocks), question=question)
@@ -120,12 +114,14 @@ class LLMAnswerer:
         """Yield the model's text as it arrives, then the verified Answer (whose text replaces it)."""
         hits = list(hits)
         if not hits:
-            yield self._refuse(question, hits)
+            yield self._refuse(question, hits, Refusal.NO_EVIDENCE)
             return
         if self.gate is not None:
             gated = self.gate.answer(question, hits)
             if gated.refused:
-                gated.meta["llm"] = "skipped: evidence does not cover the question"
+                # The model is not asked: the offline evidence check found too little.
+                gated.trace.answerer, gated.trace.answerer_version = self.name, self.version
+                gated.trace.llm = LLMTrace(called=False)
                 yield gated
                 return
         t0 = time.perf_counter()
@@ -143,18 +139,19 @@ class LLMAnswerer:
                     yield text
         except Exception as exc:  # noqa: BLE001 - a dead endpoint must not take the page down
             log.error("LLM endpoint failed: %s", exc)
-            answer = self._refuse(question, hits)
+            answer = self._refuse(question, hits, Refusal.MODEL_UNAVAILABLE, f"{type(exc).__name__}: {exc}")
             answer.text = prompts.LLM_UNAVAILABLE
-            answer.meta["error"] = f"{type(exc).__name__}: {exc}"
+            answer.trace.llm = LLMTrace(called=True, error=f"{type(exc).__name__}: {exc}")
             yield answer
             return
         elapsed = time.perf_counter() - t0
-        answer = self.finalize(question, "".join(parts), hits)
+        text = "".join(parts)
+        answer = self.finalize(question, text, hits)
         out_tokens = usage.get("output_tokens") or max(1, len(parts))
-        answer.meta.update({"output_tokens": out_tokens, "input_tokens": usage.get("input_tokens"),
-                            "llm_seconds": round(elapsed, 3),
-                            "first_token_s": round(first - t0, 3) if first else None,
-                            "tokens_per_s": round(out_tokens / max(elapsed - ((first or t0) - t0), 1e-6), 2)})
+        answer.trace.llm = LLMTrace(
+            called=True, input_tokens=usage.get("input_tokens"), output_tokens=out_tokens, seconds=round(elapsed, 3),
+            first_token_s=round(first - t0, 3) if first else None,
+            tokens_per_s=round(out_tokens / max(elapsed - ((first or t0) - t0), 1e-6), 2), model_text=text)
         yield answer
 
     # --- verification -------------------------------------------------------------------------
@@ -164,7 +161,7 @@ class LLMAnswerer:
         shown = hits[: self.passages]
         body = text.strip()
         if not body or prompts.CANNOT_ANSWER in body.replace(" ", "")[: len(prompts.CANNOT_ANSWER) + 8]:
-            return self._refuse(question, hits)
+            return self._refuse(question, hits, Refusal.MODEL_CANNOT_ANSWER)
         citations: list[Citation] = []
         keys: dict[tuple, int] = {}
         out: list[str] = []
@@ -203,10 +200,9 @@ class LLMAnswerer:
                 unsupported.append(body)
                 out.append(body + UNSUPPORTED_FLAG + end)
         if not citations:
-            return self._refuse(question, hits, meta={"model_text": text})
-        answer = Answer(question, "".join(out), citations, hits, refused=False, unsupported=unsupported)
-        answer.meta["model_text"] = text
-        return answer
+            return self._refuse(question, hits, Refusal.UNVERIFIED_CITATIONS, "no sentence of the model's is supported")
+        return Answer(question, "".join(out), citations, hits, refused=False, unsupported=unsupported,
+                      trace=Trace(answerer=self.name, answerer_version=self.version))
 
     def _cite(self, sentence: str, hit: Hit) -> Citation | None:
         """The sentence of the hit's chunk that best supports the answer sentence, as a raw span."""
@@ -222,6 +218,6 @@ class LLMAnswerer:
             s, e = spans[0][0], spans[-1][1]
         return make_citation(hit.chunk, raw, s, e)
 
-    @staticmethod
-    def _refuse(question: str, hits: list[Hit], meta: dict | None = None) -> Answer:
-        return Answer(question, prompts.REFUSAL_TEXT, [], hits, refused=True, meta=dict(meta or {}))
+    def _refuse(self, question: str, hits: list[Hit], why: Refusal, detail: str = "") -> Answer:
+        return Answer(question, prompts.REFUSAL_TEXT, [], hits, refused=True,
+                      trace=Trace(answerer=self.name, answerer_version=self.version, refusal=why, refusal_detail=detail))

@@ -6,6 +6,7 @@ CANNOT_ANSWER = "文件中没有相关规定"
 REFUSAL_TEXT = CANNOT_ANSWER + "。现有文件未涉及这一问题，下面列出的是最接近的段落（相关但不直接回答），仅供参考。"
 EMPTY_QUESTION = "请输入您的问题。"
 TRUNCATED_NOTICE = "问题过长，只按前 {n} 个字回答。"
+RESOLVED_NOTICE = "按上下文理解为：{question}"
 RELATED_NOT_ANSWERING = "相关但不直接回答"
 LLM_UNAVAILABLE = "回答服务暂时不可用，请稍后再试。下面列出的是检索到的相关段落，仅供参考。"
 

@@ -1,5 +1,6 @@
 """The question-answering pipeline: input safety, follow-up resolution, retrieval, answering,
-citation verification, and the batch record. What the CLI, the chat page and the eval call.
+citation verification, and the trace stamped on every answer. What the CLI, the chat page and the
+eval call (built by ``rag.factory.open_qa``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from . import prompts
-from .cite import keep_verified, renumber
+from .cite import keep_verified, make_citation, renumber, sentences
 from .config import Settings
 from .conversation import resolve
+from .ingest.clean import clean_text
 from .text import CONTROL_RE, ITEM_ORDINAL_RE, LIST_ITEM_RE, cn_to_int
-from .types import Answer, Hit
+from .types import Answer, Hit, Refusal, Trace
 
 
 def sanitize(question: str | None, max_chars: int) -> tuple[str, list[str]]:
@@ -28,19 +30,20 @@ def sanitize(question: str | None, max_chars: int) -> tuple[str, list[str]]:
 
 
 class QA:
-    """Retriever + answerer over one loaded index.
+    """Retriever + answerer over one loaded index (built by ``rag.factory.open_qa``).
 
     Args:
-        retriever: a ``rag.retrieve.Retriever``.
-        answerer: anything with ``answer(question, hits) -> Answer`` (extractive by default).
-        settings: limits and retrieval depth.
+        retriever: a ``rag.search.retrieve.Retriever``.
+        answerer: anything with ``answer(question, hits) -> Answer``, ``name`` and ``version``
+            (and ``stream`` to stream).
+        settings: limits, retrieval depth; their ``answer_hash()`` is stamped on every answer.
     """
 
-    def __init__(self, retriever, answerer=None, settings: Settings | None = None):
-        from .answer import ExtractiveAnswerer
-
+    def __init__(self, retriever, answerer, settings: Settings):
         self.retriever = retriever
-        self.settings = settings or retriever.settings
+        self.answerer = answerer
+        self.settings = settings
+        self.settings_hash = settings.answer_hash()
         index = retriever.index
         self.raws = index.raws
         # The parts of every clause that was split over several chunks, for QA.search.
@@ -48,41 +51,15 @@ class QA:
         for c in index.chunks:
             if c.level.endswith("-part"):
                 self._split_clauses.setdefault(c.clause_key, []).append(c)
-        self.answerer = answerer or ExtractiveAnswerer(
-            index.tokenizer, index.bm25.idf(), index.raws, min_coverage=self.settings.min_coverage)
-
-    @classmethod
-    def open(cls, settings: Settings, answerer: str | None = None) -> "QA":
-        """Load the index and embedder named by settings; answerer "extractive" (default) or "llm"."""
-        from .embed import load_embedder
-        from .index import load_index
-        from .retrieve import Retriever
-
-        retriever = Retriever(load_index(settings), load_embedder(settings.embedder), settings)
-        return cls.from_retriever(retriever, settings, answerer)
-
-    @classmethod
-    def from_retriever(cls, retriever, settings: Settings, answerer: str | None = None) -> "QA":
-        """A QA over an already loaded retriever, with the answerer the settings name."""
-        qa = cls(retriever, settings=settings)
-        kind = answerer or settings.answerer
-        if kind == "llm":
-            from .llm import LLMAnswerer
-
-            qa.answerer = LLMAnswerer.from_settings(settings, qa.raws, gate=qa.answerer)
-        elif kind != "extractive":
-            from .errors import RagError
-
-            raise RagError(f"Unknown answerer {kind!r}; choose extractive or llm")
-        return qa
 
     def search(self, question: str) -> list[Hit]:
         """The top-k hits, then the other parts of any clause that was split over several chunks
         (a long 第七条 cut at its items): a clause is read whole. Appended after the top-k, so the
         ranking itself is unchanged."""
-        hits = self.retriever.search(question, self.settings.top_k)
+        r = self.settings.retrieval
+        hits = self.retriever.search(question, r.top_k)
         seen = {h.chunk.chunk_id for h in hits}
-        for h in list(hits[:3]):
+        for h in list(hits[: r.expand_top]):
             for c in self._split_clauses.get(h.chunk.clause_key, []) if h.chunk.level.endswith("-part") else []:
                 if c.chunk_id not in seen:
                     seen.add(c.chunk_id)
@@ -114,13 +91,14 @@ class QA:
         """The one pipeline: input safety, follow-up resolution, retrieval, answering (streamed text
         pieces when the answerer streams), the final citation check; the Answer comes last."""
         t0 = time.perf_counter()
-        q, notices = sanitize(question, self.settings.max_question_chars)
+        q, notices = sanitize(question, self.settings.answer.max_question_chars)
         if not q:
-            yield Answer(question or "", prompts.EMPTY_QUESTION, [], [], refused=True, latency_ms=0.0,
-                         notices=notices)
+            yield Answer(question or "", prompts.EMPTY_QUESTION, [], [], refused=True, notices=notices,
+                         trace=self._stamp(Trace(refusal=Refusal.EMPTY_QUESTION), q))
             return
         resolved = resolve(q, history)
         hits = self.search(resolved.question)
+        t1 = time.perf_counter()
         if resolved.item and history and len(history[-1][1].citations) >= resolved.item:
             answer = self._pick_item(resolved.question, history[-1][1], resolved.item, hits)
         elif stream:
@@ -134,10 +112,22 @@ class QA:
             answer = self.answerer.answer(resolved.question, hits)
         answer = self._final_check(answer)
         answer.question = q
-        answer.meta["resolved_question"] = resolved.question
-        answer.notices = notices + ([f"按上下文理解为：{resolved.question}"] if resolved.rewritten else []) + answer.notices
-        answer.latency_ms = (time.perf_counter() - t0) * 1000
+        if resolved.rewritten:
+            notices.append(prompts.RESOLVED_NOTICE.format(question=resolved.question))
+        answer.notices = notices + answer.notices
+        t2 = time.perf_counter()
+        answer.latency_ms = (t2 - t0) * 1000
+        self._stamp(answer.trace, resolved.question)
+        answer.trace.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "answer": round((t2 - t1) * 1000, 2),
+                                   "total": round(answer.latency_ms, 2)}
         yield answer
+
+    def _stamp(self, trace: Trace, resolved: str) -> Trace:
+        trace.answerer = trace.answerer or self.answerer.name
+        trace.answerer_version = trace.answerer_version or self.answerer.version
+        trace.settings_hash = self.settings_hash
+        trace.resolved_question = resolved
+        return trace
 
     def _pick_item(self, question: str, previous: Answer, item: int, hits: list[Hit]) -> Answer:
         """"那第二项呢？": the previous answer's citation of that item (by its own ordinal, else by position)."""
@@ -153,19 +143,16 @@ class QA:
         pool_hits = hits if any(h.chunk.chunk_id == cit.chunk_id for h in hits) else previous.hits
         chunk = next((h.chunk for h in pool_hits if h.chunk.chunk_id == cit.chunk_id), None)
         if chunk is not None:
-            # The whole item, not just its heading: its sentences up to the next item (≤ 200 chars).
-            from .cite import make_citation, sentences
-
+            # The whole item, not just its heading: its sentences up to the next item.
             raw = self.raws[chunk.source]
+            limit = self.settings.answer.item_max_chars
             spans = [sp for sp in sentences(raw, chunk) if sp[1] > cit.start]
             end, size = cit.end, 0
             for i, (a, b, t) in enumerate(spans):
-                if i and (LIST_ITEM_RE.match(t) or size + len(t) > 200):
+                if i and (LIST_ITEM_RE.match(t) or size + len(t) > limit):
                     break
                 end, size = max(end, b), size + len(t)
             cit = make_citation(chunk, raw, cit.start, end)
-        from .ingest.clean import clean_text
-
         text = clean_text(cit.quote)
         return Answer(question, f"{text}[1]", [cit], pool_hits, refused=False)
 
@@ -184,30 +171,8 @@ class QA:
             else:
                 n += 1
                 mapping[i + 1] = n
-        notices = answer.notices + [f"dropped {len(dropped)} unverifiable citation(s)"]
+        answer.trace.dropped_citations = len(dropped)
         if not kept:
-            return replace(answer, text=prompts.REFUSAL_TEXT, citations=[], refused=True, notices=notices)
-        return replace(answer, text=renumber(answer.text, mapping), citations=kept, notices=notices)
-
-def answer_record(answer: Answer, qid=None) -> dict:
-    """The batch format shared by `rag ask --json`, `rag batch`, the eval suite and POST /api/ask."""
-    return {
-        "id": qid,
-        "question": answer.question,
-        "answer": answer.text,
-        "refused": answer.refused,
-        "citations": [
-            {"source": c.source, "start": c.start, "end": c.end, "quote": c.quote, "title": c.title,
-             "doc_number": c.doc_number, "section": list(c.section), "chunk_id": c.chunk_id}
-            for c in answer.citations
-        ],
-        "retrieved": [
-            {"source": h.chunk.source, "start": h.chunk.start, "end": h.chunk.end, "score": round(h.score, 6),
-             "chunk_id": h.chunk.chunk_id}
-            for h in answer.hits
-        ],
-        "latency_ms": round(answer.latency_ms, 2),
-        "notices": answer.notices,
-        "unsupported": answer.unsupported,
-        "meta": answer.meta,
-    }
+            answer.trace.refusal = Refusal.UNVERIFIED_CITATIONS
+            return replace(answer, text=prompts.REFUSAL_TEXT, citations=[], refused=True)
+        return replace(answer, text=renumber(answer.text, mapping), citations=kept)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import RagError
+from .factory import open_qa
 from .feedback import FeedbackStore
 from .qa import QA
 from .types import Answer
@@ -35,25 +36,22 @@ class Service:
     """
 
     def __init__(self, settings: Settings, embedder=None):
-        from .embed import load_embedder
-        from .index import ensure_index
+        from .search.embed import load_embedder
+        from .search.index import ensure_index
 
         self.settings = settings
-        self.embedder = embedder or load_embedder(settings.embedder)
+        self.embedder = embedder or load_embedder(settings.index.embedder, settings.index.embed_batch_size)
         ensure_index(settings, self.embedder, announce=lambda: log.warning(
             "no index in %s: building it from %s", settings.index_dir, settings.corpus_dir))
         self.qa = self._open()
         self._answer_lock = threading.Lock()
         self._reindex_lock = threading.Lock()
         self.reindex_status = {"running": False, "progress": 1.0, "message": "", "finished_at": None}
-        self.feedback = FeedbackStore(settings.feedback_db)
+        self.feedback = FeedbackStore(settings.serve.feedback_db, settings.serve.feedback_comment_chars)
         self.started_at = time.time()
 
     def _open(self) -> QA:
-        from .index import load_index
-        from .retrieve import Retriever
-
-        return QA.from_retriever(Retriever(load_index(self.settings), self.embedder, self.settings), self.settings)
+        return open_qa(self.settings, self.embedder)
 
     # --- answering ---------------------------------------------------------------------------
 
@@ -88,8 +86,9 @@ class Service:
                 seen[c.doc_id] = (c.title, c.doc_number)
         return list(seen.values())
 
-    def source_context(self, source: str, start: int, end: int, margin: int = 400) -> dict:
+    def source_context(self, source: str, start: int, end: int) -> dict:
         """The text around a cited span, for 查看原文: before / quote / after, and where it is."""
+        margin = self.settings.serve.source_margin_chars
         raw = self.index.raws.get(source)
         if raw is None or not (0 <= start < end <= len(raw)):
             raise RagError(f"未找到原文：{source} {start}-{end}")
@@ -105,7 +104,8 @@ class Service:
         return {"status": "ok", "chunks": len(self.index.chunks), "files": len(m.get("files", {})),
                 "documents": len(self.document_titles()), "embedder": m["embedder"]["name"],
                 "fingerprint": m.get("fingerprint") or self.settings.fingerprint(),
-                "answerer": self.settings.answerer, "index": str(self.index.directory),
+                "settings_hash": self.qa.settings_hash, "answerer": self.qa.answerer.version,
+                "index": str(self.index.directory),
                 "reindexing": self.reindex_status["running"], "uptime_s": round(time.time() - self.started_at, 1)}
 
     # --- documents ---------------------------------------------------------------------------
@@ -149,7 +149,7 @@ class Service:
 
     def reindex(self, progress: Callable[[float, str], None] | None = None) -> dict:
         """Incremental rebuild; the page keeps answering from the old index until the new one loads."""
-        from .index import build_index
+        from .search.index import build_index
 
         if not self._reindex_lock.acquire(blocking=False):
             raise RagError("索引正在更新，请稍候")

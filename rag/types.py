@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class Chunk:
         return d
 
     @property
+    def where(self) -> str:
+        return where_label(self.title, self.doc_number, self.section, self.source)
+
+    @property
     def clause_key(self) -> tuple:
         """The clause a chunk belongs to: its document and section path up to its 第X条 (the parts
         of a long article cut at its items share it)."""
@@ -88,6 +93,27 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Scored:
+    """A chunk as a vector store ranked it, with what the engine tells about why (ranks, raw scores)."""
+
+    chunk: Chunk
+    score: float
+    info: dict = field(default_factory=dict)
+
+
+@dataclass
+class SyncReport:
+    """What bringing a vector store in line with a built index changed."""
+
+    engine: str = ""
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
 class Citation:
     """A verified quotation: raw[start:end] == quote."""
 
@@ -100,6 +126,65 @@ class Citation:
     doc_number: str | None
     section: tuple[str, ...]
 
+    @property
+    def where(self) -> str:
+        return where_label(self.title, self.doc_number, self.section, self.source)
+
+
+def where_label(title: str | None, doc_number: str | None, section, source: str = "") -> str:
+    """The one label of where a passage sits: 《title》 文号 章 / 条 (the file name when untitled)."""
+    head = f"《{title}》" if title else source
+    return " ".join(x for x in (head, doc_number or "", " / ".join(section or ())) if x)
+
+
+class Refusal(str, Enum):
+    """Why an answer is a refusal (``Trace.refusal``)."""
+
+    EMPTY_QUESTION = "empty_question"
+    NO_EVIDENCE = "no_evidence"  # nothing retrieved, or no sentence to read
+    NO_CONTENT_WORDS = "no_content_words"  # the question holds no evidence term
+    LOW_COVERAGE = "low_coverage"  # the evidence covers too little of the question
+    NO_AMOUNT = "no_amount"  # "多少钱" and no amount of money in the evidence
+    QUANTITY_NOT_NAMED = "quantity_not_named"  # the question names "4号线", the evidence never does
+    UNVERIFIED_CITATIONS = "unverified_citations"  # every citation failed verification
+    MODEL_CANNOT_ANSWER = "model_cannot_answer"  # the LLM said the documents do not cover it
+    MODEL_UNAVAILABLE = "model_unavailable"  # the LLM endpoint failed
+
+
+@dataclass
+class LLMTrace:
+    """What the language model did for one answer."""
+
+    called: bool = False
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    seconds: float | None = None
+    first_token_s: float | None = None
+    tokens_per_s: float | None = None
+    model_text: str = ""
+    error: str = ""
+
+
+@dataclass
+class Trace:
+    """How an answer came about: for staff, evaluation and feedback rows, never shown as the answer."""
+
+    answerer: str = ""  # "extractive" | "llm"
+    answerer_version: str = ""
+    settings_hash: str = ""  # Settings.answer_hash(): every setting that can change an answer
+    resolved_question: str = ""  # the standalone question after follow-up resolution
+    coverage: float | None = None  # share of the question's weighted terms the evidence covers
+    refusal: Refusal | None = None
+    refusal_detail: str = ""
+    dropped_citations: int = 0  # citations removed by the final verification
+    timings_ms: dict[str, float] = field(default_factory=dict)  # retrieve, answer, total
+    llm: LLMTrace | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["refusal"] = self.refusal.value if self.refusal else None
+        return d
+
 
 @dataclass
 class Answer:
@@ -109,7 +194,7 @@ class Answer:
     hits: list[Hit]
     refused: bool
     latency_ms: float = 0.0
-    notices: list[str] = field(default_factory=list)
-    # LLM mode: answer sentences no valid citation supports (shown flagged), and token counts.
+    notices: list[str] = field(default_factory=list)  # for the user to read (a cut question, a rewrite)
+    # LLM mode: answer sentences no valid citation supports (shown flagged).
     unsupported: list[str] = field(default_factory=list)
-    meta: dict = field(default_factory=dict)
+    trace: Trace = field(default_factory=Trace)

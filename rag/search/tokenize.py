@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .text import DOCNUM_RE, PAREN_CN, normalize, normalize_doc_number
+from ..text import DOCNUM_RE, PAREN_CN, normalize, normalize_doc_number
 
 # Terms every deployment wants kept whole, whatever its corpus.
 SEED_TERMS = (

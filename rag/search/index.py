@@ -9,6 +9,9 @@ Layout::
     index/CURRENT            name of the live build folder, replaced atomically
     index/v-<stamp>/         manifest.json, chunks.jsonl, vectors.npy, dense.faiss,
                              bm25.npz, bm25_vocab.json, userdict.txt
+
+A Milvus deployment keeps this local build too (it is the source of truth and what makes re-embedding
+incremental); ``rag.search.store.open_store(...).sync`` brings the collection in line with it.
 """
 
 from __future__ import annotations
@@ -27,19 +30,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunk import chunk_source
-from .config import Settings
-from .errors import IndexStateError, RagError
+from ..chunk import chunk_source
+from ..config import Settings
+from ..errors import IndexStateError, RagError
 from .sparse import BM25
+from .store import faiss_type, make_dense_index, open_store
 from .tokenize import Tokenizer, corpus_terms
-from .types import Chunk
+from ..types import Chunk
 
 log = logging.getLogger(__name__)
 
 FORMAT = "rag-index/2"
 CURRENT = "CURRENT"
-# Flat search is exact and, on 2 cores, fast enough up to here; beyond it HNSW (see README).
-FLAT_MAX = 50_000
 ARTIFACTS = ("chunks.jsonl", "sources.jsonl", "vectors.npy", "dense.faiss", "bm25.npz", "bm25_vocab.json",
              "userdict.txt")
 
@@ -64,7 +66,7 @@ class BuildReport:
     reused_files: list[str] = field(default_factory=list)
     removed_files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    milvus: object | None = None  # rag.milvus.SyncReport when the vector store is Milvus
+    store: object | None = None  # rag.search.store.SyncReport: what the vector store changed
     embedded_chunks: int = 0
     seconds: float = 0.0
     faiss_type: str = ""
@@ -72,7 +74,7 @@ class BuildReport:
 
 def passage_text(chunk: Chunk, settings: Settings) -> str:
     """What is embedded and keyword-indexed for a chunk: its context line, then its text."""
-    return f"{chunk.context}\n{chunk.text}" if settings.embed_with_context else chunk.text
+    return f"{chunk.context}\n{chunk.text}" if settings.index.embed_with_context else chunk.text
 
 
 def _sha256_file(path: Path) -> str:
@@ -87,30 +89,10 @@ def _versions() -> dict:
     import faiss
     import jieba
 
-    from . import __version__
+    from .. import __version__
 
     return {"rag": __version__, "python": platform.python_version(), "numpy": np.__version__,
             "faiss": faiss.__version__, "jieba": jieba.__version__}
-
-
-def make_dense_index(vectors: np.ndarray):
-    """FAISS inner-product index for unit vectors: exact flat search up to FLAT_MAX, HNSW above."""
-    import faiss
-
-    n, dim = vectors.shape if vectors.size else (0, vectors.shape[1] if vectors.ndim == 2 else 0)
-    if n <= FLAT_MAX:
-        index = faiss.IndexFlatIP(dim)
-    else:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 96
-    if n:
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
-
-
-def faiss_type(index) -> str:
-    return type(index).__name__
 
 
 def _live_dir(root: Path) -> Path | None:
@@ -151,7 +133,7 @@ def build_index(
         What was embedded, reused, removed and skipped.
     """
     from .embed import load_embedder
-    from .ingest.load import load_corpus
+    from ..ingest.load import load_corpus
 
     t0 = time.perf_counter()
     say = progress or (lambda f, m: None)
@@ -164,7 +146,7 @@ def build_index(
     sources, problems = load_corpus(paths, root=corpus_root)
     if not sources:
         raise RagError(f"nothing to index in {', '.join(map(str, paths))}: no readable documents")
-    embedder = embedder or load_embedder(settings.embedder)
+    embedder = embedder or load_embedder(settings.index.embedder, settings.index.embed_batch_size)
     prev = None if full else _previous(settings)
     if prev is not None and prev.manifest["embedder"]["name"] != embedder.name:
         prev = None
@@ -187,7 +169,7 @@ def build_index(
             vecs = prev.vectors[rows]
             report.reused_files.append(src.source)
         else:
-            cs = chunk_source(src, settings)
+            cs = chunk_source(src, settings.ingest)
             vecs = embedder.embed_passages([passage_text(c, settings) for c in cs]) if cs else np.zeros(
                 (0, embedder.dim), dtype=np.float32)
             report.embedded_files.append(src.source)
@@ -202,23 +184,19 @@ def build_index(
     terms = corpus_terms(c.text for c in chunks)
     tokenizer = Tokenizer(terms)
     bm25 = BM25.build([tokenizer.tokens(passage_text(c, settings)) for c in chunks])
-    dense = make_dense_index(vectors)
+    dense = make_dense_index(vectors, settings.index.flat_max)
     report.faiss_type = faiss_type(dense)
     report.chunks = len(chunks)
 
     say(0.95, "writing")
     raws = {src.source: src.text for src in sources}
-    live = _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, files, problems, raws)
+    live, manifest = _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, files, problems, raws)
     report.directory = live
-    from .milvus import is_milvus
-
-    if is_milvus(settings.vector_store):
-        # The local build is the source of truth (and what makes re-embedding incremental); the
-        # collection is brought to match it without embedding anything again.
-        from .milvus import MilvusStore
-
-        say(0.97, "syncing Milvus")
-        report.milvus = MilvusStore.from_settings(settings).sync(load_index(settings))
+    # The local build is the source of truth; the vector store is brought to match it without
+    # embedding anything again (for FAISS the build is the store).
+    say(0.97, "vector store")
+    built = Index(live, manifest, chunks, vectors, dense, bm25, tokenizer, raws)
+    report.store = open_store(settings, prev).sync(built)
     report.seconds = time.perf_counter() - t0
     say(1.0, "done")
     return report
@@ -293,7 +271,7 @@ def _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, fi
             shutil.rmtree(old, ignore_errors=True)
     for stale in root.glob(".tmp-v-*"):
         shutil.rmtree(stale, ignore_errors=True)
-    return final
+    return final, manifest
 
 
 def _damaged(directory: Path, what: str) -> IndexStateError:
@@ -305,9 +283,7 @@ def _damaged(directory: Path, what: str) -> IndexStateError:
 
 def check_settings(manifest: dict, settings: Settings, directory: Path) -> None:
     """Refuse an index built with other chunking/embedding settings, saying what differs."""
-    built = manifest.get("params", {})
-    now = settings.index_params()
-    diffs = [f"{k}: index has {built.get(k)!r}, settings say {now[k]!r}" for k in now if built.get(k) != now[k]]
+    diffs = settings.index_differences(manifest.get("params", {}))
     if diffs:
         raise IndexStateError(
             f"the index at {directory} was built with other settings ({'; '.join(diffs)}). "

@@ -11,7 +11,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 
-from .types import Hit
+from ..types import Hit
 
 
 class EmbedderEmbeddings(Embeddings):

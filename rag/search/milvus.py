@@ -10,7 +10,8 @@ default ``keyword_weight`` 2) is done by sending the sparse request twice, which
 weight of 2. Chunk metadata (source, offsets, title, 文号, section, ...) are fields: results need no side
 lookup. A second small collection holds the build manifest, checked like the FAISS index's.
 
-Owns the Milvus collections; never embeds, never builds the local index.
+Implements ``rag.search.store.VectorStore``. Owns the Milvus collections; never embeds, never builds
+the local index.
 """
 
 from __future__ import annotations
@@ -18,37 +19,24 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .config import Settings
-from .errors import IndexStateError, RagError
-from .types import Chunk
+from ..config import Settings
+from ..errors import IndexStateError, RagError
+from ..types import Chunk, Scored, SyncReport
 
 log = logging.getLogger(__name__)
 
 FIELDS = ("chunk_id", "doc_id", "source", "start", "end", "text", "section", "title", "doc_number", "issuer",
           "date", "level", "byline")
 _MAX_TEXT = 8192  # chunks are capped at 400 characters; context strings are short
-
-
-def is_milvus(uri: str | None) -> bool:
-    return bool(uri) and uri != "faiss"
+_MAX_DEPTH = 1000  # results asked of the engine per request
 
 
 def _lite_path(uri: str) -> bool:
     return not uri.startswith(("http://", "https://", "tcp://", "grpc://"))
-
-
-@dataclass
-class SyncReport:
-    inserted: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    seconds: float = 0.0
 
 
 class MilvusStore:
@@ -59,13 +47,17 @@ class MilvusStore:
         collection: collection name; ``<collection>_meta`` holds the manifest.
         token, db_name: server credentials and database (ignored by Milvus Lite).
         timeout: seconds before an unreachable server is reported.
+        vocab: the local index's BM25 vocabulary (term -> id): how query tokens become sparse vectors.
     """
 
-    def __init__(self, uri: str, collection: str = "quancheng_chunks", token: str = "", db_name: str = "",
-                 timeout: float = 10.0):
+    engine = "milvus"
+
+    def __init__(self, uri: str, collection: str, token: str = "", db_name: str = "", timeout: float = 10.0,
+                 vocab: dict[str, int] | None = None):
         from pymilvus import MilvusClient
 
         self.uri = uri
+        self.vocab = vocab or {}
         self.collection = collection
         self.meta = f"{collection}_meta"
         kwargs = {"uri": uri, "timeout": timeout}
@@ -82,8 +74,9 @@ class MilvusStore:
                            "RAG_MILVUS_URI, the token and that the server is running") from exc
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "MilvusStore":
-        return cls(settings.vector_store, settings.milvus_collection, settings.milvus_token, settings.milvus_db)
+    def from_settings(cls, settings: Settings, vocab: dict[str, int] | None = None) -> "MilvusStore":
+        s = settings.index
+        return cls(s.vector_store, s.milvus_collection, s.milvus_token, s.milvus_db, s.milvus_timeout, vocab)
 
     # --- schema --------------------------------------------------------------------------------
 
@@ -110,7 +103,7 @@ class MilvusStore:
         schema.add_field("content_hash", DataType.VARCHAR, max_length=64)
         ip = c.prepare_index_params()
         # NOTE: FLAT is exact, as FAISS flat is, so both backends rank alike; a cluster holding millions
-        # of chunks would use HNSW here (the same trade-off as rag.index.make_dense_index).
+        # of chunks would use HNSW here (the same trade-off as rag.search.store.make_dense_index).
         ip.add_index("dense", index_type="FLAT", metric_type="IP")
         ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
         c.create_collection(self.collection, schema=schema, index_params=ip)
@@ -178,12 +171,10 @@ class MilvusStore:
         else:
             self._create(dim)
         self._load(self.collection)
+        self.vocab = index.bm25.vocab
         have = self._hashes()
-        rows, report = [], SyncReport()
-        csr = index.bm25.matrix.tocsr()
-        for i, c in enumerate(index.chunks):
-            vec = csr.getrow(i)
-            sparse = {int(j): float(w) for j, w in zip(vec.indices, vec.data) if w > 0}
+        rows, report = [], SyncReport(self.engine)
+        for i, (c, sparse) in enumerate(zip(index.chunks, index.bm25.doc_vectors())):
             h = _content_hash(c, index.vectors[i], sparse)
             old = have.pop(c.chunk_id, None)
             if old == h:
@@ -228,14 +219,40 @@ class MilvusStore:
         res = self.client.query(self.collection, filter="", output_fields=["count(*)"])
         return int(res[0]["count(*)"])
 
+    def delete_source(self, source: str) -> int:
+        """Remove every chunk of one source file from the collection."""
+        res = self.client.delete(self.collection, filter=f"source == {json.dumps(source, ensure_ascii=False)}")
+        self.client.flush(self.collection)
+        return int(res.get("delete_count", 0)) if isinstance(res, dict) else 0
+
     # --- reading -------------------------------------------------------------------------------
 
-    def hybrid(self, query_vec: np.ndarray, sparse_query: dict[int, float], depth: int, rrf_k: int = 60,
-               keyword_weight: float = 2.0, dense_weight: float = 1.0,
-               doc_numbers: list[str] | None = None) -> list[tuple[Chunk, float]]:
+    def _sparse(self, tokens: list[str]) -> dict[int, float]:
+        """A query's sparse vector: weight 1 on each known term, so the inner product is BM25."""
+        return {self.vocab[t]: 1.0 for t in set(tokens) if t in self.vocab}
+
+    def _search(self, field_name: str, data, depth: int, doc_numbers, rank_key: str) -> list[Scored]:
+        res = self.client.search(self.collection, data=[data], anns_field=field_name, limit=min(depth, _MAX_DEPTH),
+                                 filter=_doc_filter(doc_numbers), search_params={"metric_type": "IP"},
+                                 output_fields=list(FIELDS[1:]))
+        return [Scored(_chunk(r["id"], r["entity"]), float(r["distance"]), {"engine": self.engine, rank_key: rank})
+                for rank, r in enumerate(res[0], 1)]
+
+    def search_dense(self, query_vec, depth, doc_numbers=None) -> list[Scored]:
+        return self._search("dense", np.asarray(query_vec, dtype=np.float32).tolist(), depth, doc_numbers,
+                            "dense_rank")
+
+    def search_keyword(self, tokens, depth, doc_numbers=None) -> list[Scored]:
+        sparse = self._sparse(tokens)
+        return self._search("sparse", sparse, depth, doc_numbers, "bm25_rank") if sparse else []
+
+    def search_hybrid(self, query_vec, tokens, depth, rrf_k, dense_weight, keyword_weight,
+                      doc_numbers=None) -> list[Scored]:
         """Dense + BM25 fused by the engine's RRF; integer weights by repeating a request."""
         from pymilvus import AnnSearchRequest, RRFRanker
 
+        depth = min(depth, _MAX_DEPTH)
+        sparse_query = self._sparse(tokens)
         expr = _doc_filter(doc_numbers)
         reqs = [AnnSearchRequest(data=[query_vec.astype(np.float32).tolist()], anns_field="dense",
                                  param={"metric_type": "IP"}, limit=depth, expr=expr)] * max(1, round(dense_weight))
@@ -244,7 +261,7 @@ class MilvusStore:
                                       limit=depth, expr=expr)] * max(1, round(keyword_weight))
         res = self.client.hybrid_search(self.collection, reqs, RRFRanker(rrf_k), limit=depth,
                                         output_fields=list(FIELDS[1:]))
-        return [(_chunk(r.id, r["entity"]), float(r["distance"])) for r in res[0]]
+        return [Scored(_chunk(r.id, r["entity"]), float(r["distance"]), {"engine": self.engine}) for r in res[0]]
 
     def chunks_where(self, doc_numbers: list[str] | None = None, doc_ids: list[str] | None = None,
                      limit: int = 2000) -> list[Chunk]:
