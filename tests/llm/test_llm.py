@@ -14,8 +14,11 @@ from langchain_core.messages import AIMessage
 
 from rag import prompts
 from rag.cite import verify
+from rag.config import LLMSettings
+from rag.factory import open_qa
 from rag.llm import UNSUPPORTED_FLAG, LLMAnswerer
 from rag.qa import QA
+from rag.types import Refusal
 
 from conftest import ROOT, free_port, wait_until_up
 
@@ -29,7 +32,7 @@ def scripted(*replies: str) -> Scripted:
 
 
 def llm_qa(qa: QA, *replies: str, passages: int = 3) -> QA:
-    qa.answerer = LLMAnswerer(scripted(*replies), qa.raws, passages=passages)
+    qa.answerer = LLMAnswerer(scripted(*replies), qa.raws, LLMSettings(passages=passages))
     return qa
 
 
@@ -101,13 +104,11 @@ def test_streaming_yields_text_then_the_verified_answer(parking):
 
 
 def test_dead_endpoint_gives_a_message_not_a_crash(parking):
-    from rag.config import Settings
-
-    settings = Settings(llm_base_url="http://127.0.0.1:9/v1", llm_timeout=3.0, llm_gate=False)
-    parking.answerer = LLMAnswerer.from_settings(settings, parking.raws)
+    settings = LLMSettings(base_url="http://127.0.0.1:9/v1", timeout=3.0, gate=False)
+    parking.answerer = LLMAnswerer(LLMAnswerer.chat_model(settings), parking.raws, settings)
     a = parking.ask("道路停车首小时收费多少？")
     assert a.refused and a.text == prompts.LLM_UNAVAILABLE
-    assert "error" in a.meta
+    assert a.trace.refusal is Refusal.MODEL_UNAVAILABLE and a.trace.llm.error
 
 
 # --- a real llama.cpp server on loopback ------------------------------------------------------------
@@ -139,10 +140,8 @@ def llama_server(tmp_path_factory):
 @pytest.mark.llm
 @pytest.mark.model
 def test_real_llama_server_answers_with_verified_citations(llama_server, retriever, real_index_settings):
-    from dataclasses import replace
-
-    settings = replace(real_index_settings, answerer="llm", llm_base_url=llama_server)
-    qa = QA.from_retriever(retriever, settings)
+    settings = real_index_settings.replace(answerer="llm", llm_base_url=llama_server)
+    qa = open_qa(settings, retriever.embedder, retriever.index)
     question = "门前五包管理办法从哪天开始施行？"
     final = None
     streamed = []
@@ -152,7 +151,8 @@ def test_real_llama_server_answers_with_verified_citations(llama_server, retriev
         else:
             final = piece
     assert streamed, "the server streamed nothing"
-    assert final.meta.get("output_tokens") and final.meta.get("tokens_per_s")
+    assert final.trace.llm.output_tokens and final.trace.llm.tokens_per_s
+    assert final.trace.answerer_version == "llm/1" and final.trace.settings_hash == settings.answer_hash()
     # Whatever the small model wrote, only verified citations reach the user.
     for c in final.citations:
         assert verify(c, qa.raws, final.hits) is None

@@ -10,7 +10,7 @@ import pytest
 
 from rag.cli import main
 
-CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+from conftest import CORPUS
 
 
 @pytest.fixture()

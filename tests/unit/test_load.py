@@ -13,7 +13,7 @@ import pytest
 from rag.errors import LoadError
 from rag.ingest.load import SUPPORTED, iter_source_paths, load_corpus, read_source
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CORPUS_FILE = REPO / "corpus" / "002_1ade5e92c4242b0a.txt"
 with open(CORPUS_FILE, encoding="utf-8", newline="") as _f:
     CORPUS = _f.read()

@@ -1,0 +1,50 @@
+"""Text rules, cleaning and structure on small hand-made texts (no corpus, no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.ingest.clean import clean
+from rag.ingest.structure import parse
+from rag.text import cn_to_int, int_to_cn, is_cjk, normalize_doc_number
+from rag.types import SourceText
+
+
+
+def test_clean_joins_broken_lines_and_keeps_latin_spaces_with_offsets():
+    raw = "第十七条 区县政府对临街单位落实\n\n\"门前五包\"情况, 到 2025 年 GDP 达到 Qwen 2 水平。\n济南市人民政府公报\n第十八条 对一年内"
+    c = clean(raw)
+    assert c.text == '第十七条 区县政府对临街单位落实"门前五包"情况,到2025年GDP达到Qwen 2水平。\n第十八条 对一年内'
+    assert len(c.offsets) == len(c.text)
+    for ch, off in zip(c.text, c.offsets):
+        if ch != "\n":
+            assert raw[off] == ch
+    a = c.text.find("情况")
+    s, e = c.raw_span(a, a + 2)
+    assert raw[s:e] == "情况"
+
+
+def test_midline_article_is_split_and_cross_references_are_not_headings():
+    raw = (
+        "第一条 总则内容。 第二条 依照本办法\n第十二条规定的情形处理,不再赘述。\n"
+        "第三条 其他事项。\n（一）甲项;\n（二）乙项。\n"
+    )
+    src = SourceText("t.txt", raw, "utf-8", "0")
+    root = parse(src)[0].root
+    arts = [n.label for n in root.children]
+    assert arts == ["第一条", "第二条", "第三条"]
+    assert [n.label for n in root.children[2].children] == ["（一）甲项", "（二）乙项"]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("济政字 [2021] 65 号", "济政字〔2021〕65号"), ("(济政办字〔2018〕65号)", "济政办字〔2018〕65号"), ("无文号", None)],
+)
+def test_doc_number_normalisation(text, expected):
+    assert normalize_doc_number(text) == expected
+
+
+def test_numerals():
+    assert [cn_to_int(x) for x in ("十三", "二十二", "一百零五", "7")] == [13, 22, 105, 7]
+    assert [int_to_cn(n) for n in (1, 10, 13, 22, 34)] == ["一", "十", "十三", "二十二", "三十四"]
+    assert is_cjk("条") and not is_cjk("a")

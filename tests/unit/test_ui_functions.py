@@ -1,0 +1,119 @@
+"""The page's pieces as plain functions (no browser, no model): rendering is escaped, cards quote the
+cited span, each control's function says what happened. A stub service stands in (plumbing only)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+ui = pytest.importorskip("ui")
+
+from rag import prompts  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.errors import RagError  # noqa: E402
+from rag.types import Answer, Chunk, Citation, Hit, Trace  # noqa: E402
+
+RAW = "第一条 本办法适用于本市。\n第二条 道路停车首小时收费2元，由市城管局负责。\n"
+CHUNK = Chunk("n/00:14-40", "n/00", "n.txt", 14, len(RAW) - 1, RAW[14:-1], ("第二条",), "示范办法", "济政发〔2030〕1号")
+
+
+class StubService:
+    def __init__(self, tmp_path):
+        self.settings = Settings.make(corpus_dir=tmp_path, feedback_db=tmp_path / "fb.sqlite")
+        self.index = SimpleNamespace(raws={"n.txt": RAW})
+        self.added, self.deleted, self.rows = [], [], []
+        self.feedback = SimpleNamespace(add=lambda *a: self.rows.append(a) or len(self.rows))
+
+    def chunk(self, chunk_id):
+        return CHUNK if chunk_id == CHUNK.chunk_id else None
+
+    def source_context(self, source, start, end):
+        return {"source": source, "start": start, "end": end, "line": 2, "total_lines": 3, "before": RAW[:start],
+                "quote": RAW[start:end], "after": RAW[end:]}
+
+    def ask_stream(self, question, hist):
+        a = answer(question)
+        yield a.text[:4]
+        yield a
+
+    def add_document(self, path, name):
+        if name.endswith(".exe"):
+            raise RagError(f"不支持的文件类型：{name}")
+        self.added.append(name)
+        return name
+
+    def delete_document(self, name):
+        if not name:
+            raise RagError("没有这个文件：")
+        self.deleted.append(name)
+
+    def documents(self):
+        return [{"file": "n.txt", "bytes": len(RAW), "chunks": 2, "indexed": True}]
+
+
+def answer(question="停车多少钱？") -> Answer:
+    start = RAW.index("道路停车")
+    end = RAW.index("2元") + 2
+    cit = Citation("n.txt", start, end, RAW[start:end], CHUNK.chunk_id, CHUNK.title, CHUNK.doc_number, CHUNK.section)
+    return Answer(question, "道路停车首小时收费2元。[1]", [cit], [Hit(CHUNK, 1.0, 1, {"dense_rank": 1})], refused=False,
+                  notices=["按上下文理解为：<b>x</b>"], trace=Trace(resolved_question=question))
+
+
+@pytest.fixture()
+def service(tmp_path):
+    return StubService(tmp_path)
+
+
+def test_answer_markdown_escapes_and_marks_citations():
+    a = answer()
+    a.text = "<script>alert(1)</script>甲[1]"
+    html = ui.answer_markdown(a)
+    assert "<script>" not in html and "&lt;script&gt;" in html and "<sup>[1]</sup>" in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html  # notices are shown, escaped
+
+
+def test_citation_card_highlights_exactly_the_quote(service):
+    html = ui.citation_cards(answer(), service)
+    assert "<mark>道路停车首小时收费2元</mark>" in html and "第二条" in html and "济政发〔2030〕1号" in html
+    assert "查看原文" in html
+
+
+def test_refusal_card_shows_the_related_passages(service):
+    a = Answer("地铁呢", prompts.REFUSAL_TEXT, [], [Hit(CHUNK, 0.5, 1)], refused=True)
+    html = ui.citation_cards(a, service)
+    assert prompts.RELATED_NOT_ANSWERING in html and "id='refusal'" in html
+    clause = html.split("<div class='clause'>")[1].split("</div>")[0]
+    assert "<mark>" not in clause  # nothing is quoted as an answer; the passage is shown whole
+
+
+def test_hits_table_names_each_passage():
+    html = ui.hits_table(answer())
+    assert "《示范办法》 济政发〔2030〕1号 第二条" in html and "<td>1</td>" in html
+
+
+def test_chat_steps_stream_then_finish_and_keep_history(service):
+    steps = list(ui.chat_steps(service, "<i>停车</i>多少钱？", [], []))
+    chat, hist, final = steps[-1]
+    assert final is not None and all(s[2] is None for s in steps[:-1])
+    assert chat[0]["content"] == "&lt;i&gt;停车&lt;/i&gt;多少钱？" and "<sup>[1]</sup>" in chat[1]["content"]
+    assert hist == [("<i>停车</i>多少钱？", final)]
+
+
+def test_feedback_message(service):
+    assert ui.feedback_message(service, None, "正确", "") == "请先提问，再对回答给出反馈。"
+    assert ui.feedback_message(service, answer(), "也许", "") == "请选择：正确、错误或引用有误。"
+    assert ui.feedback_message(service, answer(), "引用有误", "核对") == "已记录反馈（编号 1）。"
+    record, verdict, note, fingerprint = service.rows[0]
+    assert verdict == "citation_wrong" and note == "核对" and fingerprint == service.settings.fingerprint()
+    assert record["trace"]["resolved_question"] == "停车多少钱？"
+
+
+def test_upload_delete_and_reindex_messages(service, tmp_path):
+    msg = ui.upload_message(service, [str(tmp_path / "a.txt"), str(tmp_path / "b.exe")])
+    assert msg.startswith("已上传 a.txt；不支持的文件类型：b.exe") and service.added == ["a.txt"]
+    assert ui.delete_message(service, "n.txt") == "已删除 n.txt，点击“更新索引”后生效。"
+    assert ui.delete_message(service, None).startswith("没有这个文件")
+    report = {"chunks": 3, "embedded": ["a.txt"], "reused": [], "removed": ["b.txt"], "skipped": [], "seconds": 1.5}
+    assert ui.reindex_message(report) == "索引已更新：3 个片段；重新向量化 1 个文件，复用 0 个，移除 1 个；用时 1.5 秒。"
+    assert ui.doc_rows(service) == [["n.txt", len(RAW), 2, "是"]]
