@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .config import IngestSettings
 from .ingest.clean import clean, clean_text
-from .ingest.structure import Node, ParsedDocument, parse
+from .ingest.structure import Node, ParsedDocument, doc_kind, parse
 from .text import ITEM_HEAD_RE, SOFT_BREAKS, TERMINAL, head_of
 from .types import Chunk, SourceText
 
@@ -132,6 +132,8 @@ def chunk_parsed(src: SourceText, parsed: list[ParsedDocument], settings: Ingest
         _walk(pd.root, (), pd.doc.title, units, pd.doc.kind == "news")
         dup_starts = sorted(pd.dups)
         for u in units:
+            # A notice's attached text (办法, 方案, 名单) is of the kind its own title names.
+            kind = pd.doc.kind if u.title == pd.doc.title else doc_kind(u.title, pd.doc.kind)
             for a, b in _runs(u.lines, dup_starts):
                 c = clean(raw, a, b)
                 if not c.text.strip():
@@ -164,6 +166,7 @@ def chunk_parsed(src: SourceText, parsed: list[ParsedDocument], settings: Ingest
                             date=pd.doc.date,
                             byline=pd.doc.byline,
                             level=u.level if (x, y) == (0, len(c.text)) else u.level + "-part",
+                            kind=kind,
                         )
                     )
     return chunks

@@ -23,6 +23,36 @@ def _percentiles(values: list[int], ps=(10, 50, 90, 99)) -> dict[str, int]:
     return out
 
 
+def document_stats(sources, chunks) -> dict[str, dict]:
+    """Per document: kind, title, 文号, how many 章/节/条 its chunks are labelled with, how many chunks
+    have no 条 (unstructured pieces), and how many distinct 第X条 numbers open one of its lines."""
+    from .ingest.clean import split_lines
+    from .ingest.structure import article_starts, parse
+    from .text import MARKERS
+
+    chapter, section, article = (rx for _, kind, rx in MARKERS if kind in ("chapter", "section", "article"))
+    by_doc: dict[str, list] = {}
+    for c in chunks:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    out: dict[str, dict] = {}
+    for src in sources:
+        for pd in parse(src):
+            cs = by_doc.get(pd.doc.doc_id, [])
+            if not cs:
+                continue
+            labels = {x for c in cs for x in c.section}
+            lines = [ln for ln in split_lines(src.text, pd.doc.start, pd.doc.end) if ln.start not in pd.dups]
+            out[pd.doc.doc_id] = {
+                "kind": pd.doc.kind, "title": pd.doc.title, "doc_number": pd.doc.doc_number, "chunks": len(cs),
+                "chapters": sum(1 for x in labels if chapter.match(x)),
+                "sections": sum(1 for x in labels if section.match(x)),
+                "articles": sum(1 for x in labels if article.fullmatch(x)),
+                "unstructured": sum(1 for c in cs if not any(article.fullmatch(x) for x in c.section)),
+                "article_line_starts": len(set(article_starts(src.text, lines))),
+            }
+    return out
+
+
 def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
     from .chunk import chunk_corpus
 
@@ -39,10 +69,11 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
             out.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
         return 0 if sources else 2
     per_file = Counter(c.source for c in chunks)
-    per_doc: dict[str, dict] = {}
-    for c in chunks:
-        d = per_doc.setdefault(c.doc_id, {"title": c.title if not c.section else c.title, "doc_number": c.doc_number, "chunks": 0})
-        d["chunks"] += 1
+    per_doc = document_stats(sources, chunks)
+    for doc_id, d in per_doc.items():
+        if d["article_line_starts"] and d["articles"] < d["article_line_starts"]:
+            print(f"警告 warning: {doc_id}《{d['title']}》 has {d['article_line_starts']} lines starting 第X条 but "
+                  f"{d['articles']} articles were recognised", file=sys.stderr)
     per_level = Counter(c.level for c in chunks)
     stats = {
         "files": len(sources),

@@ -24,7 +24,8 @@ class IngestSettings:
     # NOTE: the cap is on cleaned characters; 400 keeps a typical 条 whole while leaving room for two
     # or three hits inside a 1,000-character context budget.
     chunk_max_chars: int = 400
-    chunker_version: str = "1"
+    # 2: documents drafted in articles read as regulations (title, header, 编/章/节/条); chunk kind.
+    chunker_version: str = "2"
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,9 @@ ITEM_ORDINAL_RE = re.compile(rf"\s*[（(]?\s*([{CN_SMALL}\d]+)\s*[）)．.、是
 ARTICLE_REF_RE = re.compile(rf"第\s*({NUM})\s*条")
 # "第二项", "第三个方面": an ordinal pointing at an item of a list.
 ORDINAL_REF_RE = re.compile(rf"第\s*([{CN_SMALL}\d]+)\s*(?:项|个|点|类|条措施|方面)")
+# A line wholly in brackets: a note under a title ("（2019年12月3日…通过）").
+PARENTHESISED_RE = re.compile(r"^[（(].*[）)]$")
+TRAILING_NOTE_RE = re.compile(r"[（(][^）)]*[）)]$")  # "…条例（2019年修订）"
 # A leading numeral ("三项", "2个"): a count, not a content word.
 LEADING_NUMERAL_RE = re.compile(rf"^[{CN_SMALL}两\d]")
 
@@ -175,6 +178,10 @@ _CJK_RANGES = (
     (0xFF00, 0xFFEF),  # full-width forms: （），：
 )
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Characters that take no space on the page (zero-width space and joiners, BOM, word joiner): web and
+# Word copies carry them inside words and on otherwise empty lines.
+INVISIBLE = "\u200b\u200c\u200d\ufeff\u2060"
+_SPACE_RE = re.compile(f"[\\s{INVISIBLE}]+")
 
 
 def is_cjk(ch: str) -> bool:
@@ -184,8 +191,8 @@ def is_cjk(ch: str) -> bool:
 
 
 def squeeze(s: str) -> str:
-    """Remove all whitespace (used to compare lines regardless of extraction spacing)."""
-    return re.sub(r"\s+", "", s)
+    """Remove all whitespace and invisible characters (to compare lines regardless of extraction spacing)."""
+    return _SPACE_RE.sub("", s)
 
 
 def normalize(text: str) -> str:

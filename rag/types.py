@@ -24,12 +24,13 @@ class Document:
     source: str
     start: int
     end: int
-    kind: str  # "policy" | "news" | "front" | "back" | "text"
+    kind: str  # regulation | notice | plan | list | news | other (and "back" for a gazette's back matter)
     title: str
     doc_number: str | None = None  # 文号, normalised, e.g. 济政发〔2021〕13号
     issuer: str | None = None
     date: str | None = None  # ISO date, e.g. 2021-09-09
     byline: str | None = None  # news only, e.g. □记者 王健 报道
+    header: str | None = None  # promulgation / revision lines above the first article
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Chunk:
     date: str | None = None
     byline: str | None = None
     level: str = "paragraph"  # what the chunk is a unit of: article, item, row, notice, paragraph, ...
+    kind: str = ""  # the document's kind: regulation, notice, plan, list, news, other
 
     @property
     def context(self) -> str:

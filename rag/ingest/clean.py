@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..text import CLOSERS, HEADING_RE, MIDLINE_HEAD_RE, SENTENCE_PUNCT, STRUCT_RE, TERMINAL, squeeze
+from ..text import CLOSERS, HEADING_RE, INVISIBLE, MIDLINE_HEAD_RE, SENTENCE_PUNCT, STRUCT_RE, TERMINAL, squeeze
 
 # Markdown-ish markers that the PDF converter put at line starts ("- ", "> ", "## ").
-_LEAD_MARK_RE = re.compile(r"[ \t\u3000\r\f]*(?:(?:[-*>]|#{1,6})[ \t\u3000]+)*")
+_LEAD_MARK_RE = re.compile(rf"[ \t\u3000\r\f{INVISIBLE}]*(?:(?:[-*>]|#{{1,6}})[ \t\u3000{INVISIBLE}]+)*")
 
 # Whole lines that are page furniture, not content (tested against the whitespace-free line).
 _FURNITURE_RES = [
@@ -66,7 +66,7 @@ def split_lines(raw: str, start: int = 0, end: int | None = None) -> list[Line]:
         m = _LEAD_MARK_RE.match(raw, pos, stop)
         a = m.end() if m else pos
         b = stop
-        while b > a and raw[b - 1].isspace():
+        while b > a and (raw[b - 1].isspace() or raw[b - 1] in INVISIBLE):
             b -= 1
         # NOTE: two-column extraction sometimes runs the next article onto the same line
         # ("……实施考核。 第十四条 区县政府……"); a heading after a full stop starts a new line.
@@ -103,8 +103,13 @@ def _clean_line(raw: str, line: Line, out: list[str], offs: list[int]) -> None:
     i, b = line.start, line.end
     m = HEADING_RE.match(raw, i, b)
     heading_end = m.end() if m else -1
+    while 0 <= heading_end < b and raw[heading_end] in INVISIBLE:
+        heading_end += 1
     while i < b:
         ch = raw[i]
+        if ch in INVISIBLE:  # takes no space: dropped, and joins what it stood between
+            i += 1
+            continue
         if ch.isspace():
             j = i
             while j < b and raw[j].isspace():

@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from ..errors import LoadError
-from ..text import is_cjk
+from ..text import int_to_cn, is_cjk
 from ..types import SourceText
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,44 @@ def _decode_text(data: bytes, name: str) -> tuple[str, str]:
     raise LoadError(f"{name}: cannot decode the text as UTF-8 or GB18030; re-save it as UTF-8")
 
 
+_PAGE_NO_RE = re.compile(r"^(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*[/，,]?\s*共\s*\d{1,4}\s*页)?|"
+                         r"\d{1,4}\s*/\s*\d{1,4}|(?:page|Page)\s*\d{1,4}(?:\s*of\s*\d{1,4})?|\d{1,4})$")
+FURNITURE_EDGE = 3  # lines at the top and at the bottom of a page where running heads and feet sit
+
+
+def strip_page_furniture(pages: list[str]) -> list[str]:
+    """Drop what a printed copy repeats on every page: running headers and footers (the same line,
+    digits aside, near the top or bottom of at least half the pages; the first copy is kept, since a
+    running header is usually the title) and page numbers ("- 3 -", "第 3 页 共 9 页"). The body
+    text, its wrapped lines included, is left as it is."""
+    split = [p.split("\n") for p in pages]
+    edges: list[list[int]] = []
+    for lines in split:
+        idx = [i for i, ln in enumerate(lines) if ln.strip()]
+        edges.append(sorted(set(idx[:FURNITURE_EDGE] + idx[-FURNITURE_EDGE:])))
+
+    def key(line: str) -> str:
+        return re.sub(r"\d+", "#", re.sub(r"\s+", "", line))
+
+    seen: dict[str, int] = {}
+    for lines, idx in zip(split, edges):
+        for k in {key(lines[i]) for i in idx}:
+            seen[k] = seen.get(k, 0) + 1
+    repeated = {k for k, n in seen.items() if len(pages) >= 2 and n >= max(2, len(pages) / 2)}
+    out = []
+    kept: set[str] = set()  # the first copy of a running header stays: it is usually the title
+    for lines, idx in zip(split, edges):
+        drop = set()
+        for i in idx:
+            k = key(lines[i])
+            if _PAGE_NO_RE.match(lines[i].strip()) or (k in repeated and k in kept):
+                drop.add(i)
+            elif k in repeated:
+                kept.add(k)
+        out.append("\n".join(ln for i, ln in enumerate(lines) if i not in drop))
+    return out
+
+
 def _read_pdf(data: bytes, name: str) -> tuple[str, str]:
     try:
         from pypdf import PdfReader
@@ -102,13 +140,88 @@ def _read_pdf(data: bytes, name: str) -> tuple[str, str]:
             f"{name}: cannot read the PDF ({exc}); the file is damaged or encrypted; "
             "re-export it from the original or remove it from the corpus"
         ) from exc
-    text = "\n\n".join(pages)
+    text = "\n\n".join(strip_page_furniture(pages))
     if not text.strip():
         raise LoadError(
             f"{name}: the PDF has no text layer (scanned images?); run OCR on it first "
             "(e.g. ocrmypdf) and index the result"
         )
     return text, "pdf"
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_CN_FORMATS = {"chineseCounting", "chineseCountingThousand", "chineseLegalSimplified", "ideographTraditional",
+               "taiwaneseCounting", "japaneseCounting"}
+
+
+def _val(element, tag: str) -> str | None:
+    """The w:val of a child element, or None."""
+    child = element.find(f"{_W}{tag}")
+    return child.get(f"{_W}val") if child is not None else None
+
+
+class _WordNumbering:
+    """Word's automatic numbering, which is stored outside the paragraph text (numbering.xml): the
+    label each numbered paragraph shows ("第一条 ", "（一）", "1."), counted as Word counts it."""
+
+    def __init__(self, document):
+        self.levels: dict[tuple[str, int], tuple[str, str, int]] = {}  # (numId, ilvl) -> (fmt, text, start)
+        self.styles: dict[str, tuple[str, int]] = {}  # paragraph style id -> (numId, ilvl)
+        self.counters: dict[str, list[int]] = {}
+        try:
+            root = document.part.numbering_part.element
+        except (KeyError, NotImplementedError, AttributeError):
+            root = None
+        if root is not None:
+            abstract = {}
+            for a in root.iter(f"{_W}abstractNum"):
+                lvls = {}
+                for lvl in a.iter(f"{_W}lvl"):
+                    lvls[int(lvl.get(f"{_W}ilvl", "0"))] = (_val(lvl, "numFmt") or "decimal",
+                                                           _val(lvl, "lvlText") or "", int(_val(lvl, "start") or 1))
+                abstract[a.get(f"{_W}abstractNumId")] = lvls
+            for num in root.iter(f"{_W}num"):
+                ref = num.find(f"{_W}abstractNumId")
+                for ilvl, spec in abstract.get(ref.get(f"{_W}val") if ref is not None else None, {}).items():
+                    self.levels[(num.get(f"{_W}numId"), ilvl)] = spec
+        for style in document.styles.element.iter(f"{_W}style"):
+            num_pr = style.find(f"{_W}pPr/{_W}numPr")
+            if num_pr is not None:
+                self.styles[style.get(f"{_W}styleId")] = self._ids(num_pr)
+
+    @staticmethod
+    def _ids(num_pr) -> tuple[str, int]:
+        num_id = num_pr.find(f"{_W}numId")
+        ilvl = num_pr.find(f"{_W}ilvl")
+        return (num_id.get(f"{_W}val") if num_id is not None else None,
+                int(ilvl.get(f"{_W}val")) if ilvl is not None else 0)
+
+    def label(self, paragraph) -> str:
+        """The number Word shows in front of this paragraph, with a space after it; "" when none."""
+        p_pr = paragraph._p.pPr
+        num_pr = p_pr.find(f"{_W}numPr") if p_pr is not None else None
+        ids = self._ids(num_pr) if num_pr is not None else None
+        if ids is None or ids[0] is None:
+            style = p_pr.find(f"{_W}pStyle") if p_pr is not None else None
+            ids = self.styles.get(style.get(f"{_W}val")) if style is not None else None
+        if not ids or ids[0] in (None, "0") or (ids[0], ids[1]) not in self.levels:
+            return ""
+        num_id, ilvl = ids
+        counts = self.counters.setdefault(num_id, [0] * 9)
+        fmt, text, start = self.levels[(num_id, ilvl)]
+        counts[ilvl] = start if counts[ilvl] == 0 else counts[ilvl] + 1
+        for deeper in range(ilvl + 1, 9):
+            counts[deeper] = 0
+        if fmt == "bullet" or not text:
+            return ""
+
+        def show(level: int) -> str:
+            n = max(counts[level], self.levels.get((num_id, level), ("decimal", "", 1))[2])
+            level_fmt = self.levels.get((num_id, level), ("decimal",))[0]
+            return int_to_cn(n) if level_fmt in _CN_FORMATS else str(n)
+
+        label = re.sub(r"%([1-9])", lambda m: show(int(m.group(1)) - 1), text)
+        return label if label.endswith(("、", "）", ")", ".", "．")) else label + " "
 
 
 def _read_docx(data: bytes, name: str) -> tuple[str, str]:
@@ -119,6 +232,7 @@ def _read_docx(data: bytes, name: str) -> tuple[str, str]:
         raise LoadError(f"{name}: reading DOCX files needs python-docx; run `pip install python-docx`") from exc
     try:
         document = docx.Document(io.BytesIO(data))
+        numbering = _WordNumbering(document)
         blocks: list[str] = []
         for item in document.iter_inner_content():  # body order: paragraphs and tables interleaved
             if isinstance(item, Table):
@@ -133,7 +247,7 @@ def _read_docx(data: bytes, name: str) -> tuple[str, str]:
                     rows.append(" ".join(c for c in cells if c))
                 block = "\n".join(r for r in rows if r)
             else:
-                block = item.text
+                block = numbering.label(item) + item.text
             if block.strip():
                 blocks.append(block)
     except Exception as exc:  # zipfile/lxml/python-docx errors on damaged input
@@ -148,7 +262,12 @@ _BLOCK_TAGS = frozenset(
     "p div br li tr h1 h2 h3 h4 h5 h6 section article table title ul ol dl dt dd "
     "blockquote pre hr header footer main nav aside figure figcaption caption form body".split()
 )
-_SKIP_TAGS = frozenset(("script", "style"))
+_SKIP_TAGS = frozenset(("script", "style", "noscript", "template", "iframe", "nav", "footer", "aside", "form",
+                        "button", "select"))
+# Page furniture of government web pages by class or id: menus, breadcrumbs, share bars, footers.
+_FURNITURE_ATTR = re.compile(r"(?:^|[-_\s])(?:nav|navbar|menu|footer|foot|breadcrumb|crumbs?|bread|copyright|share|"
+                             r"sidebar|toolbar|topbar|skip|sitemap|friendlink|links)(?:$|[-_\s\d])", re.IGNORECASE)
+_VOID_TAGS = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 _HTML_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([-\w:.]+)""", re.IGNORECASE)
 
 
@@ -158,15 +277,22 @@ class _HTMLText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)  # entities arrive unescaped in handle_data
         self.parts: list[str] = []
-        self._skip = 0
+        self._skip = 0  # how many open elements are furniture (scripts, menus, footers)
+        self._open: list[tuple[str, bool]] = []
         self._in_head = False
         self._in_title = False
         self._pre = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip += 1
-        elif tag == "head":
+        if tag in _VOID_TAGS:
+            if tag in _BLOCK_TAGS:
+                self.parts.append("\n")
+            return
+        marks = " ".join(v or "" for k, v in attrs if k in ("class", "id", "role"))
+        furniture = tag in _SKIP_TAGS or bool(_FURNITURE_ATTR.search(marks)) or "navigation" in marks
+        self._open.append((tag, furniture))
+        self._skip += furniture
+        if tag == "head":
             self._in_head = True
         elif tag == "body":
             self._in_head = False
@@ -178,9 +304,16 @@ class _HTMLText(HTMLParser):
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip = max(0, self._skip - 1)
-        elif tag == "head":
+        if tag in _VOID_TAGS:
+            return
+        # Close up to the matching open tag (HTML in the wild leaves some unclosed).
+        if any(t == tag for t, _ in self._open):
+            while self._open:
+                t, furniture = self._open.pop()
+                self._skip -= furniture
+                if t == tag:
+                    break
+        if tag == "head":
             self._in_head = False
         elif tag == "title":
             self._in_title = False

@@ -7,21 +7,48 @@ near-duplicate paragraph detection. Works on raw line spans; never builds chunk 
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 
 from ..text import (
-    ARTICLE_RE, BYLINE_RE, DATELINE_RE, DOCNUM_RE, HEADLINE_PUNCT, MARKERS, STRUCT_RE, cn_to_int, head_of, iso_date,
-    lead_sentence, normalize_doc_number, squeeze,
+    ARTICLE_RE, BYLINE_RE, DATE_RE, DATELINE_RE, DOCNUM_RE, HEADLINE_PUNCT, MARKERS, PARENTHESISED_RE, STRUCT_RE,
+    TRAILING_NOTE_RE, cn_to_int, head_of, int_to_cn, iso_date, lead_sentence, normalize_doc_number, squeeze,
 )
 from ..types import Document, SourceText
 from .clean import Line, clean_text, is_row, split_lines
+
+log = logging.getLogger(__name__)
 
 _ISSUED_RE = re.compile(r"^[(（]\d{4}年\d{1,2}月\d{1,2}日印发[)）]$")
 _REGNO_RE = re.compile(r"^[A-Z]{2,6}-\d{4}-\d{4,}$")
 _TITLE_HINT_RE = re.compile(r"(通知|决定|意见|办法|规定|方案|规划|通告|公告|批复|函)$")
 
 ROW_MAX = 40  # a table row or title is short
+
+# What kind of document a title names (GB/T 9704 and the drafting conventions of laws): the last
+# matching suffix decides. Checked on the title without its parenthesised notes ("（2019年修订）").
+KINDS = (
+    ("regulation", re.compile(r"(?:条例|办法|规定|细则|规则|法|章程|准则)$")),
+    ("notice", re.compile(r"(?:通知|意见|决定|通告|公告|批复|函|命令|决议)$")),
+    ("plan", re.compile(r"(?:规划|方案|计划|纲要)$")),
+    ("list", re.compile(r"(?:名单|目录|清单|名录)$")),
+)
+# A promulgation or revision line above the first article ("2020年3月27日…通过", "（…修订）"): it is
+# the document's header, not a chunk of its own.
+_PROMULGATION_RE = re.compile(r"\d{4}\s*年.*?(?:通过|修订|修正|公布|发布|施行|批准|印发|命令|决定)")
+_ISSUER_RE = re.compile(r"([\u4e00-\u9fff]{2,40}?(?:人民代表大会常务委员会|人民代表大会|人民政府|国务院|办公厅|委员会|部|局|署))"
+                        r"(?:第.{1,8}?次会议|令|公告)")
+MIN_ARTICLES = 3  # a file with at least this many articles in sequence from 第一条 is a regulation
+
+
+def doc_kind(title: str, default: str = "other") -> str:
+    """regulation, notice, plan or list, by the title's last word; else ``default``."""
+    bare = TRAILING_NOTE_RE.sub("", squeeze(title))
+    for kind, rx in KINDS:
+        if rx.search(bare):
+            return kind
+    return default
 
 
 @dataclass
@@ -115,6 +142,10 @@ class _TreeBuilder:
         found = self.marker(t)
         if found:
             level, kind, n = found
+            last = self.last_num.get(level, 0)
+            if level == 3 and n > last + 1 and last:
+                # Both articles are kept; a gap is worth a look (a repealed article, or an extraction loss).
+                log.info("article numbering jumps from 第%s条 to 第%s条", int_to_cn(last), int_to_cn(n))
             self.last_num[level] = n
             # Items restart their numbering inside each 章/条; articles number through chapters.
             if level <= 3:
@@ -221,7 +252,7 @@ def _parse_policy(src: SourceText, lines: list[Line], doc_id: str, dups: set[int
         source=src.source,
         start=lines[0].start,
         end=lines[-1].end,
-        kind="policy",
+        kind=doc_kind(title, "notice"),
         title=title,
         doc_number=doc_number,
         issuer=issuer,
@@ -344,6 +375,56 @@ def _parse_news(
     return ParsedDocument(doc, root, lines, dups)
 
 
+def article_starts(raw: str, lines: list[Line]) -> list[int]:
+    """Numbers of the lines that open an article (第X条 at the start of a paragraph), in order."""
+    out = []
+    for ln in lines:
+        if ln.furniture:
+            continue
+        m = MARKERS[2][2].match(clean_text(raw, ln.start, ln.end))
+        if m:
+            n = cn_to_int(m.group(1))
+            if n:
+                out.append(n)
+    return out
+
+
+def _is_regulation(raw: str, lines: list[Line]) -> bool:
+    """Articles from 第一条 on, at least MIN_ARTICLES of them: laws, regulations, rules, and notices
+    drafted in articles. Chapter headings inside them never start a document of their own."""
+    nums = article_starts(raw, lines)
+    return len(nums) >= MIN_ARTICLES and nums[0] == 1 and nums[1] == 2
+
+
+def _parse_regulation(src: SourceText, lines: list[Line], doc_id: str, dups: set[int]) -> ParsedDocument:
+    """A document drafted in articles: title line (a Markdown ``#`` line or the first line), then
+    promulgation lines (kept as the header), then 编/章/节/条 with their 款 and 项."""
+    raw = src.text
+    body = [ln for ln in lines if not ln.furniture and ln.start not in dups]
+    b = _TreeBuilder(raw, Node("root", 0, ""))
+    first = clean_text(raw, body[0].start, body[0].end)
+    has_title = b.marker(first) is None
+    title = squeeze(first)[:80] if has_title else src.source.rsplit(".", 1)[0]
+    header: list[str] = []
+    started = False
+    for ln in body[1:] if has_title else body:
+        t = clean_text(raw, ln.start, ln.end)
+        if not started:
+            if b.marker(t) is None and (_PROMULGATION_RE.search(t) or PARENTHESISED_RE.match(t) or not t.strip()):
+                header.append(t)
+                continue
+            started = True
+        b.add(ln, t)
+    head = " ".join(header)
+    dates = [iso_date(m.group(0)) for m in DATE_RE.finditer(head)]
+    issuer = _ISSUER_RE.search(squeeze(head))
+    number = next((normalize_doc_number(h) for h in header if DOCNUM_RE.search(h)), None)
+    doc = Document(doc_id, src.source, lines[0].start, lines[-1].end, doc_kind(title, "regulation"), title,
+                   doc_number=number, issuer=issuer.group(1) if issuer else None, date=dates[-1] if dates else None,
+                   header=head or None)
+    return ParsedDocument(doc, b.root, lines, dups)
+
+
 def _parse_plain(src: SourceText, lines: list[Line], doc_id: str, dups: set[int], kind: str) -> ParsedDocument:
     """A document without notice header or bylines: first line is the title; 章/条/items parsed."""
     raw = src.text
@@ -357,7 +438,7 @@ def _parse_plain(src: SourceText, lines: list[Line], doc_id: str, dups: set[int]
         b.add(ln, clean_text(raw, ln.start, ln.end))
     number = next((normalize_doc_number(clean_text(raw, ln.start, ln.end)) for ln in lines[:6]
                    if DOCNUM_RE.fullmatch(squeeze(raw[ln.start:ln.end]))), None)
-    doc = Document(doc_id, src.source, lines[0].start, lines[-1].end, kind, title, doc_number=number)
+    doc = Document(doc_id, src.source, lines[0].start, lines[-1].end, kind or doc_kind(title), title, doc_number=number)
     return ParsedDocument(doc, root, lines, dups)
 
 
@@ -380,6 +461,8 @@ def parse(src: SourceText) -> list[ParsedDocument]:
     stem = src.source.rsplit(".", 1)[0]
     heads = _policy_headers(raw, lines)
     out: list[ParsedDocument] = []
+    if not heads and _is_regulation(raw, lines):
+        return [_parse_regulation(src, lines, f"{stem}/00", dups)]
     if heads:
         bounds = heads + [len(lines)]
         for k, (a, z) in enumerate(zip(bounds, bounds[1:])):
@@ -397,7 +480,7 @@ def parse(src: SourceText) -> list[ParsedDocument]:
                     back = None
             out.append(_parse_policy(src, seg, f"{stem}/{k:02d}", dups))
             if k == len(heads) - 1 and tail is not None and back:
-                out.append(_parse_plain(src, back, f"{stem}/{k + 1:02d}", dups, "back"))
+                out.append(_parse_plain(src, back, f"{stem}/{k + 1:02d}", dups, "other"))
         return out
     starts = _news_blocks(raw, lines)
     if starts:
@@ -417,4 +500,4 @@ def parse(src: SourceText) -> list[ParsedDocument]:
                 skip = True
             out.append(_parse_news(src, seg, f"{stem}/{k:02d}", dups, override, skip))
         return out
-    return [_parse_plain(src, lines, f"{stem}/00", dups, "text")]
+    return [_parse_plain(src, lines, f"{stem}/00", dups, "")]

@@ -30,7 +30,7 @@ from ..types import Chunk, Scored, SyncReport
 log = logging.getLogger(__name__)
 
 FIELDS = ("chunk_id", "doc_id", "source", "start", "end", "text", "section", "title", "doc_number", "issuer",
-          "date", "level", "byline")
+          "date", "level", "byline", "kind")
 _MAX_TEXT = 8192  # chunks are capped at 400 characters; context strings are short
 _MAX_DEPTH = 1000  # results asked of the engine per request
 
@@ -100,6 +100,7 @@ class MilvusStore:
         schema.add_field("date", DataType.VARCHAR, max_length=32)
         schema.add_field("level", DataType.VARCHAR, max_length=64)
         schema.add_field("byline", DataType.VARCHAR, max_length=512)
+        schema.add_field("kind", DataType.VARCHAR, max_length=32)
         schema.add_field("content_hash", DataType.VARCHAR, max_length=64)
         ip = c.prepare_index_params()
         # NOTE: FLAT is exact, as FAISS flat is, so both backends rank alike; a cluster holding millions
@@ -297,7 +298,7 @@ def _row(c: Chunk, vec: np.ndarray, sparse: dict[int, float], h: str) -> dict:
             "doc_id": c.doc_id, "source": c.source, "start": int(c.start), "end": int(c.end), "text": c.text[:_MAX_TEXT],
             "section": json.dumps(list(c.section), ensure_ascii=False), "title": c.title or "",
             "doc_number": c.doc_number or "", "issuer": c.issuer or "", "date": c.date or "", "level": c.level or "",
-            "byline": getattr(c, "byline", None) or "", "content_hash": h}
+            "byline": c.byline or "", "kind": c.kind or "", "content_hash": h}
 
 
 def _chunk(chunk_id: str, e: dict) -> Chunk:
