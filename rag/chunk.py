@@ -45,7 +45,7 @@ def _walk(node: Node, path: tuple[str, ...], title: str, units: list[_Unit], new
         return
     own = list(node.lines)
     heading_only = len(own) <= 1 and node.children
-    if kind in ("chapter", "section", "title") and heading_only:
+    if kind in ("part", "chapter", "section", "title") and heading_only:
         own = []  # the heading lives on in the section path / title of every chunk below it
     pending = []
     if own:

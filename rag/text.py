@@ -133,6 +133,7 @@ HEADING_RE = re.compile(HEADING)
 ARTICLE_RE = re.compile(rf"^{ARTICLE}")
 # Levels of the section tree: (level, kind, regex capturing the number).
 MARKERS = [
+    (0.7, "part", re.compile(rf"^第({NUM})编")),  # 编 of a code (民法典): chapters restart inside each
     (1, "chapter", re.compile(rf"^第({NUM})章")),
     (2, "section", re.compile(rf"^第({NUM})节")),
     (3, "article", re.compile(rf"^第({NUM})条(?![件款])")),

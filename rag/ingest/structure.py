@@ -19,6 +19,7 @@ from ..types import Document, SourceText
 from .clean import Line, clean_text, is_row, split_lines
 
 log = logging.getLogger(__name__)
+_ARTICLE_MARK = next(rx for _, kind, rx in MARKERS if kind == "article")
 
 _ISSUED_RE = re.compile(r"^[(（]\d{4}年\d{1,2}月\d{1,2}日印发[)）]$")
 _REGNO_RE = re.compile(r"^[A-Z]{2,6}-\d{4}-\d{4,}$")
@@ -55,7 +56,7 @@ def doc_kind(title: str, default: str = "other") -> str:
 class Node:
     """A section of a document: its heading line and intro (``lines``) and its sub-sections."""
 
-    kind: str  # root, chapter, section, article, item, title, row, sign, headline, subhead
+    kind: str  # root, part, chapter, section, article, item, title, row, sign, headline, subhead
     level: int
     label: str  # what the section path shows: "第二章 实施标准", "第七条", "(一)包环境卫生"
     lines: list[Line] = field(default_factory=list)
@@ -381,7 +382,7 @@ def article_starts(raw: str, lines: list[Line]) -> list[int]:
     for ln in lines:
         if ln.furniture:
             continue
-        m = MARKERS[2][2].match(clean_text(raw, ln.start, ln.end))
+        m = _ARTICLE_MARK.match(clean_text(raw, ln.start, ln.end))
         if m:
             n = cn_to_int(m.group(1))
             if n:

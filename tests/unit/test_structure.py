@@ -165,3 +165,12 @@ def test_a_government_web_page_keeps_the_article_body_only(tmp_path):
     text = read_source(path).text
     assert "版权所有" not in text and "首页" not in text and "菜单" not in text and "假的" not in text
     assert articles(chunk_source(read_source(path))) == ["第一条", "第二条", "第三条"]
+
+
+def test_parts_of_a_code_hold_chapters_that_restart_their_numbers():
+    code = ("某示范法典\n第一编 总则\n第一章 基本规定\n第一条 为了示范，制定本法。\n第二条 本法适用于示范。\n"
+            "第二编 物权\n第一章 通则\n第三条 物权受法律保护。\n第二章 所有权\n第四条 所有权人依法享有权利。\n")
+    by = {c.section[-1]: c.section for c in chunk_source(src(code, "code.txt"))}
+    assert by["第一条"] == ("第一编 总则", "第一章 基本规定", "第一条")
+    assert by["第三条"] == ("第二编 物权", "第一章 通则", "第三条")
+    assert by["第四条"] == ("第二编 物权", "第二章 所有权", "第四条")
