@@ -44,6 +44,8 @@ def _walk(node: Node, path: tuple[str, ...], title: str, units: list[_Unit], new
             _walk(child, path, title, units, news)
         return
     own = list(node.lines)
+    if kind in ("part", "chapter", "section") and len(own) <= 1 and not node.children:
+        return  # a heading with nothing under it: a table-of-contents entry
     heading_only = len(own) <= 1 and node.children
     if kind in ("part", "chapter", "section", "title") and heading_only:
         own = []  # the heading lives on in the section path / title of every chunk below it

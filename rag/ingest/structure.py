@@ -83,9 +83,10 @@ def _label(text: str, limit: int = 30) -> str:
     return head if len(head) <= limit else head[:limit] + "…"
 
 
-def find_duplicates(raw: str, lines: list[Line], min_len: int = 30) -> set[int]:
+def find_duplicates(raw: str, lines: list[Line], min_len: int = 30, exact: bool = False) -> set[int]:
     """Lines that repeat an earlier line of the file verbatim or nearly (≥90% of 5-grams, or
-    contained in it). Returns their start offsets; the first occurrence is kept."""
+    contained in it; with ``exact``, verbatim only). Returns their start offsets; the first
+    occurrence is kept."""
     seen: list[tuple[str, set[str]]] = []
     dups: set[int] = set()
     for ln in lines:
@@ -96,7 +97,7 @@ def find_duplicates(raw: str, lines: list[Line], min_len: int = 30) -> set[int]:
             continue
         grams = {t[i : i + 5] for i in range(len(t) - 4)}
         for prev, pgrams in seen:
-            if t in prev or len(grams & pgrams) >= 0.9 * len(grams):
+            if t == prev if exact else (t in prev or len(grams & pgrams) >= 0.9 * len(grams)):
                 dups.add(ln.start)
                 break
         else:
@@ -458,12 +459,15 @@ def parse(src: SourceText) -> list[ParsedDocument]:
     lines = split_lines(raw)
     if not any(not ln.furniture for ln in lines):
         return []
-    dups = find_duplicates(raw, lines)
     stem = src.source.rsplit(".", 1)[0]
     heads = _policy_headers(raw, lines)
     out: list[ParsedDocument] = []
     if not heads and _is_regulation(raw, lines):
-        return [_parse_regulation(src, lines, f"{stem}/00", dups)]
+        # Laws repeat whole clauses on purpose (the same 复议 rule under two articles): in a text drafted
+        # in articles only an article printed twice under its own number is a duplicate.
+        opening = [ln for ln in lines if not ln.furniture and _ARTICLE_MARK.match(clean_text(raw, ln.start, ln.end))]
+        return [_parse_regulation(src, lines, f"{stem}/00", find_duplicates(raw, opening, exact=True))]
+    dups = find_duplicates(raw, lines)
     if heads:
         bounds = heads + [len(lines)]
         for k, (a, z) in enumerate(zip(bounds, bounds[1:])):
@@ -483,7 +487,11 @@ def parse(src: SourceText) -> list[ParsedDocument]:
             if k == len(heads) - 1 and tail is not None and back:
                 out.append(_parse_plain(src, back, f"{stem}/{k + 1:02d}", dups, "other"))
         return out
-    starts = _news_blocks(raw, lines)
+    # A newspaper page shows itself by a byline or dateline somewhere; Markdown headings alone do not
+    # make one (a list or a notice with # headings is one document).
+    paper = any(BYLINE_RE.match(t) or DATELINE_RE.match(t) for t in (squeeze(raw[ln.start:ln.end]) for ln in lines
+                                                                     if not ln.furniture))
+    starts = _news_blocks(raw, lines) if paper else []
     if starts:
         if starts[0] != 0 and any(not ln.furniture for ln in lines[: starts[0]]):
             starts = [0] + starts

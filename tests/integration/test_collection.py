@@ -1,0 +1,123 @@
+"""The structure reader on a collection of real public documents (tests/data: national laws, rules,
+judicial interpretations and local regulations of 山东, 浙江, 广东; .md, .txt, .docx, .pdf, .html):
+every document, its kind, how many 第X条 / 章 / 节 it yields and the section path of its first and last
+chunk, pinned. These documents are training material, never the validation sets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.chunk import chunk_corpus, chunk_source
+from rag.cli import document_stats
+from rag.config import IngestSettings
+from rag.ingest.load import read_source
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+COLLECTION = DATA / "collection"
+
+# (file, kind, articles, chapters, sections, first chunk's section path, last chunk's section path)
+TABLE = [
+    ('docx/law_criminal_procedure.docx', 'regulation', 308, 22, 15, ('第一编 总则', '第一章 任务和基本原则', '第一条'), ('第五编 特别程序', '第五章 依法不负刑事责任的精神病人的强制医疗程序', '第三百零八条')),
+    ('docx/law_maritime_procedure.docx', 'regulation', 127, 12, 7, ('第一章 总则', '第一条'), ('第十二章 附则', '第一百二十七条')),
+    ('docx/reg_real_estate_registration.docx', 'regulation', 35, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第三十五条')),
+    ('docx/rule_mss_reporting_rewards.autonum.docx', 'regulation', 24, 5, 0, ('第一章 总则', '第一条'), ('第五章 附则', '第二十四条')),
+    ('html/sd_dezhou_braised_chicken.html', 'regulation', 26, 5, 0, ('第一章 总则', '第一条'), ('第五章 附则', '第二十六条')),
+    ('html/zj_ningbo_honorary_citizens.html', 'regulation', 22, 0, 0, ('第一条',), ('第二十二条',)),
+    ('md/decision_spc_spp_credit_card.md', 'notice', 0, 0, 0, ('一、将《解释》原第六条修改为',), ('八、将《解释》原第八条改为修改后《解释》第十三条，修改为',)),
+    ('md/gd_cantonese_cuisine_promotion.md', 'regulation', 29, 0, 0, ('第一条',), ('第二十九条',)),
+    ('md/gd_chaozhou_she_culture.md', 'regulation', 27, 0, 0, ('第一条',), ('第二十七条',)),
+    ('md/gd_jiangmen_house_number_plates.md', 'regulation', 28, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第二十八条')),
+    ('md/gd_shantou_river_chief.md', 'regulation', 32, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第三十二条')),
+    ('md/interp_theft_cases.md', 'regulation', 15, 0, 0, ('第一条',), ('第十五条',)),
+    ('md/law_criminal_procedure.md', 'regulation', 308, 22, 15, ('第一编 总则', '第一章 任务和基本原则', '第一条'), ('第五编 特别程序', '第五章 依法不负刑事责任的精神病人的强制医疗程序', '第三百零八条')),
+    ('md/law_electronic_signature.md', 'regulation', 36, 5, 0, ('第一章 总则', '第一条'), ('第五章 附则', '第三十六条')),
+    ('md/law_maritime_procedure.md', 'regulation', 127, 12, 7, ('第一章 总则', '第一条'), ('第十二章 附则', '第一百二十七条')),
+    ('md/law_national_anthem.md', 'regulation', 16, 0, 0, ('第一条',), ('第十六条',)),
+    ('md/list_injury_grading_standard.md', 'other', 0, 0, 0, (), ()),
+    ('md/list_spp_crime_names.md', 'notice', 0, 10, 17, ('第一章 危害国家安全罪', '1．背叛国家罪（第102条）2．分裂国家罪（第103条第1款…'), ('第十章 军人违反职责罪',)),
+    ('md/news_case_zhejiang_resettlement.md', 'other', 0, 0, 0, (), ()),
+    ('md/notice_monthly_working_time.md', 'notice', 0, 0, 0, ('一、制度工作时间的计算',), ('二、日工资、小时工资的折算',)),
+    ('md/notice_spp_criminal_law_art12.md', 'notice', 0, 0, 0, ('三、如果当时的法律不认为是犯罪，修订刑法认为是犯罪的，适用当…',), ('三、如果当时的法律不认为是犯罪，修订刑法认为是犯罪的，适用当…',)),
+    ('md/reg_people_mediation_committee.md', 'regulation', 17, 0, 0, ('第一条',), ('第十七条',)),
+    ('md/reg_personal_deposit_real_name.md', 'regulation', 12, 0, 0, ('第一条',), ('第十二条',)),
+    ('md/reg_real_estate_registration.md', 'regulation', 35, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第三十五条')),
+    ('md/rule_mps_continued_questioning.md', 'regulation', 44, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第四十四条')),
+    ('md/rule_mss_reporting_rewards.md', 'regulation', 24, 5, 0, ('第一章 总则', '第一条'), ('第五章 附则', '第二十四条')),
+    ('md/rule_samr_market_entity_registration_detailed.md', 'regulation', 82, 12, 0, ('第一章 总则', '第一条'), ('第十二章 附则', '第八十二条')),
+    ('md/rule_samr_price_marking.md', 'regulation', 27, 0, 0, ('第一条',), ('第二十七条',)),
+    ('md/sd_dezhou_braised_chicken.md', 'regulation', 26, 5, 0, ('第一章 总则', '第一条'), ('第五章 附则', '第二十六条')),
+    ('md/sd_legislative_hearing_rules.md', 'regulation', 33, 0, 0, ('第一条',), ('第三十三条',)),
+    ('md/sd_resolution_procuratorial_supervision.md', 'notice', 0, 0, 0, ('一、全省各级检察机关要深入学习贯彻习近平新时代中国特色社会主…',), ('十一、监督、支持检察机关依法开展法律监督工作，是各级人大及其…',)),
+    ('md/sd_zibo_fireworks_ban.md', 'regulation', 26, 0, 0, ('第一条',), ('第二十六条',)),
+    ('md/spc_online_mediation_rules.md', 'regulation', 30, 0, 0, ('第一条',), ('第三十条',)),
+    ('md/zj_constitutional_oath.md', 'regulation', 10, 0, 0, ('第一条',), ('第十条',)),
+    ('md/zj_fine_limits_for_gov_rules.md', 'regulation', 5, 0, 0, ('第一条',), ('第五条',)),
+    ('md/zj_ningbo_honorary_citizens.md', 'regulation', 22, 0, 0, ('第一条',), ('第二十二条',)),
+    ('md/zj_river_chief_system.md', 'regulation', 18, 0, 0, ('第一条',), ('第十八条',)),
+    ('pdf/law_maritime_procedure.pdf', 'regulation', 127, 12, 7, ('第一章 总则', '第一条'), ('第十二章 附则', '第一百二十七条')),
+    ('pdf/reg_real_estate_registration.pdf', 'regulation', 35, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第三十五条')),
+    ('pdf/spc_online_mediation_rules.pdf', 'regulation', 30, 0, 0, ('第一条',), ('第三十条',)),
+    ('txt/law_national_anthem.txt', 'regulation', 16, 0, 0, ('第一条',), ('第十六条',)),
+    ('txt/reg_real_estate_registration.txt', 'regulation', 35, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第三十五条')),
+    ('txt/zj_river_chief_system.gb18030.txt', 'regulation', 18, 0, 0, ('第一条',), ('第十八条',)),
+]
+
+
+@pytest.fixture(scope="module")
+def parsed():
+    chunks, sources, problems = chunk_corpus([COLLECTION], IngestSettings())
+    assert problems == []
+    by_source: dict[str, list] = {}
+    for c in chunks:
+        by_source.setdefault(c.source, []).append(c)
+    return by_source, document_stats(sources, chunks)
+
+
+def test_the_table_covers_the_collection_and_its_manifest():
+    files = {str(p.relative_to(COLLECTION)) for p in COLLECTION.rglob("*") if p.is_file()}
+    manifest = [json.loads(line) for line in (DATA / "collection.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {row[0] for row in TABLE} == files == {m["file"] for m in manifest}
+    assert len({m["issuer"] for m in manifest if m["issuer"]}) >= 10
+    assert {"md", "txt", "docx", "pdf", "html"} <= {m["format"] for m in manifest}
+
+
+@pytest.mark.parametrize("row", TABLE, ids=[row[0] for row in TABLE])
+def test_every_document_keeps_its_articles_and_section_paths(parsed, row):
+    name, kind, articles, chapters, sections, first, last = row
+    by_source, stats = parsed
+    chunks = by_source[name]
+    docs = {c.doc_id for c in chunks}
+    assert len(docs) == 1, docs  # one file, one document: chapters never split it
+    s = stats[docs.pop()]
+    assert (s["kind"], s["articles"], s["chapters"], s["sections"]) == (kind, articles, chapters, sections)
+    # Every line that opens a 第X条 is an article of its own.
+    assert s["articles"] == s["article_line_starts"]
+    assert next((c.section for c in chunks if c.section), ()) == first
+    assert next((c.section for c in reversed(chunks) if c.section), ()) == last
+
+
+def test_articles_recognised_in_total(parsed):
+    _, stats = parsed
+    starts = sum(s["article_line_starts"] for s in stats.values())
+    assert starts > 1500 and sum(s["articles"] for s in stats.values()) == starts
+
+
+def test_the_same_text_as_md_txt_docx_and_pdf_gives_the_same_articles_and_paths():
+    def paths(name):
+        return [c.section for c in chunk_source(read_source(COLLECTION / name)) if c.section]
+
+    md = paths("md/reg_real_estate_registration.md")
+    assert len({p[-1] for p in md if p[-1].endswith("条")}) == 35
+    for other in ("txt/reg_real_estate_registration.txt", "docx/reg_real_estate_registration.docx",
+                  "pdf/reg_real_estate_registration.pdf"):
+        assert paths(other) == md, other
+
+
+def test_a_word_file_numbered_by_a_list_style_matches_its_typed_twin():
+    def labels(name):
+        return [c.section for c in chunk_source(read_source(COLLECTION / name))]
+
+    assert labels("docx/rule_mss_reporting_rewards.autonum.docx") == labels("md/rule_mss_reporting_rewards.md")
