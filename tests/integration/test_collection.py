@@ -121,3 +121,13 @@ def test_a_word_file_numbered_by_a_list_style_matches_its_typed_twin():
         return [c.section for c in chunk_source(read_source(COLLECTION / name))]
 
     assert labels("docx/rule_mss_reporting_rewards.autonum.docx") == labels("md/rule_mss_reporting_rewards.md")
+
+
+def test_every_chunk_of_the_collection_is_the_clean_text_of_its_span_under_the_cap():
+    from rag.ingest.clean import clean_text
+
+    chunks, sources, _ = chunk_corpus([COLLECTION], IngestSettings())
+    raws = {s.source: s.text for s in sources}
+    cap = IngestSettings().chunk_max_chars
+    assert [c.chunk_id for c in chunks if clean_text(raws[c.source][c.start:c.end]) != c.text] == []
+    assert [c.chunk_id for c in chunks if len(c.text) > cap] == []
