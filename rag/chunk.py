@@ -8,7 +8,6 @@ always ``clean(raw[start:end])``.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 
 from .config import IngestSettings
@@ -64,17 +63,18 @@ def _walk(node: Node, path: tuple[str, ...], title: str, units: list[_Unit], new
             pending = []
 
 
-def _runs(lines: list, dup_starts: list[int]) -> list[tuple[int, int]]:
-    """Contiguous raw spans covering the lines, broken wherever a dropped duplicate lies between."""
+def _runs(lines: list, order: dict[int, int]) -> list[tuple[int, int]]:
+    """Contiguous raw spans covering the lines, broken wherever a line that is not theirs lies between
+    (a dropped duplicate, or a line of another unit). ``order``: line start -> position among the
+    document's non-furniture lines."""
     spans: list[tuple[int, int]] = []
+    last = None
     for ln in sorted(lines, key=lambda x: x.start):
-        if spans:
-            a, b = spans[-1]
-            k = bisect.bisect_right(dup_starts, b)
-            if not (k < len(dup_starts) and dup_starts[k] < ln.start):
-                spans[-1] = (a, max(b, ln.end))
-                continue
-        spans.append((ln.start, ln.end))
+        if spans and order.get(ln.start, -1) == order.get(last, -2) + 1:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], ln.end))
+        else:
+            spans.append((ln.start, ln.end))
+        last = ln.start
     return spans
 
 
@@ -132,11 +132,11 @@ def chunk_parsed(src: SourceText, parsed: list[ParsedDocument], settings: Ingest
             continue
         units: list[_Unit] = []
         _walk(pd.root, (), pd.doc.title, units, pd.doc.kind == "news")
-        dup_starts = sorted(pd.dups)
+        order = {ln.start: i for i, ln in enumerate(x for x in pd.lines if not x.furniture)}
         for u in units:
             # A notice's attached text (办法, 方案, 名单) is of the kind its own title names.
             kind = pd.doc.kind if u.title == pd.doc.title else doc_kind(u.title, pd.doc.kind)
-            for a, b in _runs(u.lines, dup_starts):
+            for a, b in _runs(u.lines, order):
                 c = clean(raw, a, b)
                 if not c.text.strip():
                     continue

@@ -23,6 +23,7 @@ _ARTICLE_MARK = next(rx for _, kind, rx in MARKERS if kind == "article")
 
 _ISSUED_RE = re.compile(r"^[(（]\d{4}年\d{1,2}月\d{1,2}日印发[)）]$")
 _REGNO_RE = re.compile(r"^[A-Z]{2,6}-\d{4}-\d{4,}$")
+_DATE_ONLY_RE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
 _TITLE_HINT_RE = re.compile(r"(通知|决定|意见|办法|规定|方案|规划|通告|公告|批复|函)$")
 
 ROW_MAX = 40  # a table row or title is short
@@ -43,9 +44,18 @@ _ISSUER_RE = re.compile(r"([\u4e00-\u9fff]{2,40}?(?:人民代表大会常务委�
 MIN_ARTICLES = 3  # a file with at least this many articles in sequence from 第一条 is a regulation
 
 
+_TRANSMITS_RE = re.compile(r"(?:印发|公布|发布|转发)《?(.+?)》?的(?:通知|决定)$")
+
+
 def doc_kind(title: str, default: str = "other") -> str:
-    """regulation, notice, plan or list, by the title's last word; else ``default``."""
+    """regulation, notice, plan or list, by the title's last word; else ``default``. A notice that
+    issues another text ("关于印发…方案的通知") is of the kind of the text it issues."""
     bare = TRAILING_NOTE_RE.sub("", squeeze(title))
+    m = _TRANSMITS_RE.search(bare)
+    if m:
+        inner = doc_kind(m.group(1), "")
+        if inner:
+            return inner
     for kind, rx in KINDS:
         if rx.search(bare):
             return kind
@@ -215,7 +225,8 @@ def _parse_policy(src: SourceText, lines: list[Line], doc_id: str, dups: set[int
     root = Node("root", 0, "通知")
     b = _TreeBuilder(raw, root)
     tables = _tables(raw, lines)
-    after_sign = False
+    after_sign = after_title = False
+    prev_flat = ""
     body_title: str | None = None
     for i, (ln, t) in enumerate(zip(lines, texts)):
         if ln.furniture or ln.start in dups:
@@ -225,6 +236,14 @@ def _parse_policy(src: SourceText, lines: list[Line], doc_id: str, dups: set[int
             root.lines.append(ln)
             continue
         sign = issuer and re.fullmatch(rf"{re.escape(issuer)}\d{{4}}年\d{{1,2}}月\d{{1,2}}日(附件)?", flat)
+        if issuer and not sign:
+            # The same signature printed on two lines: the issuer, then the date; and a note in
+            # brackets under it ("（此件公开发布）").
+            nxt = next((squeeze(texts[j]) for j in range(i + 1, len(lines)) if not lines[j].furniture
+                        and squeeze(texts[j])), "")
+            sign = ((flat == issuer and _DATE_ONLY_RE.fullmatch(nxt)) or (_DATE_ONLY_RE.fullmatch(flat) and
+                    prev_flat == issuer) or (after_sign and PARENTHESISED_RE.match(flat)))
+        prev_flat = flat
         if sign or _ISSUED_RE.match(flat):
             date = date or iso_date(flat)
             if not root.children and b.stack[-1] is root:
@@ -241,9 +260,15 @@ def _parse_policy(src: SourceText, lines: list[Line], doc_id: str, dups: set[int
             b.stack = [root]
             b.last_num.clear()
             b.push(Node("title", 0.5, body_title, [ln]))
-            after_sign = False
+            after_sign, after_title = False, True
             continue
-        after_sign = False
+        if after_title and PARENTHESISED_RE.match(flat) and re.search(r"\d{4}", flat):
+            # Its period or edition in brackets ("（2013-2020年）", "（2019年修订）") is part of the title.
+            b.stack[-1].label += flat
+            b.stack[-1].lines.append(ln)
+            after_title = False
+            continue
+        after_sign = after_title = False
         if ln.start in tables:
             b.push(Node("row", 9, _label(flat, 20), [ln]))
             b.stack.pop()

@@ -3,7 +3,8 @@
 
 Per-source metadata (title is read from the '# ' line; kind/issuer/date as
 stated in the text or, when the text states nothing, as given by the
-LawRefBook file name -- see ``date_basis``) lives in METADATA / SOURCES below.
+LawRefBook file name or the source page's metadata -- see ``date_basis``)
+lives in METADATA / SOURCES / EXTERNAL_SOURCES below.
 Counts come from count_articles.py and are always computed from the ORIGINAL
 Markdown source, also for the derived .txt/.docx/.pdf/.html files.
 
@@ -60,6 +61,22 @@ SOURCES: dict[str, tuple[str, str, int]] = {
     "sd_legislative_hearing_rules.md": ("DLC/山东地方法规/地方性法规/山东/山东省人民代表大会常务委员会制定地方性法规听证规定(2019-09-27).md", "79f1a0f926430fd1161dfc154634e782c85bd579", 3074),
     "gd_shantou_river_chief.md": ("DLC/广东地方法规/地方性法规/广东/汕头市河长制条例(2023-01-11).md", "9c6d0c94ade3aac38b3273ae2cab19731ab5c272", 5178),
     "rule_samr_market_entity_registration_detailed.md": ("部门规章/市场监督管理总局/市场主体登记管理条例实施细则(2022-03-01).md", "3d51d1b59da51eb4beed0a7546135961581b9978", 11733),
+}
+
+# Sources that are NOT in LawRefBook/Laws: public web pages (government sites)
+# as saved in other public GitHub repositories, read with read_file and
+# converted to Markdown by hand-checked rules (see README.md, "Texts from other
+# repositories").  md file -> (repository, path, commit reported by read_file,
+# total_chars reported by read_file for that source file).  There is no INFO END
+# line and no arithmetic relation between the source length and the Markdown
+# length (HTML markup / page navigation were dropped), so the LawRefBook length
+# check does not apply to these.
+EXTERNAL_SOURCES: dict[str, tuple[str, str, str, int]] = {
+    "plan_gov_greenhouse_gas_control_12th_fyp.md": ("greylijun/1", "szjl/government/main_page/policies/Circular of the State Council issued on the Twelfth Five Year work.html", "53b1518a7c351768bf0709b239876c27a8d7d910", 7720),
+    "plan_gov_metrology_development_2013_2020.md": ("greylijun/1", "szjl/user/main_page/policies/Of the State Council on the development plan of issuing measurement (2013-2020) Notice.html", "53b1518a7c351768bf0709b239876c27a8d7d910", 13154),
+    "plan_gd_tianhe_kindergarten_admission.md": ("shizelengleng/ai-zhengce-tong", "docs/policy_sources/05_幼儿园招生方案_2026.html", "f9a2097a4f9392cbe97c0c6964c8427ae14346c3", 28991),
+    "list_gd_graduate_employment_support_policies.md": ("shizelengleng/ai-zhengce-tong", "docs/policy_sources/18b_广东高校毕业生就业创业扶持政策清单_2026.html", "f9a2097a4f9392cbe97c0c6964c8427ae14346c3", 83362),
+    "news_gd_tianhe_family_doctor_meeting.md": ("shizelengleng/ai-zhengce-tong", "docs/policy_sources/b3_家庭医生_天河.md", "f9a2097a4f9392cbe97c0c6964c8427ae14346c3", 3947),
 }
 
 # kind: regulation | notice | plan | list | news
@@ -127,6 +144,22 @@ METADATA: dict[str, dict] = {
         notes="Table of contents repeats the six chapter headings (simple chapter count = 12, real = 6) and spells '第一章 总则' where the body has '第一章 总 则'. Unbalanced ')' in the approval line. ASCII ',' and ':' inside Chinese text. Ends with a blank line."),
     "rule_samr_market_entity_registration_detailed.md": dict(kind="regulation", level="部门规章(实施细则)", issuer="国家市场监督管理总局", doc_number="国家市场监督管理总局令第52号",
         notes="82 articles in 12 chapters; items end with '。' instead of '；' in 第六条/第七条."),
+    # ---- texts from other repositories (EXTERNAL_SOURCES) ------------------
+    "plan_gov_greenhouse_gas_control_12th_fyp.md": dict(kind="plan", level="国务院文件(印发通知+工作方案)", issuer="国务院", doc_number="国发〔2011〕41号",
+        date="2011-12-01", date_basis="text",
+        notes="Converted from a hand-made HTML copy of the text (not a saved gov.cn page) in the 'policies' folder of a web project (苏州市用能单位能源计量数据在线采集系统). Notice (文号 line, addressee, 3 paragraphs, signature '国 务 院' with ASCII spaces and '二○一一年十二月一日' with U+25CB) followed by the 方案 as '## ' heading, parts '### 一、'…'### 九、' and 28 run-in items '（一）总体要求。…'…'（二十八）'. The copy has no 附件 (whether the official text has one was not checked). ASCII ':' after the addressee line and ASCII ',' in '信贷结构,积极'. The source wraps paragraphs with hard line breaks (PDF line length); they were removed. A U+3000 text node before the <h5> of 五、 was dropped. No 第X条."),
+    "plan_gov_metrology_development_2013_2020.md": dict(kind="plan", level="国务院文件(印发通知+发展规划)", issuer="国务院", doc_number="国发〔2013〕10号",
+        date="2013-03-02", date_basis="text",
+        notes="Converted from a hand-made HTML copy of the text (same folder/project as the 41号 方案; not a saved gov.cn page). Notice + '（此件公开发布）', then '## 计 量 发 展 规 划' (spaced title) and a plain '（2013-2020年）' line. Parts 一、…六、 and items （一）…（三十） are plain paragraphs (no heading markup); in （四）（十）（十一）（十四） the item heading and its body are one line ('…研究。加强…'). Six boxes '专栏1　…'…'专栏6　…' (U+3000 after the number) with numbered entries '1.…；' one per line. Footnote markers ①②③ in the text and three footnote paragraphs at the end; '标准物质② ，' has a space before '，'. Copy defects kept as found: three hard-wrapped source lines are duplicated, so the text repeats itself inside three paragraphs (一、second paragraph '准建设迟缓…社会主义市', （十九） '促进对外贸易稳定增长…计划和项', （三十） '内容，由规划编制部门…规划最终'); '（十八）增强国防建设服务保障能力。' has no body text. No 第X条."),
+    "plan_gd_tianhe_kindergarten_admission.md": dict(kind="plan", level="区级部门文件(印发通知+工作方案)", issuer="广州市天河区教育局", doc_number=None,
+        date="2026-04-20", date_basis="text",
+        notes="Saved page of the 广州市天河区人民政府门户网站 (www.thnet.gov.cn/gzjg/qzf/qjyj/zsks/content/post_10777181.html, 发表时间 2026-04-20); body of div#zoomcon, one line per <p>. No 文号. Every paragraph except the addressee keeps its leading '　　' (2 x U+3000) indentation; the date line is '2026年 4月 20' + U+00A0 + '日' (from &nbsp;). The 方案 title is a plain indented paragraph, not a heading. Numbering 一、 / （一） / '1. ' (with space) and '2.' (without) / （1）（2）（3） run-in inside a paragraph and as separate lines; '**一是**' / '**二是**' from <strong>. Ends with '附件：' and six attachment link texts (附件1.docx … .doc); the attachments themselves are not included. No 第X条."),
+    "list_gd_graduate_employment_support_policies.md": dict(kind="list", level="省级部门政策清单", issuer="广东省人力资源和社会保障厅 (not named in the body, which says '广东人社部门'; page source line '来源：广东省人力资源和社会保障厅官网'; reposted on the 广州市人民政府门户网站)", doc_number=None,
+        date="2026-08-03", date_basis="source_metadata",
+        notes="Saved page www.gz.gov.cn/zwfw/zxfw/jyfw/content/post_10949160.html (PubDate 2026-08-03, no date in the text); body of div#zoomcon, one line per <p> (one empty <p><br/></p> dropped). One-sentence lead, then two groups in bold ('**面向单位的扶持政策**' with 一、…七、, '**面向毕业生的扶持政策**' with 一、…十一、: the numbering restarts), each item followed by description, '申领方式：…→…' and '网址：https://…/#/home' lines; （1）–（3） sub-items in 三、. All lines start with '　　' (U+3000 x 2). No 第X条."),
+    "news_gd_tianhe_family_doctor_meeting.md": dict(kind="news", level="政府网站新闻(部门动态)", issuer="广州市天河区卫生健康局 (信息来源：区卫生健康局; 广州市天河区人民政府门户网站, 天河动态 > 部门街道)", doc_number=None,
+        date="2025-03-28", date_basis="text",
+        notes="Factual report of a meeting (2025年3月27日) from a Markdown capture (r.jina.ai style: 'Title: / URL Source: / Markdown Content:') of www.thnet.gov.cn/thdt/bmjd/content/post_10189331.html. Kept: the article '# ' title, the byline line '发表时间：**2025-03-28 16:55:56**信息来源：**区卫生健康局**浏览量：**-**' (bold markup and the empty view counter as in the capture), the photo line '![Image 2](…jpg)' and the three body paragraphs; dropped: site navigation, breadcrumb, the 'A+大A+中A+小' font-size controls, QR/print links and footer. No 本报讯/电头 dateline. No 第X条."),
 }
 
 DATE_RE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日")
@@ -154,9 +187,13 @@ def iso(date_line: str) -> str:
 
 def source_entry(md: str) -> dict:
     text = (MD_DIR / md).read_text(encoding="utf-8")
-    path, commit, total = SOURCES[md]
-    if len(text) + len(INFO_END_LINE) != total:
-        raise SystemExit(f"{md}: length {len(text)} + INFO END != {total} reported by LawRefBook read_file")
+    if md in EXTERNAL_SOURCES:
+        repo, path, commit, total = EXTERNAL_SOURCES[md]
+    else:
+        repo = REPO
+        path, commit, total = SOURCES[md]
+        if len(text) + len(INFO_END_LINE) != total:
+            raise SystemExit(f"{md}: length {len(text)} + INFO END != {total} reported by LawRefBook read_file")
     meta = METADATA[md]
     hd = header_dates(text)
     if "date" in meta:
@@ -174,7 +211,7 @@ def source_entry(md: str) -> dict:
         "header_dates": hd,
         "format": "md",
         "encoding": "utf-8",
-        "source": {"repo": REPO, "path": path, "commit": commit, "chars": total},
+        "source": {"repo": repo, "path": path, "commit": commit, "chars": total},
         "derived_from": None,
         "level": meta["level"],
         "doc_number": meta.get("doc_number"),
@@ -188,12 +225,13 @@ def source_entry(md: str) -> dict:
 def main() -> int:
     from make_formats import DERIVED
 
-    missing = sorted(set(p.name for p in MD_DIR.glob("*.md")) ^ set(SOURCES))
-    if missing or set(SOURCES) != set(METADATA):
+    all_sources = set(SOURCES) | set(EXTERNAL_SOURCES)
+    missing = sorted(set(p.name for p in MD_DIR.glob("*.md")) ^ all_sources)
+    if missing or all_sources != set(METADATA) or set(SOURCES) & set(EXTERNAL_SOURCES):
         raise SystemExit(f"SOURCES/METADATA/collection mismatch: {missing}")
     rows = []
     by_md = {}
-    for md in sorted(SOURCES):
+    for md in sorted(all_sources):
         e = source_entry(md)
         by_md[md] = e
         rows.append(e)

@@ -174,3 +174,27 @@ def test_parts_of_a_code_hold_chapters_that_restart_their_numbers():
     assert by["第一条"] == ("第一编 总则", "第一章 基本规定", "第一条")
     assert by["第三条"] == ("第二编 物权", "第一章 通则", "第三条")
     assert by["第四条"] == ("第二编 物权", "第二章 所有权", "第四条")
+
+
+def test_a_notice_issuing_a_plan_is_a_plan_and_its_two_line_signature_closes_the_cover():
+    notice = ("某市人民政府关于印发某市示范建设行动方案的通知\n某政发〔2030〕5号\n各区县人民政府：\n"
+              "现将《某市示范建设行动方案》印发给你们，请认真贯彻执行。\n某市人民政府\n2030年3月2日\n（此件公开发布）\n"
+              "某市示范建设行动方案\n（2030-2032年）\n一、总体要求\n到2032年，示范单位达到100家。\n"
+              "二、重点任务\n（一）完善示范制度。建立示范评估机制。\n（二）加强示范管理。每年开展一次检查。\n")
+    docs = parse(src(notice, "n.txt"))
+    assert len(docs) == 1 and docs[0].doc.kind == "plan" and docs[0].doc.date == "2030-03-02"
+    chunks = chunk_source(src(notice, "n.txt"))
+    body = [c for c in chunks if c.title != docs[0].doc.title]
+    assert body and all(c.title == "某市示范建设行动方案（2030-2032年）" and c.kind == "plan" for c in body)
+    assert not any(c.text.strip() in ("某市人民政府", "2030年3月2日", "（此件公开发布）") for c in chunks)
+    assert [c.section[0] for c in body if c.section][:1] == ["一、总体要求"]
+    starts = sorted((c.start, c.end) for c in chunks)
+    assert all(a[1] <= b[0] for a, b in zip(starts, starts[1:]))  # no chunk overlaps another
+
+
+@pytest.mark.parametrize("title, kind", [
+    ("国务院关于印发计量发展规划（2013-2020年）的通知", "plan"), ("某市人民政府关于印发某市示范管理办法的通知", "regulation"),
+    ("关于公布第三批示范单位名单的通知", "list"), ("关于做好示范工作的通知", "notice"),
+])
+def test_a_notice_is_of_the_kind_of_the_text_it_issues(title, kind):
+    assert doc_kind(title) == kind
