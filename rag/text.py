@@ -164,6 +164,8 @@ LEADING_NUMERAL_RE = re.compile(rf"^[{CN_SMALL}两\d]")
 
 BYLINE_RE = re.compile(r"^□(?!责任编辑)")  # □记者 王健 报道
 DATELINE_RE = re.compile(r"^本报[\u4e00-\u9fff\d]{0,10}讯")  # 本报济南4月2日讯
+# A web news page's byline: "发布时间：2025-03-28 信息来源：区卫生健康局" (time and source on the page head).
+WEB_BYLINE_RE = re.compile(r"(?:发布|发表)(?:时间|日期)\s*[:：].{0,60}?(?:信息)?来源\s*[:：]")
 # Newspaper furniture at the start of a lead sentence: "权威发布 □记者李振报道 本报济南4月2日讯 记者从…获悉,".
 LEAD_FURNITURE_RE = re.compile(
     r"^(?:[^。，,]{0,12}?□\s*记者[\u4e00-\u9fff、\s]{2,16}?报道\s*)?(?:本报[^，,。]{0,12}?讯\s*)"

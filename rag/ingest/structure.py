@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from ..text import (
     ARTICLE_RE, BYLINE_RE, DATE_RE, DATELINE_RE, DOCNUM_RE, HEADLINE_PUNCT, MARKERS, PARENTHESISED_RE, STRUCT_RE,
-    TRAILING_NOTE_RE, cn_to_int, head_of, int_to_cn, iso_date, lead_sentence, normalize_doc_number, squeeze,
+    TRAILING_NOTE_RE, WEB_BYLINE_RE, cn_to_int, head_of, int_to_cn, iso_date, lead_sentence, normalize_doc_number,
+    squeeze,
 )
 from ..types import Document, SourceText
 from .clean import Line, clean_text, is_row, split_lines
@@ -465,7 +466,11 @@ def _parse_plain(src: SourceText, lines: list[Line], doc_id: str, dups: set[int]
         b.add(ln, clean_text(raw, ln.start, ln.end))
     number = next((normalize_doc_number(clean_text(raw, ln.start, ln.end)) for ln in lines[:6]
                    if DOCNUM_RE.fullmatch(squeeze(raw[ln.start:ln.end]))), None)
-    doc = Document(doc_id, src.source, lines[0].start, lines[-1].end, kind or doc_kind(title), title, doc_number=number)
+    if not kind:
+        # Untitled by kind: a web news page shows its time and source under the headline.
+        head = "".join(squeeze(raw[ln.start:ln.end]) for ln in lines[:6] if not ln.furniture)
+        kind = doc_kind(title, "news" if WEB_BYLINE_RE.search(head) else "other")
+    doc = Document(doc_id, src.source, lines[0].start, lines[-1].end, kind, title, doc_number=number)
     return ParsedDocument(doc, root, lines, dups)
 
 

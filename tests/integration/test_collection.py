@@ -40,7 +40,7 @@ TABLE = [
     ('md/list_injury_grading_standard.md', 'other', 0, 0, 0, (), ()),
     ('md/list_spp_crime_names.md', 'notice', 0, 10, 17, ('第一章 危害国家安全罪', '1．背叛国家罪（第102条）2．分裂国家罪（第103条第1款…'), ('第十章 军人违反职责罪',)),
     ('md/news_case_zhejiang_resettlement.md', 'other', 0, 0, 0, (), ()),
-    ('md/news_gd_tianhe_family_doctor_meeting.md', 'other', 0, 0, 0, (), ()),
+    ('md/news_gd_tianhe_family_doctor_meeting.md', 'news', 0, 0, 0, (), ()),
     ('md/notice_monthly_working_time.md', 'notice', 0, 0, 0, ('一、制度工作时间的计算',), ('二、日工资、小时工资的折算',)),
     ('md/notice_spp_criminal_law_art12.md', 'notice', 0, 0, 0, ('三、如果当时的法律不认为是犯罪，修订刑法认为是犯罪的，适用当…',), ('三、如果当时的法律不认为是犯罪，修订刑法认为是犯罪的，适用当…',)),
     ('md/plan_gd_tianhe_kindergarten_admission.md', 'plan', 0, 0, 0, ('一、招生原则', '（一）适龄优先'), ('五、招生工作要求', '（五）幼儿园要建立信息管理制度，及时按要求在全国学前教育管理…')),

@@ -198,3 +198,10 @@ def test_a_notice_issuing_a_plan_is_a_plan_and_its_two_line_signature_closes_the
 ])
 def test_a_notice_is_of_the_kind_of_the_text_it_issues(title, kind):
     assert doc_kind(title) == kind
+
+
+def test_a_web_news_page_is_news_by_its_time_and_source_line():
+    page = ("某区扎实推进示范服务\n发布时间：2030-03-28 16:55 信息来源：区示范局\n"
+            "2030年3月27日，某区示范局召开推进会，部署全年示范服务工作。\n会议要求各单位按期完成任务。\n")
+    assert parse(src(page, "news.md"))[0].doc.kind == "news"
+    assert parse(src(page.replace("发布时间：2030-03-28 16:55 信息来源：区示范局\n", ""), "x.md"))[0].doc.kind == "other"
