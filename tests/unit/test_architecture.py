@@ -98,3 +98,24 @@ def test_test_questions_are_not_validation_questions():
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and _squash(node.value) in gold:
                 clashes.append(f"{f.relative_to(ROOT)}:{node.lineno} {node.value}")
     assert clashes == []
+
+
+def test_the_training_questions_are_well_formed_and_not_validation_questions():
+    """tests/data/train: questions written over the collection for fitting (issue 13); checked by their
+    own checker (quotes verbatim in their files, key facts inside the quotes) and kept apart from the
+    validation sets."""
+    import subprocess
+    import sys
+
+    train = ROOT / "tests" / "data" / "train"
+    run = subprocess.run([sys.executable, str(train / "check.py")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    questions = [json.loads(line)["question"] for f in sorted(train.glob("questions_*.jsonl"))
+                 for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(questions) >= 300
+    gold = set()
+    for path in (DEV, DEV.parent / "more" / "questions.jsonl"):
+        if path.exists():
+            gold |= {_squash(json.loads(line)["question"]) for line in path.read_text(encoding="utf-8").splitlines()
+                     if line.strip()}
+    assert [q for q in questions if _squash(q) in gold] == []
