@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-FALLBACK = ["门前五包具体包括哪五项内容？", "济政办发〔2021〕19号第十二条规定了什么？", "济南地铁4号线什么时候开通？"]
+FALLBACK = ["门前五包具体包括哪五项内容？", "济政办发〔2021〕19号的第十二条讲了哪些内容？", "济南轨道交通6号线哪年通车？"]
 
 
 def _free_port() -> int:

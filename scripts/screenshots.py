@@ -40,7 +40,7 @@ def main(argv=None) -> int:
         pg.locator("#citations summary", has_text="查看原文").first.click()
         pg.wait_for_timeout(500)
         pg.screenshot(path=str(args.out / "chat.png"), full_page=True)
-        ask(pg, "济南地铁4号线什么时候开通？")
+        ask(pg, "济南轨道交通6号线哪年通车？")
         pg.screenshot(path=str(args.out / "refusal.png"), full_page=False)
         pg.get_by_role("tab", name="工作人员").click()
         pg.wait_for_timeout(800)
