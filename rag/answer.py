@@ -121,8 +121,6 @@ class ExtractiveAnswerer:
         self.max_idf = max(idf.values()) if idf else 1.0
         self.raws = raws
         self.settings = settings
-        self.min_coverage = settings.min_coverage
-        self.max_hits = settings.max_hits
 
     # --- reading the question ----------------------------------------------------------------
 
@@ -248,7 +246,7 @@ class ExtractiveAnswerer:
         if not all_terms:
             return self._refuse(question, hits, Refusal.NO_CONTENT_WORDS)
         by_chunk = self._candidates(hits)  # all hits: a list's items may be spread over them
-        cands = [c for cs in by_chunk.values() for c in cs if c.hit_rank <= self.max_hits]
+        cands = [c for cs in by_chunk.values() for c in cs if c.hit_rank <= self.settings.max_hits]
         if not cands:
             return self._refuse(question, hits, Refusal.NO_EVIDENCE)
         chosen: list[Candidate] = []
@@ -281,7 +279,7 @@ class ExtractiveAnswerer:
             for t, v in self._cover(all_terms, c.text + " " + c.chunk.context).items():
                 covered[t] = max(covered.get(t, 0.0), v)
         coverage = self._share(all_terms, covered)
-        if not chosen or coverage < self.min_coverage:
+        if not chosen or coverage < self.settings.min_coverage:
             return self._refuse(question, hits, Refusal.LOW_COVERAGE, coverage,
                                 f"evidence covers {coverage:.0%} of the question")
         # The kind of answer asked for must be there: an amount of money for "多少钱", and any

@@ -108,21 +108,18 @@ class FaissStore:
         top = [int(i) for i in top if scores[i] > 0]
         return top, {i: float(scores[i]) for i in top}
 
-    def search_dense(self, query_vec, depth, doc_numbers=None) -> list[Scored]:
-        if not self.chunks:
-            return []
-        ids, scores = self._dense(query_vec, depth)
+    def _single(self, ranking: tuple[list[int], dict[int, float]], name: str, doc_numbers) -> list[Scored]:
+        """One engine's ranking as Scored rows, with its raw score and rank under ``name``."""
+        ids, scores = ranking
         allowed = self._allowed(doc_numbers)
-        return [Scored(self.chunks[i], scores[i], {"dense": scores[i], "dense_rank": r})
+        return [Scored(self.chunks[i], scores[i], {name: scores[i], f"{name}_rank": r})
                 for r, i in enumerate(ids, 1) if allowed is None or i in allowed]
 
+    def search_dense(self, query_vec, depth, doc_numbers=None) -> list[Scored]:
+        return self._single(self._dense(query_vec, depth), "dense", doc_numbers) if self.chunks else []
+
     def search_keyword(self, tokens, depth, doc_numbers=None) -> list[Scored]:
-        if not self.chunks:
-            return []
-        ids, scores = self._keyword(tokens, depth)
-        allowed = self._allowed(doc_numbers)
-        return [Scored(self.chunks[i], scores[i], {"bm25": scores[i], "bm25_rank": r})
-                for r, i in enumerate(ids, 1) if allowed is None or i in allowed]
+        return self._single(self._keyword(tokens, depth), "bm25", doc_numbers) if self.chunks else []
 
     def search_hybrid(self, query_vec, tokens, depth, rrf_k, dense_weight, keyword_weight,
                       doc_numbers=None) -> list[Scored]:
