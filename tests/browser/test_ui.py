@@ -83,6 +83,8 @@ def ask(pg, question: str) -> None:
 
 
 def test_page_welcomes_in_chinese_with_examples(page):
+    # The examples render after the page's first paint (seen missing under load): wait for them.
+    page.wait_for_function("document.body.innerText.includes('门前五包具体包括哪五项内容？')", timeout=30_000)
     text = page.inner_text("body")
     assert "泉城政策问答" in text and "每句回答都注明出处条款" in text
     assert "门前五包具体包括哪五项内容？" in text  # an example question
