@@ -10,7 +10,7 @@ import logging
 import re
 
 from .ingest.clean import clean
-from .text import sentence_bounds
+from .text import LIST_ITEM_RE, SEMICOLONS, STOPS, sentence_bounds
 from .types import Chunk, Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,23 @@ def sentences(raw: str, chunk: Chunk) -> list[tuple[int, int, str]]:
     """The sentences of a chunk as (raw start, raw end, cleaned text), in order."""
     c = clean(raw, chunk.start, chunk.end)
     return [(*c.raw_span(a, b), c.text[a:b]) for a, b in sentence_bounds(c.text)]
+
+
+def units(raw: str, chunk: Chunk) -> list[tuple[int, int, str]]:
+    """The answerable units of a chunk: its sentences, with a short heading ("(一)祈福街。",
+    "第十二条 建立…制度。") joined to what follows it, and a heading's bracketed note kept with it.
+    What the index embeds one vector for and the answerer selects from."""
+    merged: list[tuple[int, int, str]] = []
+    for s, e, text in sentences(raw, chunk):
+        prev = merged[-1] if merged else None
+        short_head = prev and len(re.sub(r"\s", "", prev[2])) <= 12 and not LIST_ITEM_RE.match(text)
+        aside = (prev and text[:1] in "(（" and len(text) <= 40 and not LIST_ITEM_RE.match(text)
+                 and prev[2].rstrip()[-1:] not in STOPS + SEMICOLONS)
+        if short_head or aside:
+            merged[-1] = (prev[0], e, clean(raw, prev[0], e).text)
+        else:
+            merged.append((s, e, text))
+    return merged
 
 
 def make_citation(chunk: Chunk, raw: str, start: int, end: int) -> Citation:

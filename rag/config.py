@@ -70,8 +70,15 @@ class RetrievalSettings:
 class AnswerSettings:
     answerer: str = "extractive"  # or "llm" (OpenAI-compatible endpoint, see the llm group)
     max_question_chars: int = 500
-    # Refuse when the chosen evidence covers less than this share of the question's weighted terms.
-    min_coverage: float = 0.5
+    # The fitted answer model (sentence weights, no-answer threshold): "" reads answer_model.json
+    # beside the live index when an operator fitted one for their corpus, else the packaged one.
+    model: str = ""
+    # Override of the fitted no-answer threshold (P(answerable) below it is refused); < 0: the fitted one.
+    refusal_threshold: float = -1.0
+    # A further sentence joins the answer only at this share of the best one's probability, and
+    # only when it adds the asked slot or the focus; at most this many further sentences per part.
+    add_ratio: float = 0.6
+    max_extra_sentences: int = 2
     max_hits: int = 6  # how many top hits the extractive answerer reads
     # NOTE: about 120 characters is what a citizen reads at a glance; several sentences share it,
     # none gets under 60; a "how" question gets 170, since a procedure needs its steps.
@@ -93,6 +100,10 @@ class LLMSettings:
     max_retries: int = 1
     passages: int = 3
     passage_chars: int = 400
+    # Each passage as its best sentences (by the extractive reading) with their neighbours, not the
+    # chunk's opening: fewer prompt tokens. Off: the chunk's first passage_chars characters.
+    compact_passages: bool = True
+    best_sentences: int = 2
     # NOTE: the offline evidence check runs first; when it finds no coverage the LLM is not asked,
     # since small models answer from their own knowledge however the prompt is worded.
     gate: bool = True

@@ -30,20 +30,49 @@ def open_retriever(settings: Settings, embedder=None, index=None):
     return Retriever(index, embedder, open_store(settings, index), settings)
 
 
-def make_answerer(settings: Settings, index, chat=None):
+def model_path(settings: Settings, index) -> "Path":
+    """The fitted answer model to use: the one settings name, else one fitted for this corpus and
+    saved beside the live index (``answer_model.json``), else the packaged one."""
+    from pathlib import Path
+
+    from .answer.model import DEFAULT_PATH, MODEL_FILE
+
+    if settings.answer.model:
+        return Path(settings.answer.model)
+    beside = Path(index.directory) / MODEL_FILE
+    return beside if beside.exists() else DEFAULT_PATH
+
+
+def make_extractive(settings: Settings, index, query_vector, model=None):
+    """The extractive answerer over a loaded index, with the fitted model settings point to (or
+    ``model``, an ``AnswerModel`` given directly: the fit reads with a blank one)."""
+    from dataclasses import replace
+
+    from .answer import ExtractiveAnswerer, QuestionReader, load_model
+    from .answer.candidates import CandidatePool
+
+    model = model or load_model(model_path(settings, index))
+    if settings.answer.refusal_threshold >= 0:
+        model = replace(model, threshold=settings.answer.refusal_threshold)
+    reader = QuestionReader(index.tokenizer, index.bm25.idf())
+    return ExtractiveAnswerer(reader, CandidatePool(index, query_vector), model, index.raws, settings.answer)
+
+
+def make_answerer(settings: Settings, index, chat=None, query_vector=None):
     """The answerer settings name (``settings.answer.answerer``) over a loaded index.
 
     Args:
         settings: the answer and llm groups.
-        index: gives the tokenizer, term statistics and source texts.
+        index: gives the tokenizer, term statistics, source texts and sentence vectors.
         chat: a LangChain chat model for LLM mode (default: the OpenAI-compatible endpoint in settings).
+        query_vector: text -> query vector (the retriever's ``query_vector``, so a question is embedded once).
     """
-    from .answer import ExtractiveAnswerer
-
     kind = settings.answer.answerer
     if kind not in ANSWERERS:
         raise RagError(f"Unknown answerer {kind!r}; choose {' or '.join(ANSWERERS)}")
-    extractive = ExtractiveAnswerer(index.tokenizer, index.bm25.idf(), index.raws, settings.answer)
+    if query_vector is None:
+        raise RagError("the extractive answerer needs the retriever's query vectors (use open_qa)")
+    extractive = make_extractive(settings, index, query_vector)
     if kind == "extractive":
         return extractive
     from .llm import LLMAnswerer
@@ -57,4 +86,4 @@ def open_qa(settings: Settings, embedder=None, index=None, chat=None):
     from .qa import QA
 
     retriever = open_retriever(settings, embedder, index)
-    return QA(retriever, make_answerer(settings, retriever.index, chat), settings)
+    return QA(retriever, make_answerer(settings, retriever.index, chat, retriever.query_vector), settings)

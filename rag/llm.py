@@ -70,17 +70,21 @@ class LLMAnswerer:
         chat: a LangChain chat model (``ChatOpenAI`` in production, anything with ``stream``).
         raws: source -> raw text, for exact citation spans.
         settings: the llm group: passages shown and their length.
-        gate: optional answerer whose refusal (thin evidence) short-circuits the model call.
+        gate: optional extractive answerer: its confident refusal short-circuits the model call
+            (otherwise the model decides, with the sentinel), and its reading of the question picks
+            the sentences each passage shows.
     """
 
     name = "llm"
-    version = "llm/1"
+    version = "llm/2"
 
     def __init__(self, chat, raws: dict[str, str], settings: LLMSettings, gate=None):
         self.chat = chat
         self.raws = raws
         self.passages = settings.passages
         self.passage_chars = settings.passage_chars
+        self.compact = settings.compact_passages
+        self.best_sentences = settings.best_sentences
         self.gate = gate
 
     @staticmethod
@@ -93,11 +97,29 @@ class LLMAnswerer:
                           max_tokens=settings.max_tokens, timeout=settings.timeout, max_retries=settings.max_retries,
                           stream_usage=True)
 
-    def messages(self, question: str, hits: list[Hit]) -> list:
+    def passage(self, hit: Hit, reading=None) -> str:
+        """What the model reads of a hit: with a reading of the question (the gate's), the chunk's
+        best sentences and their neighbours in text order (fewer prompt tokens, sooner a first
+        token); else the chunk's opening ``passage_chars`` characters."""
+        if reading is None or not self.compact or not reading.ranked:
+            return hit.chunk.text[: self.passage_chars]
+        units = reading.by_chunk.get(hit.chunk.chunk_id) or []
+        if len(units) <= 1:
+            return hit.chunk.text[: self.passage_chars]
+        best = [c.index for c in reading.ranked[0] if c.chunk.chunk_id == hit.chunk.chunk_id][: self.best_sentences]
+        keep = sorted({j for i in best for j in (i - 1, i, i + 1) if 0 <= j < len(units)})
+        text, last = "", None
+        for j in keep:
+            gap = "" if last is None or j == last + 1 else "……"
+            text += gap + units[j].text
+            last = j
+        return text[: self.passage_chars]
+
+    def messages(self, question: str, hits: list[Hit], reading=None) -> list:
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
         blocks = [prompts.PASSAGE_TEMPLATE.format(n=i + 1, source_line=h.chunk.where,
-                                                  text=h.chunk.text[: self.passage_chars])
+                                                  text=self.passage(h, reading))
                   for i, h in enumerate(hits[: self.passages])]
         user = prompts.USER_TEMPLATE.format(passages="\n\n".join(blocks), question=question)
         return [SystemMessage(prompts.SYSTEM_PROMPT), HumanMessage(prompts.EXAMPLE_USER),
@@ -116,10 +138,12 @@ class LLMAnswerer:
         if not hits:
             yield self._refuse(question, hits, Refusal.NO_EVIDENCE)
             return
+        reading = None
         if self.gate is not None:
-            gated = self.gate.answer(question, hits)
-            if gated.refused:
-                # The model is not asked: the offline evidence check found too little.
+            reading = self.gate.read(question, hits)
+            gated = self.gate.refusal_from(question, hits, reading)
+            if gated is not None:
+                # The model is not asked: the offline model is confident the documents do not answer.
                 gated.trace.answerer, gated.trace.answerer_version = self.name, self.version
                 gated.trace.llm = LLMTrace(called=False)
                 yield gated
@@ -129,7 +153,7 @@ class LLMAnswerer:
         parts: list[str] = []
         usage: dict = {}
         try:
-            for chunk in self.chat.stream(self.messages(question, hits)):
+            for chunk in self.chat.stream(self.messages(question, hits, reading)):
                 text = chunk.content if isinstance(chunk.content, str) else ""
                 if getattr(chunk, "usage_metadata", None):
                     usage = dict(chunk.usage_metadata)

@@ -157,6 +157,13 @@ ORDINAL_REF_RE = re.compile(rf"第\s*([{CN_SMALL}\d]+)\s*(?:项|个|点|类|条�
 # A line wholly in brackets: a note under a title ("（2019年12月3日…通过）").
 PARENTHESISED_RE = re.compile(r"^[（(].*[）)]$")
 TRAILING_NOTE_RE = re.compile(r"[（(][^）)]*[）)]$")  # "…条例（2019年修订）"
+# Numbers that place a text in its document rather than state a quantity: 第十七条, 第二款, （三）,
+# （2）, a leading "1." or "一、", "一是", and the year and serial of a 文号. An answer's numbers are
+# looked for with these blanked out.
+STRUCTURAL_NUMBER_RE = re.compile(
+    rf"第\s*{NUM}\s*[编章节条款项目]|{PAREN_CN}|{PAREN_ARABIC}|^\s*(?:{ARABIC_ITEM}|{CN_ITEM}|[{CN_SMALL}]是)|"
+    rf"〔\d{{4}}〕\s*\d+\s*号|\[\d{{4}}\]\s*\d+\s*号"
+)
 # A leading numeral ("三项", "2个"): a count, not a content word.
 LEADING_NUMERAL_RE = re.compile(rf"^[{CN_SMALL}两\d]")
 

@@ -148,6 +148,10 @@ class Refusal(str, Enum):
     LOW_COVERAGE = "low_coverage"  # the evidence covers too little of the question
     NO_AMOUNT = "no_amount"  # "多少钱" and no amount of money in the evidence
     QUANTITY_NOT_NAMED = "quantity_not_named"  # the question names "4号线", the evidence never does
+    SLOT_NOT_ANSWERED = "slot_not_answered"  # the clause names the subject but holds no entity of the asked kind
+    OTHER_YEAR = "other_year"  # the evidence speaks of another year than the one asked
+    OTHER_PLACE = "other_place"  # the evidence speaks of another place than the one asked
+    NOT_CONFIDENT = "not_confident"  # the fitted answerability model is below its threshold
     UNVERIFIED_CITATIONS = "unverified_citations"  # every citation failed verification
     MODEL_CANNOT_ANSWER = "model_cannot_answer"  # the LLM said the documents do not cover it
     MODEL_UNAVAILABLE = "model_unavailable"  # the LLM endpoint failed
@@ -176,6 +180,10 @@ class Trace:
     settings_hash: str = ""  # Settings.answer_hash(): every setting that can change an answer
     resolved_question: str = ""  # the standalone question after follow-up resolution
     coverage: float | None = None  # share of the question's weighted terms the evidence covers
+    answerable_p: float | None = None  # the fitted model's P(the documents answer the question)
+    model_version: str = ""  # the fitted answer model (weights, threshold) the answer came from
+    slot: str = ""  # the asked slot of the question's first part
+    nearest: str = ""  # a refusal: the clause nearest to answering (chunk_id)
     refusal: Refusal | None = None
     refusal_detail: str = ""
     dropped_citations: int = 0  # citations removed by the final verification

@@ -8,7 +8,10 @@ Layout::
 
     index/CURRENT            name of the live build folder, replaced atomically
     index/v-<stamp>/         manifest.json, chunks.jsonl, vectors.npy, dense.faiss,
-                             bm25.npz, bm25_vocab.json, userdict.txt
+                             bm25.npz, bm25_vocab.json, userdict.txt,
+                             units.jsonl + unit_vectors.npy (one passage vector per sentence unit
+                             of every chunk, ``rag.cite.units``: what the answerer compares the
+                             question with)
 
 A Milvus deployment keeps this local build too (it is the source of truth and what makes re-embedding
 incremental); ``rag.search.store.open_store(...).sync`` brings the collection in line with it.
@@ -40,10 +43,10 @@ from ..types import Chunk
 
 log = logging.getLogger(__name__)
 
-FORMAT = "rag-index/2"
+FORMAT = "rag-index/3"
 CURRENT = "CURRENT"
 ARTIFACTS = ("chunks.jsonl", "sources.jsonl", "vectors.npy", "dense.faiss", "bm25.npz", "bm25_vocab.json",
-             "userdict.txt")
+             "userdict.txt", "units.jsonl", "unit_vectors.npy")
 
 
 @dataclass
@@ -56,6 +59,15 @@ class Index:
     bm25: BM25
     tokenizer: Tokenizer
     raws: dict[str, str]  # source -> text as read: what every offset points into
+    unit_spans: list[tuple[int, int, int]] = field(default_factory=list)  # (chunk row, start, end) per unit
+    unit_vectors: np.ndarray | None = None  # one row per unit span
+
+    def units_by_chunk(self) -> dict[str, list[tuple[int, int, int]]]:
+        """chunk_id -> [(start, end, unit row)] in text order."""
+        out: dict[str, list[tuple[int, int, int]]] = {}
+        for row, (ci, a, b) in enumerate(self.unit_spans):
+            out.setdefault(self.chunks[ci].chunk_id, []).append((a, b, row))
+        return out
 
 
 @dataclass
@@ -68,6 +80,7 @@ class BuildReport:
     skipped: list[str] = field(default_factory=list)
     store: object | None = None  # rag.search.store.SyncReport: what the vector store changed
     embedded_chunks: int = 0
+    embedded_units: int = 0
     seconds: float = 0.0
     faiss_type: str = ""
 
@@ -152,13 +165,18 @@ def build_index(
         prev = None
     prev_files = prev.manifest["files"] if prev else {}
     prev_rows: dict[str, list[int]] = {}
+    prev_units: dict[int, list[int]] = {}  # previous chunk row -> its unit rows
     if prev:
         for i, c in enumerate(prev.chunks):
             prev_rows.setdefault(c.source, []).append(i)
+        for u, (ci, _, _) in enumerate(prev.unit_spans):
+            prev_units.setdefault(ci, []).append(u)
 
     report = BuildReport(root, 0, skipped=[p.message for p in problems])
     chunks: list[Chunk] = []
     blocks: list[np.ndarray] = []
+    unit_spans: list[tuple[int, int, int]] = []
+    unit_blocks: list[np.ndarray] = []
     files: dict[str, dict] = {}
     for k, src in enumerate(sources):
         say(0.05 + 0.8 * k / len(sources), f"{src.source}")
@@ -167,18 +185,28 @@ def build_index(
             rows = prev_rows[src.source]
             cs = [prev.chunks[i] for i in rows]
             vecs = prev.vectors[rows]
+            urows = [u for i in rows for u in prev_units.get(i, [])]
+            new_row = {old: len(chunks) + j for j, old in enumerate(rows)}
+            unit_spans += [(new_row[prev.unit_spans[u][0]], *prev.unit_spans[u][1:]) for u in urows]
+            unit_blocks.append(prev.unit_vectors[urows].reshape(len(urows), embedder.dim))
             report.reused_files.append(src.source)
         else:
             cs = chunk_source(src, settings.ingest)
             vecs = embedder.embed_passages([passage_text(c, settings) for c in cs]) if cs else np.zeros(
                 (0, embedder.dim), dtype=np.float32)
+            spans, uvecs = _embed_units(cs, src.text, vecs, embedder, len(chunks))
+            unit_spans += spans
+            unit_blocks.append(uvecs)
             report.embedded_files.append(src.source)
             report.embedded_chunks += len(cs)
+            report.embedded_units += len(spans)
         chunks.extend(cs)
         blocks.append(np.asarray(vecs, dtype=np.float32).reshape(len(cs), embedder.dim))
         files[src.source] = {"sha256": src.sha256, "encoding": src.encoding, "chunks": len(cs)}
     report.removed_files = sorted(set(prev_files) - set(files))
     vectors = np.concatenate(blocks) if blocks else np.zeros((0, embedder.dim), dtype=np.float32)
+    unit_vectors = np.concatenate(unit_blocks).astype(np.float32) if unit_blocks else np.zeros(
+        (0, embedder.dim), dtype=np.float32)
 
     say(0.9, "keyword index")
     terms = corpus_terms(c.text for c in chunks)
@@ -190,12 +218,13 @@ def build_index(
 
     say(0.95, "writing")
     raws = {src.source: src.text for src in sources}
-    live, manifest = _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, files, problems, raws)
+    built = Index(root, {}, chunks, vectors, dense, bm25, tokenizer, raws, unit_spans, unit_vectors)
+    live, manifest = _write(root, settings, embedder, built, files, problems)
+    built.directory, built.manifest = live, manifest
     report.directory = live
     # The local build is the source of truth; the vector store is brought to match it without
     # embedding anything again (for FAISS the build is the store).
     say(0.97, "vector store")
-    built = Index(live, manifest, chunks, vectors, dense, bm25, tokenizer, raws)
     report.store = open_store(settings, prev).sync(built)
     report.seconds = time.perf_counter() - t0
     say(1.0, "done")
@@ -215,9 +244,37 @@ def ensure_index(settings: Settings, embedder=None, announce: Callable[[], None]
     return build_index(settings, embedder=embedder)
 
 
-def _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, files, problems, raws) -> Path:
+def _embed_units(chunks: list[Chunk], raw: str, chunk_vectors: np.ndarray, embedder, first_row: int):
+    """The sentence units of each chunk with one passage vector each. A chunk of one unit reuses its
+    own vector (the same text, with its context line), so only longer chunks cost extra embedding."""
+    from ..cite import units
+
+    spans: list[tuple[int, int, int]] = []
+    vecs: list[np.ndarray | None] = []
+    texts: dict[str, list[int]] = {}
+    for j, c in enumerate(chunks):
+        us = units(raw, c)
+        for a, b, text in us:
+            spans.append((first_row + j, a, b))
+            if len(us) == 1:
+                vecs.append(chunk_vectors[j])
+            else:
+                texts.setdefault(text, []).append(len(vecs))
+                vecs.append(None)
+    if texts:
+        for text, row in zip(texts, embedder.embed_passages(list(texts))):
+            for i in texts[text]:
+                vecs[i] = row
+    out = np.stack(vecs).astype(np.float32) if vecs else np.zeros((0, embedder.dim), dtype=np.float32)
+    return spans, out
+
+
+def _write(root, settings, embedder, index: Index, files, problems) -> tuple[Path, dict]:
     """Write a complete build into a fresh folder, then point CURRENT at it in one rename."""
     import faiss
+
+    chunks, vectors, dense, bm25, tokenizer, raws = (index.chunks, index.vectors, index.dense, index.bm25,
+                                                     index.tokenizer, index.raws)
 
     root.mkdir(parents=True, exist_ok=True)
     name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -233,6 +290,10 @@ def _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, fi
             for source, text in raws.items():
                 f.write(json.dumps({"source": source, "text": text}, ensure_ascii=False) + "\n")
         np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
+        with open(tmp / "units.jsonl", "w", encoding="utf-8") as f:
+            for ci, a, b in index.unit_spans:
+                f.write(json.dumps([ci, a, b]) + "\n")
+        np.save(tmp / "unit_vectors.npy", index.unit_vectors, allow_pickle=False)
         faiss.write_index(dense, str(tmp / "dense.faiss"))
         bm25.save(tmp)
         (tmp / "userdict.txt").write_text("\n".join(tokenizer.user_terms) + "\n", encoding="utf-8")
@@ -243,7 +304,7 @@ def _write(root, settings, embedder, chunks, vectors, dense, bm25, tokenizer, fi
             "params": settings.index_params(),
             "embedder": {"name": embedder.name, "dim": int(embedder.dim)},
             "faiss": {"type": faiss_type(dense)},
-            "counts": {"chunks": len(chunks), "files": len(files),
+            "counts": {"chunks": len(chunks), "files": len(files), "units": len(index.unit_spans),
                        "documents": len({c.doc_id for c in chunks})},
             "files": files,
             "skipped": [p.message for p in problems],
@@ -336,6 +397,9 @@ def load_index(settings: Settings, verify: bool = True) -> Index:
         dense = faiss.read_index(str(live / "dense.faiss"))
         bm25 = BM25.load(live)
         terms = (live / "userdict.txt").read_text(encoding="utf-8").split()
+        unit_spans = [tuple(json.loads(line)) for line in
+                      (live / "units.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        unit_vectors = np.load(live / "unit_vectors.npy", allow_pickle=False)
         raws = {}
         for line in (live / "sources.jsonl").read_text(encoding="utf-8").splitlines():
             if line:
@@ -347,8 +411,11 @@ def load_index(settings: Settings, verify: bool = True) -> Index:
     if not (vectors.shape[0] == n == dense.ntotal == bm25.n_docs == manifest["counts"]["chunks"]):
         raise _damaged(live, f"counts disagree: {n} chunks, {vectors.shape[0]} vectors, {dense.ntotal} in FAISS, "
                              f"{bm25.n_docs} in BM25")
+    if unit_vectors.shape[0] != len(unit_spans) or any(not 0 <= u[0] < n for u in unit_spans):
+        raise _damaged(live, f"units.jsonl ({len(unit_spans)} rows) and unit_vectors.npy "
+                             f"({unit_vectors.shape[0]} rows) disagree or point past the chunks")
     if vectors.shape[1] != manifest["embedder"]["dim"]:
         raise _damaged(live, "vector width differs from the manifest")
     if {c.source for c in chunks} - set(raws):
         raise _damaged(live, "sources.jsonl lacks the text of an indexed file")
-    return Index(live, manifest, chunks, vectors, dense, bm25, Tokenizer(terms), raws)
+    return Index(live, manifest, chunks, vectors, dense, bm25, Tokenizer(terms), raws, unit_spans, unit_vectors)

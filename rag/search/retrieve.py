@@ -47,7 +47,18 @@ class Retriever:
         self.settings = settings
         self.store = store
         self._doc_number_of = [normalize(c.doc_number) if c.doc_number else None for c in index.chunks]
+        self._last_query: tuple[str, object] | None = None
         self.store.check(settings)
+
+    def query_vector(self, text: str):
+        """The query-side vector of a text; the question just searched is not embedded twice (the
+        answerer compares the same vector with every candidate sentence)."""
+        last = self._last_query
+        if last is not None and last[0] == text:
+            return last[1]
+        vec = self.embedder.embed_queries([text])[0]
+        self._last_query = (text, vec)
+        return vec
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -75,7 +86,7 @@ class Retriever:
         if doc_numbers:
             stored = self._stored_doc_numbers(tuple(normalize(d) for d in doc_numbers))
             depth = n  # rank everything, then keep the named documents
-        q = self.embedder.embed_queries([query])[0]
+        q = self.query_vector(query)
         ranked = self.store.search_hybrid(q, self.index.tokenizer.tokens(query), depth, r.rrf_k, r.dense_weight,
                                           r.keyword_weight, doc_numbers=stored)
         chunk_of = {s.chunk.chunk_id: s.chunk for s in ranked}

@@ -1,0 +1,312 @@
+"""Fit the answer model (sentence selection and answerability) on the training questions.
+
+    python -m eval.fit                      # tests/data/train/*.jsonl over tests/data/collection/md
+    python -m eval.fit --out /tmp/m.json    # write elsewhere (default: the packaged rag/answer/answer_model.json)
+
+Procedure (rerunnable, deterministic):
+1. The questions are split by document: a question belongs to the document its first evidence quote
+   is in (an unanswerable one to its id); a document goes to the *fit* split or the *held* split by
+   a hash of its name (about 70/30). The held split is never fitted on: `rag eval` on it (written
+   to ``<work>/held.jsonl``) is the training-side number that is not a fitting number.
+2. An index of the collection is built (reused when unchanged); every fit question is retrieved and
+   read by the product's own answerer with a blank model, so the features are exactly what it computes.
+3. Sentence model: logistic regression, one row per candidate sentence of each part of an
+   answerable question, label 1 when the sentence overlaps a gold evidence quote.
+4. Answerability model: logistic regression over the question features, read with sentence
+   probabilities from a model that did not see that question (5 folds by document), label = the
+   question is answerable. Threshold: maximises balanced accuracy (answer the answerable, refuse
+   the rest) on those out-of-fold probabilities; the gate threshold is the highest one under which
+   at least 90% of questions are unanswerable (the LLM's gate refuses only there).
+5. Saved as JSON with its version, what it was fitted on (document list, hashes of the fit
+   questions, so `rag eval` can mark a run on them as the fitting split) and its fit-time metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN_DIR = ROOT / "tests" / "data" / "train"
+COLLECTION_MD = ROOT / "tests" / "data" / "collection" / "md"
+HELD_SHARE = 0.3
+FOLDS = 5
+GATE_PRECISION = 0.9
+
+
+def question_key(text: str) -> str:
+    """A short hash of a question's text, as the model file lists its fit questions."""
+    return hashlib.sha256("".join(text.split()).encode()).hexdigest()[:12]
+
+
+def group_of(q: dict) -> str:
+    ev = q.get("evidence") or []
+    return ev[0]["file"] if ev else f"id:{q['id']}"
+
+
+def _bucket(name: str, n: int) -> int:
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % n
+
+
+def split(questions: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(fit, held) by document, deterministic."""
+    fit, held = [], []
+    for q in questions:
+        (held if _bucket(group_of(q), 1000) < HELD_SHARE * 1000 else fit).append(q)
+    return fit, held
+
+
+def overlaps(c, golds) -> bool:
+    """A candidate sentence holds gold evidence: it covers half of a quote, or lies half inside one."""
+    for g in golds:
+        if g.file != c.chunk.source:
+            continue
+        for s, e in g.spans:
+            ov = min(e, c.end) - max(s, c.start)
+            if ov > 0 and (ov >= 0.5 * (e - s) or ov >= 0.5 * (c.end - c.start)):
+                return True
+    return False
+
+
+def _fit_logistic(X: np.ndarray, y: np.ndarray, names, C: float = 1.0):
+    from sklearn.linear_model import LogisticRegression
+
+    from rag.answer.model import Logistic
+
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale[scale == 0] = 1.0
+    lr = LogisticRegression(C=C, max_iter=2000)
+    lr.fit((X - mean) / scale, y)
+    return Logistic(tuple(names), tuple(map(float, mean)), tuple(map(float, scale)), tuple(map(float, lr.coef_[0])),
+                    float(lr.intercept_[0]))
+
+
+def _auc(p: np.ndarray, y: np.ndarray) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, p)) if len(set(y.tolist())) == 2 else None
+
+
+class Reader:
+    """The product's retrieval and extractive reading over the training collection."""
+
+    def __init__(self, work: Path, corpus: Path):
+        from rag.config import Settings
+        from rag.factory import open_retriever
+        from rag.search.index import build_index
+
+        # The evidence names files as "md/<name>.md": a corpus view with one link per file.
+        view = work / "corpus"
+        (view / "md").mkdir(parents=True, exist_ok=True)
+        for f in sorted(corpus.iterdir()):
+            link = view / "md" / f.name
+            if f.is_file() and not link.exists():
+                link.symlink_to(f.resolve())
+        self.settings = Settings.make(corpus_dir=view, index_dir=work / "index")
+        t0 = time.perf_counter()
+        report = build_index(self.settings)
+        print(f"index: {report.chunks} chunks ({len(report.embedded_files)} files embedded) in "
+              f"{time.perf_counter() - t0:.0f}s", file=sys.stderr)
+        self.retriever = open_retriever(self.settings)
+        from rag.answer.model import AnswerModel
+        from rag.factory import make_extractive
+        from rag.qa import QA
+
+        self.answerer = make_extractive(self.settings, self.retriever.index, self.retriever.query_vector,
+                                        AnswerModel.blank())
+        self.qa = QA(self.retriever, self.answerer, self.settings)
+        self.raws = self.retriever.index.raws
+
+    def readings(self, questions: list[dict], model) -> list:
+        from rag.answer.select import Selector
+        from rag.answer.refuse import Judge
+
+        a = self.answerer
+        a.model = model
+        a.selector = Selector(model, a.cov, self.settings.answer.add_ratio, self.settings.answer.max_extra_sentences)
+        a.judge = Judge(model, a.cov, model.threshold)
+        out = []
+        for q in questions:
+            hits = self.qa.search(q["question"])
+            out.append(a.read(q["question"], hits))
+        return out
+
+
+def sentence_rows(questions, readings, raws):
+    from eval.metrics import locate_quotes
+    from rag.answer.features import SENTENCE_FEATURES
+
+    X, y, groups = [], [], []
+    for q, r in zip(questions, readings):
+        if not q.get("answerable", True) or not r.ranked:
+            continue
+        golds = locate_quotes(q.get("evidence") or [], raws)
+        for ranked in r.ranked:
+            for c in ranked:
+                X.append([c.features[n] for n in SENTENCE_FEATURES])
+                y.append(1 if overlaps(c, golds) else 0)
+                groups.append(group_of(q))
+    return np.array(X, dtype=float), np.array(y), groups
+
+
+def question_rows(questions, readings):
+    from rag.answer.features import QUESTION_FEATURES
+
+    X, y, keep = [], [], []
+    for q, r in zip(questions, readings):
+        if r.decision is None:
+            continue
+        X.append([r.decision.features[n] for n in QUESTION_FEATURES])
+        y.append(1 if q.get("answerable", True) else 0)
+        keep.append(q)
+    return np.array(X, dtype=float), np.array(y), keep
+
+
+def choose_thresholds(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(threshold maximising balanced accuracy, gate threshold with refusals >= GATE_PRECISION unanswerable)."""
+    grid = np.unique(np.round(p, 3))
+    best, best_t = -1.0, 0.5
+    for t in grid:
+        tpr = float(np.mean(p[y == 1] >= t)) if (y == 1).any() else 1.0
+        tnr = float(np.mean(p[y == 0] < t)) if (y == 0).any() else 1.0
+        if tpr + tnr > best:
+            best, best_t = tpr + tnr, float(t)
+    gate = 0.0
+    for t in grid:
+        below = y[p < t]
+        if len(below) >= 3 and float(np.mean(below == 0)) >= GATE_PRECISION:
+            gate = max(gate, float(t))
+    return best_t, min(gate, best_t)
+
+
+def top1_rate(readings_ranked, questions, raws) -> float:
+    from eval.metrics import locate_quotes
+
+    hit = n = 0
+    for q, r in zip(questions, readings_ranked):
+        if not q.get("answerable", True) or not r.best:
+            continue
+        golds = locate_quotes(q.get("evidence") or [], raws)
+        n += 1
+        hit += overlaps(r.best[0], golds)
+    return hit / n if n else 0.0
+
+
+def read_questions(paths: list[Path]) -> list[dict]:
+    out = []
+    for p in paths:
+        out += [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return out
+
+
+def fit(questions: list[dict], reader: Reader, work: Path) -> tuple:
+    from rag.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
+    from rag.answer.model import AnswerModel
+
+    fit_q, held_q = split(questions)
+    blank = AnswerModel.blank()
+    t0 = time.perf_counter()
+    base = reader.readings(fit_q, blank)
+    print(f"read {len(fit_q)} fit questions in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    X, y, groups = sentence_rows(fit_q, base, reader.raws)
+    sentence = _fit_logistic(X, y, SENTENCE_FEATURES)
+
+    # Out-of-fold: each fold's questions read with a sentence model fitted without their documents.
+    docs = sorted({group_of(q) for q in fit_q})
+    fold_of = {d: _bucket("fold:" + d, FOLDS) for d in docs}
+    oof_readings = [None] * len(fit_q)
+    for k in range(FOLDS):
+        train_rows = np.array([fold_of[g] != k for g in groups])
+        if not train_rows.any() or len(set(y[train_rows].tolist())) < 2:
+            continue
+        m = replace(blank, sentence=_fit_logistic(X[train_rows], y[train_rows], SENTENCE_FEATURES))
+        idx = [i for i, q in enumerate(fit_q) if fold_of[group_of(q)] == k]
+        for i, r in zip(idx, reader.readings([fit_q[i] for i in idx], m)):
+            oof_readings[i] = r
+    oof_readings = [r if r is not None else b for r, b in zip(oof_readings, base)]
+    QX, Qy, kept = question_rows(fit_q, oof_readings)
+    answerable = _fit_logistic(QX, Qy, QUESTION_FEATURES)
+    # Out-of-fold answerability probabilities for the threshold.
+    qfold = np.array([fold_of[group_of(q)] for q in kept])
+    p_oof = np.zeros(len(kept))
+    for k in range(FOLDS):
+        tr, te = qfold != k, qfold == k
+        if te.any() and len(set(Qy[tr].tolist())) == 2:
+            p_oof[te] = [_fit_logistic(QX[tr], Qy[tr], QUESTION_FEATURES).p(dict(zip(QUESTION_FEATURES, row)))
+                         for row in QX[te]]
+    threshold, gate = choose_thresholds(p_oof, Qy)
+    stamp = hashlib.sha256(json.dumps([sentence.to_dict(), answerable.to_dict(), threshold]).encode()).hexdigest()[:8]
+    model = AnswerModel(f"answer-model/1+{stamp}", sentence, answerable, threshold, gate, {})
+
+    # Fit-time metrics: in-sample (fit) and held-out (held) sentence top-1 and answerability AUC.
+    held_read = reader.readings(held_q, model)
+    fit_read = reader.readings(fit_q, model)
+    HX, Hy, _ = question_rows(held_q, held_read)
+    hp = np.array([model.answerable.p(dict(zip(QUESTION_FEATURES, row))) for row in HX]) if len(HX) else np.array([])
+    metrics = {
+        "fit": {"questions": len(fit_q), "sentence_rows": int(len(y)), "positive_rows": int(y.sum()),
+                "top1_evidence": round(top1_rate(fit_read, fit_q, reader.raws), 3),
+                "answerable_auc_out_of_fold": _round(_auc(p_oof, Qy))},
+        "held": {"questions": len(held_q), "top1_evidence": round(top1_rate(held_read, held_q, reader.raws), 3),
+                 "answerable_auc": _round(_auc(hp, Hy)) if len(hp) else None,
+                 "refusal_accuracy": _round(float(np.mean(hp[Hy == 0] < threshold))) if (Hy == 0).any() else None,
+                 "false_refusals": _round(float(np.mean(hp[Hy == 1] < threshold))) if (Hy == 1).any() else None},
+        "blank_model_top1_fit": round(top1_rate(base, fit_q, reader.raws), 3),
+    }
+    import sklearn
+
+    meta = {
+        "fitted": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "procedure": "python -m eval.fit (eval/fit.py docstring)",
+        "sklearn": sklearn.__version__,
+        "cues_version": reader.answerer.reader.cues.version,
+        "split": {"rule": f"by document, sha256(name) mod 1000 < {HELD_SHARE * 1000:.0f} -> held", "folds": FOLDS},
+        "fit_documents": sorted({group_of(q) for q in fit_q if q.get("evidence")}),
+        "held_documents": sorted({group_of(q) for q in held_q if q.get("evidence")}),
+        "fit_questions": sorted(question_key(q["question"]) for q in fit_q),
+        "metrics": metrics,
+    }
+    model = replace(model, meta=meta)
+    with open(work / "held.jsonl", "w", encoding="utf-8") as f:
+        for q in held_q:
+            f.write(json.dumps(q, ensure_ascii=False) + "\n")
+    with open(work / "fit.jsonl", "w", encoding="utf-8") as f:
+        for q in fit_q:
+            f.write(json.dumps(q, ensure_ascii=False) + "\n")
+    return model, metrics
+
+
+def _round(v):
+    return None if v is None else round(v, 3)
+
+
+def main(argv=None) -> int:
+    from rag.answer.model import DEFAULT_PATH
+
+    ap = argparse.ArgumentParser(prog="python -m eval.fit", description=__doc__.split("\n")[0])
+    ap.add_argument("--questions", nargs="*", type=Path, default=sorted(TRAIN_DIR.glob("questions_*.jsonl")))
+    ap.add_argument("--corpus", type=Path, default=COLLECTION_MD, help="folder the evidence 'md/...' files are in")
+    ap.add_argument("--work", type=Path, default=Path("eval/out/fit"), help="index, split files")
+    ap.add_argument("--out", type=Path, default=DEFAULT_PATH)
+    args = ap.parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    questions = read_questions(args.questions)
+    reader = Reader(args.work, args.corpus)
+    model, metrics = fit(questions, reader, args.work)
+    model.save(args.out)
+    print(json.dumps({"version": model.version, "threshold": model.threshold, "gate_threshold": model.gate_threshold,
+                      "metrics": metrics, "out": str(args.out), "held_questions": str(args.work / "held.jsonl")},
+                     ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,131 @@
+"""The extractive answerer: read the question, select and trim the sentences that answer each part,
+refuse when the fitted model judges the evidence does not answer, compose with citations.
+
+Offline and deterministic; knows nothing of retrieval internals or of the UI. Every step is its own
+module: ``frame`` (question reading), ``candidates`` and ``features`` (what each sentence is),
+``select``, ``refuse``, ``trim`` and ``compose``; the weights and threshold come from the fitted
+``model``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import prompts
+from ..config import AnswerSettings
+from ..types import Answer, Hit, Refusal, Trace
+from .candidates import Candidate, CandidatePool
+from .compose import compose
+from .features import Coverage
+from .frame import QuestionFrame, QuestionReader
+from .model import AnswerModel
+from .refuse import Decision, Judge
+from .select import Selector
+from .slots import Slot
+
+
+@dataclass
+class Reading:
+    """Everything the answerer concluded about one question (for the answer, the fit, and staff)."""
+
+    frame: QuestionFrame
+    by_chunk: dict[str, list[Candidate]] = field(default_factory=dict)
+    ranked: list[list[Candidate]] = field(default_factory=list)  # per part: scored candidates, best first
+    best: list[Candidate] = field(default_factory=list)  # per part: its best sentence
+    chosen: list[Candidate] = field(default_factory=list)
+    whole_clause: bool = False
+    decision: Decision | None = None
+    refusal: Refusal | None = None  # set before the model is asked (no evidence, no content words)
+
+
+class ExtractiveAnswerer:
+    """Args:
+        reader: reads questions with the index's tokenizer and idf.
+        pool: builds candidate sentences with the index's unit vectors.
+        model: the fitted answer model (sentence and answerability regressions, threshold).
+        raws: source -> raw text, for exact citation spans.
+        settings: the answer group (hits read, length budgets, how further sentences are added).
+    """
+
+    name = "extractive"
+    version = "extractive/2"
+
+    def __init__(self, reader: QuestionReader, pool: CandidatePool, model: AnswerModel, raws: dict[str, str],
+                 settings: AnswerSettings):
+        self.reader = reader
+        self.pool = pool
+        self.model = model
+        self.raws = raws
+        self.settings = settings
+        self.cov = Coverage(reader)
+        self.selector = Selector(model, self.cov, settings.add_ratio, settings.max_extra_sentences)
+        self.judge = Judge(model, self.cov, model.threshold)
+
+    def read(self, question: str, hits: list[Hit]) -> Reading:
+        frame = self.reader.read(question)
+        reading = Reading(frame)
+        if not hits:
+            reading.refusal = Refusal.NO_EVIDENCE
+            return reading
+        if not frame.terms:
+            reading.refusal = Refusal.NO_CONTENT_WORDS
+            return reading
+        reading.by_chunk = by_chunk = self.pool.build(question, hits)
+        cands = [c for cs in by_chunk.values() for c in cs if c.hit_rank <= self.settings.max_hits]
+        if not cands:
+            reading.refusal = Refusal.NO_EVIDENCE
+            return reading
+        chosen: list[Candidate] = []
+        top = hits[0].chunk.chunk_id
+        for part in frame.parts:
+            ranked = self.selector.score(part, frame, cands)
+            reading.ranked.append(ranked)
+            reading.best.append(ranked[0])
+            if part.slot is Slot.CLAUSE and top in by_chunk:
+                # "第十二条规定了什么": the clause itself is the answer.
+                chosen += [c for c in by_chunk[top] if all(c.start != x.start for x in chosen)]
+                reading.whole_clause = True
+                continue
+            for c in self.selector.select(part, frame, cands, by_chunk):
+                if all(not (c.chunk.source == x.chunk.source and c.start < x.end and x.start < c.end) for x in chosen):
+                    chosen.append(c)
+        reading.chosen = chosen
+        reading.decision = self.judge.judge(frame, reading.best, chosen, max(c.dense for c in cands))
+        return reading
+
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
+        hits = list(hits)
+        r = self.read(question, hits)
+        if r.refusal is not None:
+            return self._refuse(question, hits, r, r.refusal)
+        d = r.decision
+        if not r.chosen or not d.answer:
+            return self._refuse(question, hits, r, d.reason or Refusal.NO_EVIDENCE, d.detail)
+        text, citations = compose(r.frame, r.chosen, self.raws, self.cov, self.settings, r.whole_clause)
+        # NOTE: citations are verified once, for every answerer alike, by QA._final_check.
+        return Answer(question, text, citations, hits, refused=False, trace=self._trace(r))
+
+    def refusal_from(self, question: str, hits: list[Hit], r: Reading) -> Answer | None:
+        """For the LLM's gate: a refusal only when the model is confident there is no answer
+        (below ``gate_threshold``, or nothing to read), else None and the LLM decides."""
+        if r.refusal is not None:
+            return self._refuse(question, hits, r, r.refusal)
+        if r.decision is None or not r.chosen:
+            return self._refuse(question, hits, r, Refusal.NO_EVIDENCE)
+        if r.decision.p < self.model.gate_threshold:
+            return self._refuse(question, hits, r, r.decision.reason or Refusal.NOT_CONFIDENT,
+                                f"P(answerable)={r.decision.p:.2f} < gate {self.model.gate_threshold:.2f}")
+        return None
+
+    def _refuse(self, question: str, hits: list[Hit], r: Reading, why: Refusal, detail: str = "") -> Answer:
+        trace = self._trace(r, why, detail)
+        if r.best:
+            trace.nearest = r.best[0].chunk.chunk_id
+        return Answer(question, prompts.REFUSAL_TEXT, [], hits, refused=True, trace=trace)
+
+    def _trace(self, r: Reading, refusal: Refusal | None = None, detail: str = "") -> Trace:
+        d = r.decision
+        coverage = d.features.get("coverage", 0.0) if d else 0.0
+        return Trace(answerer=self.name, answerer_version=self.version, coverage=round(coverage, 4),
+                     refusal=refusal, refusal_detail=detail, answerable_p=round(d.p, 4) if d else None,
+                     model_version=self.model.version, slot=r.frame.slot.value if r.frame.parts else "")

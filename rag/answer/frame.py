@@ -1,0 +1,185 @@
+"""Reading a question: its parts, and for each part the asked slot, focus, subject and evidence terms.
+
+A ``QuestionFrame`` is all the answerer knows of the question: selection, refusal and composition
+read it and never the raw string again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..text import ARTICLE, CN_SMALL, DOCNUM_REF, DOCNUM_RE, QUESTION_BREAKS, normalize
+from ..search.tokenize import STOPWORDS
+from . import entities
+from .slots import Cues, Slot, load_cues
+
+_PART_RE = re.compile(f"[{QUESTION_BREAKS}]")
+_REFERENCE_RE = re.compile(f"{ARTICLE}|{DOCNUM_REF}")
+_MARKUP_RE = re.compile(r"<[^>]{0,200}>")
+# Parts of speech that carry no evidence: adverbs, prepositions, conjunctions, particles, pronouns,
+# interjections, modal particles, locatives, measure words.
+_FUNCTION_POS = set("dpcuryefq")
+# The noun an interrogative governs ("什么制度", "哪几条断层", "多少家企业") names the answer's type.
+_GOVERNED_RE = re.compile(r"(?:哪些|哪几|哪[个种类项条家位所座批]|什么|何种|多少|几)[个项类条种家位座所批名户次]?([\u4e00-\u9fff]{2,8})")
+_INTERROGATIVE_RE = re.compile(r"多少|几|哪|什么|何|如何|怎|是否|是不是|能不能|有没有|谁|吗|呢|啥|咋")
+# A count inside the question ("哪五项", "几个", "多少家"): not evidence.
+_COUNT_RE = re.compile(rf"(?:哪|多少|几)[{CN_SMALL}两几]?[个项类条种家位批所座名次天年处点]?")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One thing a question asks."""
+
+    text: str
+    slot: Slot  # the primary slot
+    slots: frozenset[Slot]  # every slot the part's cues name
+    focus: str | None  # the word the interrogative governs, or the last noun before it
+    subject: tuple[str, ...]  # the part's heaviest content terms other than the focus
+    terms: dict[str, float]  # evidence terms with weights (focus boosted, first part's terms inherited)
+    own: dict[str, float]  # the part's own terms, before boost or inheritance
+    category: str | None = None  # the noun a list question counts ("哪几条断层" -> 断层)
+    numbers: tuple[str, ...] = ()  # numbers the part itself states (not an answer to "how many")
+
+    @property
+    def mass(self) -> float:
+        return sum(self.terms.values()) or 1.0
+
+    @property
+    def entity_slots(self) -> frozenset[Slot]:
+        """Asked slots whose answer is a recognisable entity (an amount, a date, a body...)."""
+        return self.slots & entities.ENTITY_SLOTS
+
+
+@dataclass(frozen=True)
+class QuestionFrame:
+    question: str
+    parts: tuple[Part, ...]
+    terms: dict[str, float]  # the whole question's evidence terms
+    reference: bool  # names a 第X条 or a 文号
+    years: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()
+    quantities: tuple[str, ...] = ()
+    unknown_share: float = 0.0  # share of term weight on words the corpus never uses
+    cues_version: str = ""
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def slot(self) -> Slot:
+        return self.parts[0].slot
+
+
+class QuestionReader:
+    """Reads questions with the index's tokenizer and term statistics.
+
+    Args:
+        tokenizer: the index's tokenizer (same term handling as BM25).
+        idf: term -> idf from the index; a term the corpus never uses weighs as a rare one.
+        cues: the slot cue words (default: the packaged ``cues.json``).
+    """
+
+    def __init__(self, tokenizer, idf: dict[str, float], cues: Cues | None = None):
+        self.tokenizer = tokenizer
+        self.idf = idf
+        self.max_idf = max(idf.values()) if idf else 1.0
+        self.cues = cues or load_cues()
+
+    def read(self, question: str) -> QuestionFrame:
+        text = _MARKUP_RE.sub(" ", question)  # markup is not a question
+        parts = [p.strip() for p in _PART_RE.split(text) if len(p.strip()) >= 4] or [text.strip()]
+        read = [self._part(p) for p in parts]
+        first = read[0]
+        out = [first]
+        for p in read[1:]:
+            # "…要求什么时候完成？" is about the subject named in the first part.
+            terms = dict(p.terms)
+            for t, w in first.terms.items():
+                terms.setdefault(t, 0.3 * w)
+            out.append(Part(p.text, p.slot, p.slots, p.focus, p.subject or first.subject, terms, p.own, p.category,
+                            p.numbers))
+        terms = self.terms(text)
+        unknown = sum(w for t, w in terms.items() if not self.known(t))
+        return QuestionFrame(
+            question, tuple(out), terms, bool(_REFERENCE_RE.search(normalize(text))),
+            frozenset(entities.years(text)), frozenset(entities.places(text)), tuple(entities.quantities(text)),
+            unknown / (sum(terms.values()) or 1.0), self.cues.version)
+
+    def _part(self, text: str) -> Part:
+        found = self.cues.slots_of(normalize(text))
+        if Slot.CLAUSE in found and not _REFERENCE_RE.search(normalize(text)):
+            # "规定了什么" without a 第X条 or 文号 asks for content, not for a clause by number.
+            found = self.cues.slots_of(normalize(text), skip=frozenset({Slot.CLAUSE}))
+        slot = found[0] if found else Slot.FACT
+        own = self.terms(text)
+        terms = dict(own)
+        focus = self.focus(text)
+        if focus in terms:
+            terms[focus] *= 1.5
+        subject = tuple(t for t, _ in sorted(own.items(), key=lambda kv: -kv[1]) if t != focus)[:2]
+        category = None
+        m = _GOVERNED_RE.search(normalize(text))
+        if m:
+            words = [w for w in self.tokenizer.words(m.group(1)) if len(w) >= 2 and w not in self.cues.question_words]
+            category = words[0] if words else None
+        numbers = tuple(re.findall(r"\d+(?:\.\d+)?", normalize(text)))
+        return Part(text, slot, frozenset(found), focus, subject, terms, own, category, numbers)
+
+    # --- terms ---------------------------------------------------------------------------------
+
+    def known(self, term: str) -> bool:
+        return term in self.idf or any(p in self.idf for p in self.pieces(term))
+
+    def pieces(self, term: str) -> list[str]:
+        return [p for p in self.tokenizer.sub_words(term) if len(p) >= 2 and p != term]
+
+    def weight(self, term: str) -> float:
+        if term in self.idf:
+            return self.idf[term]
+        pieces = [p for p in self.pieces(term) if p in self.idf]
+        # A word the corpus never uses: as rare as its rarest known piece, else the rarest of all.
+        return max((self.idf[p] for p in pieces), default=self.max_idf)
+
+    def terms(self, text: str) -> dict[str, float]:
+        """Evidence terms (jieba with parts of speech, 文号 whole) with their weights.
+
+        Function words and question words are not evidence. A word the corpus never uses weighs like
+        a rare term when it is a noun (票价: the question asks about something the documents may not
+        name), and little otherwise (colloquial verbs the documents phrase differently).
+        """
+        out: dict[str, float] = {}
+        for n in self.tokenizer.doc_numbers(text):
+            out[n] = self.max_idf * 1.5
+        body = normalize(_COUNT_RE.sub(" ", DOCNUM_RE.sub(" ", _MARKUP_RE.sub(" ", text))))
+        qwords = self.cues.question_words
+        for pair in self.tokenizer.tagger().lcut(body):
+            t, flag = pair.word.strip(), pair.flag
+            if not t or t in qwords or t in STOPWORDS or not re.search(r"[\w\u4e00-\u9fff]", t):
+                continue
+            if flag[:1] in _FUNCTION_POS or (t.isdigit() and len(t) == 1):
+                continue
+            if len(t) == 1:
+                if flag[:1] in "vn":  # a one-character verb or noun (挂, 罚) is weak evidence
+                    out[t] = 0.3 * self.weight(t)
+                continue
+            if self.known(t):
+                out[t] = self.weight(t)
+            else:
+                out[t] = self.max_idf * 0.8 if flag[:1] == "n" or flag in ("vn", "eng", "m") else 1.0
+        return out
+
+    def focus(self, text: str) -> str | None:
+        """What the question asks about: the noun an interrogative governs ("用什么制度" -> 制度),
+        else the last noun before the interrogative ("门票多少钱" -> 门票)."""
+        m = _INTERROGATIVE_RE.search(text)
+        if not m:
+            return None
+        qwords = self.cues.question_words
+        after = re.match(r"(?:谁是|(?:多少|几|什么|哪些|哪个)[个条家名项户人次批类所座位种]?)([\u4e00-\u9fff]{2,6})", text[m.start():])
+        if after:
+            for p in self.tokenizer.tagger().lcut(normalize(after.group(1))):
+                if (p.flag[:1] == "n" or p.flag == "vn") and len(p.word) >= 2 and p.word not in qwords:
+                    return p.word
+                break
+        nouns = [p.word for p in self.tokenizer.tagger().lcut(normalize(text[: m.start()]))
+                 if (p.flag[:1] == "n" or p.flag in ("vn", "eng")) and len(p.word) >= 2 and p.word not in qwords]
+        return nouns[-1] if nouns else None
