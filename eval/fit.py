@@ -116,28 +116,16 @@ class Reader:
         print(f"index: {report.chunks} chunks ({len(report.embedded_files)} files embedded) in "
               f"{time.perf_counter() - t0:.0f}s", file=sys.stderr)
         self.retriever = open_retriever(self.settings)
-        from rag.answer.model import AnswerModel
+        self.raws = self.retriever.index.raws
+    def readings(self, questions: list[dict], model) -> list:
+        """Each question retrieved and read by the product's answerer with the given model."""
         from rag.factory import make_extractive
         from rag.qa import QA
 
-        self.answerer = make_extractive(self.settings, self.retriever.index, self.retriever.query_vector,
-                                        AnswerModel.blank())
-        self.qa = QA(self.retriever, self.answerer, self.settings)
-        self.raws = self.retriever.index.raws
-
-    def readings(self, questions: list[dict], model) -> list:
-        from rag.answer.select import Selector
-        from rag.answer.refuse import Judge
-
-        a = self.answerer
-        a.model = model
-        a.selector = Selector(model, a.cov, self.settings.answer.add_ratio, self.settings.answer.max_extra_sentences)
-        a.judge = Judge(model, a.cov, model.threshold)
-        out = []
-        for q in questions:
-            hits = self.qa.search(q["question"])
-            out.append(a.read(q["question"], hits))
-        return out
+        answerer = make_extractive(self.settings, self.retriever.index, self.retriever.query_vector, model)
+        qa = QA(self.retriever, answerer, self.settings)
+        self.cues_version = answerer.reader.cues.version
+        return [answerer.read(q["question"], qa.search(q["question"])) for q in questions]
 
 
 def sentence_rows(questions, readings, raws):
@@ -267,7 +255,7 @@ def fit(questions: list[dict], reader: Reader, work: Path) -> tuple:
         "fitted": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "procedure": "python -m eval.fit (eval/fit.py docstring)",
         "sklearn": sklearn.__version__,
-        "cues_version": reader.answerer.reader.cues.version,
+        "cues_version": reader.cues_version,
         "split": {"rule": f"by document, sha256(name) mod 1000 < {HELD_SHARE * 1000:.0f} -> held", "folds": FOLDS},
         "fit_documents": sorted({group_of(q) for q in fit_q if q.get("evidence")}),
         "held_documents": sorted({group_of(q) for q in held_q if q.get("evidence")}),

@@ -86,7 +86,7 @@ class ExtractiveAnswerer:
                 chosen += [c for c in by_chunk[top] if all(c.start != x.start for x in chosen)]
                 reading.whole_clause = True
                 continue
-            for c in self.selector.select(part, frame, cands, by_chunk):
+            for c in self.selector.select(part, ranked, by_chunk):
                 if all(not (c.chunk.source == x.chunk.source and c.start < x.end and x.start < c.end) for x in chosen):
                     chosen.append(c)
         reading.chosen = chosen

@@ -40,10 +40,8 @@ class Selector:
             scored.append(s)
         return sorted(scored, key=lambda c: (-c.p, c.hit_rank, c.start))
 
-    def select(self, part: Part, frame: QuestionFrame, cands: list[Candidate],
-               by_chunk: dict[str, list[Candidate]]) -> list[Candidate]:
-        """The sentences that answer one part (empty when there are no candidates)."""
-        ranked = self.score(part, frame, cands)
+    def select(self, part: Part, ranked: list[Candidate], by_chunk: dict[str, list[Candidate]]) -> list[Candidate]:
+        """The sentences that answer one part, from its candidates as ``score`` ranked them."""
         if not ranked:
             return []
         best = ranked[0]
