@@ -181,7 +181,7 @@ def test_batch_record_matches_the_eval_format(qa):
                 "trace"):
         assert key in r
     assert r["settings_hash"] == qa.settings.answer_hash() == r["trace"]["settings_hash"]
-    assert r["trace"]["answerer_version"] == "extractive/1" and r["trace"]["timings_ms"]["total"] > 0
+    assert r["trace"]["answerer_version"] == "extractive/2" and r["trace"]["model_version"].startswith("answer-model/1+") and r["trace"]["timings_ms"]["total"] > 0
     assert len(r["retrieved"]) >= 10
     json.dumps(r, ensure_ascii=False)
 

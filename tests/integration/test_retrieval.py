@@ -137,7 +137,15 @@ def test_incremental_rebuild_reembeds_only_the_changed_file(tmp_path, fake_embed
     assert second.reused_files == ["000_430437563c8eb99d.txt"]
     idx = load_index(settings)
     n_004_after = sum(1 for c in idx.chunks if c.source.startswith("004"))
-    assert fake_embedder.passages_embedded == second.embedded_chunks == n_004_after >= n_004
+    # The changed file's chunks, and the sentences of its many-sentence chunks, are embedded; nothing else.
+    assert second.embedded_chunks == n_004_after >= n_004
+    assert fake_embedder.passages_embedded == second.embedded_chunks + second.embedded_units
+    per_chunk = {}
+    for ci, _, _ in idx.unit_spans:
+        per_chunk[ci] = per_chunk.get(ci, 0) + 1
+    # A one-sentence chunk reuses its chunk vector for its one unit.
+    assert second.embedded_units == sum(n for ci, n in per_chunk.items()
+                                        if n > 1 and idx.chunks[ci].source.startswith("004")) > 0
     assert any("增量重建" in c.text for c in idx.chunks)
 
     (corpus / "000_430437563c8eb99d.txt").unlink()

@@ -10,7 +10,7 @@ from rag.config import FLAT, GROUPS, Settings
 def test_every_field_has_one_flat_name_and_groups_own_their_defaults():
     s = Settings()
     assert set(GROUPS) == {"ingest", "index", "retrieval", "answer", "llm", "serve"}
-    assert s.retrieval.top_k == 10 and s.llm.passages == 3 and s.answer.min_coverage == 0.5
+    assert s.retrieval.top_k == 10 and s.llm.passages == 3 and s.answer.refusal_threshold == -1.0 and s.answer.answer_model == ""
     assert FLAT["llm_base_url"] == ("llm", "base_url") and FLAT["top_k"] == ("retrieval", "top_k")
     assert len(FLAT) == sum(len(cls.__dataclass_fields__) for cls in GROUPS.values())
 
@@ -27,11 +27,11 @@ def test_environment_names_and_types(monkeypatch):
     monkeypatch.setenv("RAG_TOP_K", "7")
     monkeypatch.setenv("RAG_LLM_BASE_URL", "http://127.0.0.1:9999/v1")
     monkeypatch.setenv("RAG_LLM_GATE", "false")
-    monkeypatch.setenv("RAG_MIN_COVERAGE", "0.4")
+    monkeypatch.setenv("RAG_REFUSAL_THRESHOLD", "0.4")
     monkeypatch.setenv("RAG_INDEX_DIR", "/tmp/x")
     s = Settings.from_env(port=8000)
     assert s.retrieval.top_k == 7 and s.llm.base_url.endswith(":9999/v1") and s.llm.gate is False
-    assert s.answer.min_coverage == 0.4 and str(s.index_dir) == "/tmp/x" and s.serve.port == 8000
+    assert s.answer.refusal_threshold == 0.4 and str(s.index_dir) == "/tmp/x" and s.serve.port == 8000
 
 
 def test_index_fingerprint_follows_only_what_shapes_the_index():
@@ -46,7 +46,7 @@ def test_answer_hash_follows_what_can_change_an_answer():
     s = Settings()
     h = s.answer_hash()
     assert h == s.replace(port=1, feedback_db="elsewhere.sqlite", milvus_token="secret").answer_hash()
-    assert h != s.replace(min_coverage=0.4).answer_hash() != s.replace(top_k=5).answer_hash()
+    assert h != s.replace(refusal_threshold=0.4).answer_hash() != s.replace(top_k=5).answer_hash()
     assert h != s.replace(chunk_max_chars=300).answer_hash()
     # The LLM's settings count only when the LLM answers.
     assert h == s.replace(llm_model="other").answer_hash()
