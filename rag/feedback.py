@@ -30,13 +30,15 @@ CREATE TABLE IF NOT EXISTS feedback (
     settings_fingerprint TEXT NOT NULL,
     answerer TEXT NOT NULL,
     settings_hash TEXT NOT NULL DEFAULT '',
-    answerer_version TEXT NOT NULL DEFAULT ''
+    answerer_version TEXT NOT NULL DEFAULT '',
+    model_version TEXT NOT NULL DEFAULT ''  -- the fitted answer model (rag/answer/model.py)
 )
 """
 COLUMNS = ("id", "created_at", "question", "answer", "refused", "citations", "verdict", "comment",
-           "settings_fingerprint", "answerer", "settings_hash", "answerer_version")
+           "settings_fingerprint", "answerer", "settings_hash", "answerer_version", "model_version")
 # Columns added after the first release: a store created then gets them on open.
-_ADDED = {"settings_hash": "TEXT NOT NULL DEFAULT ''", "answerer_version": "TEXT NOT NULL DEFAULT ''"}
+_ADDED = {"settings_hash": "TEXT NOT NULL DEFAULT ''", "answerer_version": "TEXT NOT NULL DEFAULT ''",
+          "model_version": "TEXT NOT NULL DEFAULT ''"}
 
 
 class FeedbackStore:
@@ -72,7 +74,8 @@ class FeedbackStore:
         row = (time.strftime("%Y-%m-%d %H:%M:%S"), record.get("question") or "", record.get("answer") or "",
                int(bool(record.get("refused"))), json.dumps(record.get("citations") or [], ensure_ascii=False),
                verdict, (comment or "")[: self.comment_chars], fingerprint, trace.get("answerer") or "",
-               record.get("settings_hash") or trace.get("settings_hash") or "", trace.get("answerer_version") or "")
+               record.get("settings_hash") or trace.get("settings_hash") or "", trace.get("answerer_version") or "",
+               trace.get("model_version") or "")
         with self._lock, self._connect() as db:
             cur = db.execute(f"INSERT INTO feedback ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * len(row))})",
                              row)

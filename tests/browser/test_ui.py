@@ -127,13 +127,14 @@ def test_feedback_is_stored_in_sqlite_with_the_answer(page, server):
                            timeout=15_000)
     db = sqlite3.connect(server["settings"].serve.feedback_db)
     row = db.execute("SELECT question, answer, verdict, comment, citations, settings_fingerprint, settings_hash, "
-                     "answerer_version FROM feedback ORDER BY id DESC LIMIT 1").fetchone()
+                     "answerer_version, model_version FROM feedback ORDER BY id DESC LIMIT 1").fetchone()
     assert row[0] == "门前五包具体包括哪五项内容？"
     assert "包环境卫生" in row[1]
     assert row[2] == "citation_wrong" and row[3] == "第三项引用需要核对"
     assert json.loads(row[4])[0]["source"] == "002_1ade5e92c4242b0a.txt"
     assert row[5] == server["settings"].fingerprint()
-    assert row[6] == server["settings"].answer_hash() and row[7] == "extractive/1"
+    assert row[6] == server["settings"].answer_hash() and row[7] == "extractive/2"
+    assert row[8].startswith("answer-model/1+")
 
 
 def test_unanswerable_question_shows_the_refusal_and_related_passages(page):

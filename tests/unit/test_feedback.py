@@ -16,7 +16,8 @@ def test_feedback_export_is_csv_with_every_column(tmp_path):
     store = FeedbackStore(tmp_path / "fb.sqlite", 2000)
     record = {"question": "问，\"引号\"", "answer": "答[1]", "refused": False,
               "citations": [{"source": "a.txt", "start": 1, "end": 3, "quote": "条款"}]}
-    record["trace"] = {"answerer": "extractive", "answerer_version": "extractive/1", "settings_hash": "h1"}
+    record["trace"] = {"answerer": "extractive", "answerer_version": "extractive/1", "settings_hash": "h1",
+                       "model_version": "answer-model/1+abc"}
     record["settings_hash"] = "h1"
     store.add(record, "incorrect", "多行\n备注", "fp1")
     with pytest.raises(ValueError):
@@ -26,6 +27,7 @@ def test_feedback_export_is_csv_with_every_column(tmp_path):
     assert rows[0]["question"] == "问，\"引号\"" and rows[0]["comment"] == "多行\n备注"
     assert rows[0]["verdict"] == "incorrect" and json.loads(rows[0]["citations"])[0]["quote"] == "条款"
     assert rows[0]["settings_hash"] == "h1" and rows[0]["answerer_version"] == "extractive/1"
+    assert rows[0]["model_version"] == "answer-model/1+abc"
 
 
 def test_feedback_store_of_the_first_release_gains_the_new_columns(tmp_path):
