@@ -131,6 +131,12 @@ def run_eval(questions_path, systems=("ours", "naive", "bm25"), out_dir="eval/ou
                        "during the system's build and answers",
         "systems": {},
     }
+    fitted = fitting_split(questions, settings)
+    if fitted["questions"]:
+        report["fitting_split"] = fitted
+        print(f"NOTE: {fitted['questions']} of {len(questions)} questions are on the fitting split of "
+              f"{fitted['model']}: lines marked [fit] are measured on questions it was fitted on, "
+              f"[not fitted] on the rest", flush=True)
     for name in systems:
         outputs, info = run_system(name, questions, Path(corpus_dir), settings, lambda: embedder_box["e"],
                                    out / "cache")
@@ -139,12 +145,33 @@ def run_eval(questions_path, systems=("ours", "naive", "bm25"), out_dir="eval/ou
         report["systems"][name] = {**info, **{k: v for k, v in scored.items() if k != "rows"},
                                    "latencies_ms": [o["latency_ms"] for o in outputs]}
         print(summary_line(name, scored["overall"]), flush=True)
+        if fitted["questions"]:
+            for label, keep in (("fit", True), ("not fitted", False)):
+                sub = [(q, o) for q, o in zip(questions, outputs) if (q["id"] in fitted["ids"]) is keep]
+                if sub:
+                    part = M.score([q for q, _ in sub], [o for _, o in sub], raws)["overall"]
+                    report["systems"][name][f"overall_{label.replace(' ', '_')}"] = part
+                    print(summary_line(f"{name} [{label}, {len(sub)} q]", part), flush=True)
 
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
     plot_metrics(report, out / "metrics.png")
     plot_latency(report, out / "latency.png")
     return report
+
+
+def fitting_split(questions: list[dict], settings: Settings) -> dict:
+    """Which of these questions the answer model (the one settings name, else the packaged one) was
+    fitted on, by the question hashes its file lists: numbers on them are training numbers."""
+    from rag.answer.model import DEFAULT_PATH, load_model, question_key
+
+    try:
+        model = load_model(Path(settings.answer.answer_model) if settings.answer.answer_model else DEFAULT_PATH)
+    except RagError:
+        return {"questions": 0, "ids": [], "model": None}
+    keys = set(model.meta.get("fit_questions") or [])
+    ids = [q["id"] for q in questions if question_key(q["question"]) in keys]
+    return {"questions": len(ids), "ids": ids, "model": model.version}
 
 
 def _warm_jieba() -> None:
@@ -180,8 +207,12 @@ def render_markdown(report: dict) -> str:
     """report.md: side-by-side main table, per-type and per-file tables, failures."""
     names = list(report["systems"])
     S = report["systems"]
+    fitted = report.get("fitting_split")
     lines = [
         "# Evaluation report", "",
+        *([f"**{fitted['questions']} of {report['questions']} questions are on the fitting split of "
+           f"{fitted['model']}**: the main table mixes training and unseen questions; see the split "
+           "tables below.", ""] if fitted else []),
         f"{report['questions']} questions from `{report['questions_file']}`, corpus `{report['corpus_dir']}`, "
         f"embedder `{report['embedder']}` (model load {report['model_load_s']} s, shared, not in build times).", "",
         "| metric | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names),
@@ -225,6 +256,17 @@ def render_markdown(report: dict) -> str:
                 cells.append("; ".join(c))
             lines.append(f"| {k} | {count} | " + " | ".join(cells) + " |")
         lines.append("")
+    if fitted:
+        for label in ("fit", "not_fitted"):
+            key = f"overall_{label}"
+            if not all(key in S[n] for n in names):
+                continue
+            lines += [f"## Questions {'the model was fitted on' if label == 'fit' else 'it was not fitted on'}"
+                      f" ({label.replace('_', ' ')})", "", "| metric | " + " | ".join(names) + " |",
+                      "| --- |" + " --- |" * len(names)]
+            for k, lab in MAIN:
+                lines.append(f"| {lab} | " + " | ".join(_fmt(S[n][key][k]) for n in names) + " |")
+            lines.append("")
     lines += ["## Failures", ""]
     for n in names:
         fails = S[n]["failures"]
