@@ -45,7 +45,8 @@ ENTITY_SLOTS = frozenset({Slot.MONEY, Slot.DURATION, Slot.DATE, Slot.NUMBER, Slo
 
 _YEAR = re.compile(r"(?<!\d)(\d{4})\s*(?:年|-|—|–|~|至)")
 _QUANTITY = re.compile(rf"(?<![\d年])(\d+(?:\.\d+)?)\s*(号线|岁|周岁|号楼|公里|米|批|届|项|条|名|户|个|次|万|亿|%)")
-_PLACE_NAME = re.compile(r"([\u4e00-\u9fff]{2,4}?)(省|市|区|县|镇|乡|街道)(?![\u4e00-\u9fff]{0,1}(?:级|域|别|内|外|委|长|政府|人民))")
+_PLACE_NAME = re.compile(r"([\u4e00-\u9fff]{2,4}?)(省|市|区|县|镇|乡|街道)(?![\u4e00-\u9fff]{0,1}(?:级|域|别|内|外|委|长|政府|人民)|[民场容政值属划位块间城里])")
+_NOT_IN_NAME = "[在于到的和与及从向对给把被是为或]"
 _GENERIC_PLACE = frozenset("全市 本市 全省 本省 各区 各县 区县 市区 县区 城区 本区 辖区 全区 全县 本县 社区 街道 市级 县级 区级 "
                            "城市 地区 省市 全国 该市 该区 所在".split())
 
@@ -57,13 +58,17 @@ def bare(text: str) -> str:
 
 def find(slot: Slot, text: str, exclude: tuple[str, ...] = ()) -> list[str]:
     """Entities of the slot's kind in a text, structural numbers excluded, and numbers the question
-    itself states (``exclude``) not counted for a number slot."""
+    itself states (``exclude``: its numbers and its text) not counted for a number slot, nor bodies and
+    places the question's text contains."""
     rx = RECOGNISERS.get(slot)
     if slot is Slot.LIST:
         return [text] if enumeration(text) >= 2 or LIST_ITEM_RE.match(text.strip()) else []
     if rx is None:
         return []
     out = [m.group(0) for m in rx.finditer(bare(text)) if m.group(0).strip()]
+    if slot in (Slot.WHO, Slot.PLACE):
+        # A body or place the question itself names is not the one it asks for.
+        out = [o for o in out if not any(o.strip() in e for e in exclude)]
     if slot is Slot.NUMBER:
         years = set(_YEAR.findall(text))
         out = [o for o in out if o.strip() not in exclude and not any(o.startswith(y) for y in years)
@@ -91,11 +96,16 @@ def quantities(text: str) -> list[str]:
 
 
 def places(text: str) -> set[str]:
-    """Named places (历下区, 青岛市, 章丘): a specific administrative name, not 全市 or 各区."""
+    """Named places (历下区, 青岛市, 章丘): a specific administrative name, not 全市 or 各区, nor the
+    市/区/县 inside a word (荣誉市民, 农贸市场, 市容, 区划, 县城)."""
     out = set()
     for m in _PLACE_NAME.finditer(normalize(text)):
-        name = m.group(1) + m.group(2)
-        if name[-2:] in _GENERIC_PLACE or name in _GENERIC_PLACE or m.group(1)[-1] in "各本该全每":
+        # A name does not run across a preposition or particle ("场在历下区" is 历下区).
+        head = re.split(_NOT_IN_NAME, m.group(1))[-1]
+        if len(head) < 2:
+            continue
+        name = head + m.group(2)
+        if name in _GENERIC_PLACE or head in _GENERIC_PLACE or head[0] in "各本该全每我其此" or head[-1] in "各本该全每":
             continue
         out.add(name)
     return out

@@ -46,6 +46,12 @@ class Part:
         return sum(self.terms.values()) or 1.0
 
     @property
+    def given(self) -> tuple[str, ...]:
+        """What the part itself states: its numbers and its text. An entity the question names
+        ("经营者违反…的，由谁处罚") is not the answer to it."""
+        return self.numbers + (normalize(self.text),)
+
+    @property
     def entity_slots(self) -> frozenset[Slot]:
         """Asked slots whose answer is a recognisable entity (an amount, a date, a body...)."""
         return self.slots & entities.ENTITY_SLOTS

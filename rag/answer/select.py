@@ -61,7 +61,7 @@ class Selector:
                 break
             if any(c.start < x.end and x.start < c.end and c.chunk.source == x.chunk.source for x in picked):
                 continue
-            new_slot = any(entities.has(s, c.text, part.numbers) and not entities.has(s, have, part.numbers)
+            new_slot = any(entities.has(s, c.text, part.given) and not entities.has(s, have, part.given)
                            for s in part.entity_slots)
             new_focus = bool(part.focus) and part.focus not in have and part.focus in flat(c.text)
             if new_slot or new_focus:

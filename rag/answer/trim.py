@@ -45,21 +45,25 @@ def trim(cand: Candidate, raw: str, parts: tuple[Part, ...], cov: Coverage, limi
     for t in cov.cover(terms, cand.chunk.context):
         terms[t] *= 0.3
     bounds = sorted({a0} | {i + 1 for i, ch in enumerate(text) if ch in CLAUSE_END and i >= a0} | {len(text)})
-    best = (-1e9, a0, len(text))
+    # A run that repeats the question's words but drops the asked entity ("经营者违反本规定…的" without
+    # "由…部门") answers nothing: runs holding more of the asked entities always win.
+    asked = [p for p in parts if p.entity_slots and any(entities.has(s, text, p.given) for s in p.entity_slots)]
+    best = (-1, -1e9, a0, len(text))
     for i in range(len(bounds) - 1):
         for j in range(i + 1, len(bounds)):
             a, b = bounds[i], bounds[j]
             if b - a > limit and j > i + 1:
                 break
             piece = text[a:b]
+            held = sum(1 for p in asked if any(entities.has(s, piece, p.given) for s in p.entity_slots))
             w = cov.share(terms, piece)
             for p in parts:
                 if not p.own or cov.cover(p.own, piece):
                     w += window_score(p, piece)
             w -= 0.002 * len(piece)  # on a tie the shorter run wins
-            if w > best[0]:
-                best = (w, a, b)
-    _, a, b = best
+            if (held, w) > best[:2]:
+                best = (held, w, a, b)
+    _, _, a, b = best
     piece = text[a:b]
     lead = len(piece) - len(piece.lstrip())
     piece = piece.strip().rstrip(CLAUSE_END)
@@ -74,7 +78,7 @@ def window_score(part: Part, piece: str) -> float:
     enumeration of a list, the focus (answers rarely repeat the question)."""
     score = 0.0
     for slot in part.entity_slots | (part.slots & {Slot.DEFINITION, Slot.CONSEQUENCE}):
-        if entities.has(slot, piece, part.numbers):
+        if entities.has(slot, piece, part.given):
             score += 0.5
     if Slot.LIST in part.slots:
         score += min(0.5, 0.1 * entities.enumeration(piece))

@@ -92,6 +92,20 @@ def test_years_places_and_quantities_of_a_question(reader):
     assert entities.places("全市各区县都要落实") == set()
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("授予荣誉市民称号", set()), ("农贸市场在历下区", {"历下区"}), ("本市城区和县城", set()),
+    ("章丘区和历城区的居民", {"章丘区", "历城区"}), ("济南市市容管理", {"济南市"}),
+])
+def test_a_place_is_a_name_not_the_city_inside_a_word(text, expected):
+    assert entities.places(text) == expected
+
+
+def test_a_body_the_question_names_is_not_its_answer(reader):
+    part = reader.read("经营者违反规定的，由谁处罚？").parts[0]
+    assert not entities.has(Slot.WHO, "经营者违反规定的，", part.given)
+    assert entities.has(Slot.WHO, "由县级以上市场监督管理部门处罚", part.given)
+
+
 @pytest.mark.parametrize("slot, text, expected", [
     (Slot.NUMBER, "第十七条 （三）每年实施1000个项目", True),
     (Slot.NUMBER, "第十七条 （三）按照济政发〔2021〕13号执行", False),  # only structural numbers
