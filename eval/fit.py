@@ -16,8 +16,11 @@ Procedure (rerunnable, deterministic):
    probabilities from a model that did not see that question (5 folds by document), label = the
    question is answerable. Threshold: maximises balanced accuracy (answer the answerable, refuse
    the rest) on those out-of-fold probabilities; the gate threshold is the highest one under which
-   at least 90% of questions are unanswerable (the LLM's gate refuses only there).
-5. Saved as JSON with its version, what it was fitted on (document list, hashes of the fit
+   at least 80% of questions are unanswerable (the LLM's gate refuses only there).
+5. Composition: ``add_ratio`` (when a further sentence joins an answer) from a small grid, by
+   the share of fit questions the whole pipeline gets right (concise and correct, or refused when
+   unanswerable).
+6. Saved as JSON with its version, what it was fitted on (document list, hashes of the fit
    questions, so `rag eval` can mark a run on them as the fitting split) and its fit-time metrics.
 """
 
@@ -33,17 +36,15 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.answer.model import question_key
+
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_DIR = ROOT / "tests" / "data" / "train"
 COLLECTION_MD = ROOT / "tests" / "data" / "collection" / "md"
 HELD_SHARE = 0.3
 FOLDS = 5
-GATE_PRECISION = 0.9
-
-
-def question_key(text: str) -> str:
-    """A short hash of a question's text, as the model file lists its fit questions."""
-    return hashlib.sha256("".join(text.split()).encode()).hexdigest()[:12]
+GATE_PRECISION = 0.8
+ADD_RATIOS = (0.2, 0.3, 0.45, 0.6, 0.8)
 
 
 def group_of(q: dict) -> str:
@@ -126,6 +127,22 @@ class Reader:
         qa = QA(self.retriever, answerer, self.settings)
         self.cues_version = answerer.reader.cues.version
         return [answerer.read(q["question"], qa.search(q["question"])) for q in questions]
+
+
+    def concise(self, questions: list[dict], model) -> float:
+        """Share of questions the whole extractive pipeline gets right (compose and citation check
+        included): concise and correct when answerable, refused when not."""
+        from eval.metrics import score
+        from rag.factory import make_extractive
+        from rag.qa import QA
+        from rag.record import answer_record
+
+        answerer = make_extractive(self.settings, self.retriever.index, self.retriever.query_vector, model)
+        qa = QA(self.retriever, answerer, self.settings)
+        outputs = [{**answer_record(qa.ask(q["question"]), q.get("id")), "question": q["question"], "latency_ms": 0.0}
+                   for q in questions]
+        rows = score(questions, outputs, self.raws)["rows"]
+        return round(sum(r["concise"] if r["answerable"] else r["refused"] for r in rows) / max(1, len(rows)), 4)
 
 
 def sentence_rows(questions, readings, raws):
@@ -233,6 +250,15 @@ def fit(questions: list[dict], reader: Reader, work: Path) -> tuple:
     threshold, gate = choose_thresholds(p_oof, Qy)
     stamp = hashlib.sha256(json.dumps([sentence.to_dict(), answerable.to_dict(), threshold]).encode()).hexdigest()[:8]
     model = AnswerModel(f"answer-model/1+{stamp}", sentence, answerable, threshold, gate, {})
+
+    # Composition: the share of the best sentence's probability at which a further sentence joins,
+    # chosen on the fit split by the share of questions the whole pipeline gets right (ties: the larger share).
+    scores = {r: reader.concise(fit_q, replace(model, add_ratio=r)) for r in ADD_RATIOS}
+    model = replace(model, add_ratio=max(ADD_RATIOS, key=lambda r: (scores[r], r)))
+    print(f"add_ratio by right answers on the fit split: {scores} -> {model.add_ratio}", file=sys.stderr)
+    stamp = hashlib.sha256(json.dumps([sentence.to_dict(), answerable.to_dict(), threshold, gate,
+                                       model.add_ratio]).encode()).hexdigest()[:8]
+    model = replace(model, version=f"answer-model/1+{stamp}")
 
     # Fit-time metrics: in-sample (fit) and held-out (held) sentence top-1 and answerability AUC.
     held_read = reader.readings(held_q, model)

@@ -72,12 +72,13 @@ class AnswerSettings:
     max_question_chars: int = 500
     # The fitted answer model (sentence weights, no-answer threshold): "" reads answer_model.json
     # beside the live index when an operator fitted one for their corpus, else the packaged one.
-    model: str = ""
+    answer_model: str = ""
     # Override of the fitted no-answer threshold (P(answerable) below it is refused); < 0: the fitted one.
     refusal_threshold: float = -1.0
     # A further sentence joins the answer only at this share of the best one's probability, and
     # only when it adds the asked slot or the focus; at most this many further sentences per part.
-    add_ratio: float = 0.6
+    # < 0: the share fitted with the answer model.
+    add_ratio: float = -1.0
     max_extra_sentences: int = 2
     max_hits: int = 6  # how many top hits the extractive answerer reads
     # NOTE: about 120 characters is what a citizen reads at a glance; several sentences share it,

@@ -37,8 +37,8 @@ def model_path(settings: Settings, index) -> "Path":
 
     from .answer.model import DEFAULT_PATH, MODEL_FILE
 
-    if settings.answer.model:
-        return Path(settings.answer.model)
+    if settings.answer.answer_model:
+        return Path(settings.answer.answer_model)
     beside = Path(index.directory) / MODEL_FILE
     return beside if beside.exists() else DEFAULT_PATH
 

@@ -58,7 +58,8 @@ class ExtractiveAnswerer:
         self.raws = raws
         self.settings = settings
         self.cov = Coverage(reader)
-        self.selector = Selector(model, self.cov, settings.add_ratio, settings.max_extra_sentences)
+        add_ratio = settings.add_ratio if settings.add_ratio >= 0 else model.add_ratio
+        self.selector = Selector(model, self.cov, add_ratio, settings.max_extra_sentences)
         self.judge = Judge(model, self.cov, model.threshold)
 
     def read(self, question: str, hits: list[Hit]) -> Reading:

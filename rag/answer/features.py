@@ -24,7 +24,7 @@ MARKED_SLOTS = (Slot.MONEY, Slot.DURATION, Slot.DATE, Slot.NUMBER, Slot.WHO, Slo
                 Slot.CONSEQUENCE, Slot.CONDITION, Slot.PROCEDURE, Slot.YESNO, Slot.PURPOSE)
 
 SENTENCE_FEATURES = (
-    "dense", "dense_gap", "dense_rank", "lex", "lex_gap", "ctx_lex", "chunk_lex", "hit_prior", "focus",
+    "dense", "dense_gap", "dense_rank", "lex", "lex_gap", "local_lex", "local_lex_gap", "ctx_lex", "chunk_lex", "hit_prior", "focus",
     "category", "entity_asked", "entity_missing", "list_shape", "list_item", "heading", "first", "position",
     "log_len", "short", "clause_asked", "reference_in_chunk",
     *(f"has_{s.value}" for s in MARKED_SLOTS),
@@ -74,19 +74,31 @@ def sentence_features(part: Part, frame: QuestionFrame, cands: list[Candidate], 
     dense_order = sorted(range(len(cands)), key=lambda i: -cands[i].dense)
     dense_rank = {i: r for r, i in enumerate(dense_order)}
     lex = [cov.share(part.terms, c.text) for c in cands]
+    # The same coverage with each term re-weighted by how few of these candidates hold it: a term of
+    # the document's title, present in nearly every retrieved sentence, tells them apart no more than
+    # a stopword does (local idf over the pool).
+    covers = [cov.cover(part.terms, c.text) for c in cands]
+    n = len(cands)
+    local_terms = {t: w * math.log(1.0 + n / (1.0 + sum(1 for cv in covers if t in cv)))
+                   for t, w in part.terms.items()}
+    local_mass = sum(local_terms.values()) or 1.0
+    local = [sum(local_terms[t] * v for t, v in cv.items()) / local_mass for cv in covers]
+    max_local = max(local, default=0.0)
     max_dense = max((c.dense for c in cands), default=0.0)
     max_lex = max(lex, default=0.0)
     asked_entity = part.entity_slots
     for i, c in enumerate(cands):
         text = c.text
         f = flat(text)
-        has = {s: (s in part.slots and entities.has(s, text, part.numbers)) for s in MARKED_SLOTS}
+        has = {s: (s in part.slots and entities.has(s, text, part.given)) for s in MARKED_SLOTS}
         row = {
             "dense": c.dense,
             "dense_gap": c.dense - max_dense,
             "dense_rank": 1.0 / (1.0 + dense_rank[i]),
             "lex": lex[i],
             "lex_gap": lex[i] - max_lex,
+            "local_lex": local[i],
+            "local_lex_gap": local[i] - max_local,
             "ctx_lex": cov.share(part.terms, text + " " + c.chunk.context),
             "chunk_lex": chunk_share[c.chunk.chunk_id],
             "hit_prior": 1.0 / c.hit_rank,
@@ -121,7 +133,7 @@ def question_features(frame: QuestionFrame, best: list[Candidate], chosen: list[
     asked = [p for p in frame.parts if p.entity_slots]
     missing = 0.0
     for p in asked:
-        if not any(entities.has(s, c.text, p.numbers) for s in p.entity_slots for c in chosen):
+        if not any(entities.has(s, c.text, p.given) for s in p.entity_slots for c in chosen):
             missing += 1.0 / len(frame.parts)
     ev_years = entities.years(evidence)
     # Another year than the asked one, or none at all where the question names one.

@@ -9,6 +9,7 @@ only below it). Both are fitted by ``python -m eval.fit`` on the training split 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -20,6 +21,11 @@ from .features import QUESTION_FEATURES, SENTENCE_FEATURES
 MODEL_FILE = "answer_model.json"
 DEFAULT_PATH = Path(__file__).with_name(MODEL_FILE)
 FORMAT = "answer-model/1"
+
+
+def question_key(text: str) -> str:
+    """A short hash of a question's text (whitespace ignored), as a model file lists its fit questions."""
+    return hashlib.sha256("".join(text.split()).encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,9 @@ class AnswerModel:
     threshold: float  # refuse when P(answerable) is below this
     gate_threshold: float  # the LLM's offline gate refuses only below this (confident refusals)
     meta: dict
+    # A further sentence joins an answer at this share of the best one's probability (chosen on
+    # the fit split by concise accuracy; see eval/fit.py).
+    add_ratio: float = 0.6
 
     @classmethod
     def blank(cls) -> "AnswerModel":
@@ -71,7 +80,8 @@ class AnswerModel:
     def to_dict(self) -> dict:
         return {"format": FORMAT, "version": self.version, "sentence": self.sentence.to_dict(),
                 "answerable": {**self.answerable.to_dict(), "threshold": self.threshold,
-                               "gate_threshold": self.gate_threshold}, "meta": self.meta}
+                               "gate_threshold": self.gate_threshold}, "add_ratio": self.add_ratio,
+                "meta": self.meta}
 
     def save(self, path: Path) -> None:
         path = Path(path)
@@ -100,4 +110,4 @@ def load_model(path: Path | None = None) -> AnswerModel:
                            f"(differs in {sorted(set(model.features) ^ set(names))}); refit it with `python -m eval.fit`")
     a = d["answerable"]
     return AnswerModel(d["version"], sentence, answerable, float(a["threshold"]), float(a["gate_threshold"]),
-                       d.get("meta", {}))
+                       d.get("meta", {}), float(d.get("add_ratio", 0.6)))
