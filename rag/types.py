@@ -152,6 +152,7 @@ class Refusal(str, Enum):
     OTHER_YEAR = "other_year"  # the evidence speaks of another year than the one asked
     OTHER_PLACE = "other_place"  # the evidence speaks of another place than the one asked
     NOT_CONFIDENT = "not_confident"  # the fitted answerability model is below its threshold
+    REFERENCE_NOT_FOUND = "reference_not_found"  # the question names a 文号 or 第X条 the documents do not hold
     UNVERIFIED_CITATIONS = "unverified_citations"  # every citation failed verification
     MODEL_CANNOT_ANSWER = "model_cannot_answer"  # the LLM said the documents do not cover it
     MODEL_UNAVAILABLE = "model_unavailable"  # the LLM endpoint failed

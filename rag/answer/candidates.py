@@ -65,6 +65,8 @@ class CandidatePool:
         self.units_of = index.units_by_chunk() if index.unit_vectors is not None else {}
         self.chunk_row = {c.chunk_id: i for i, c in enumerate(index.chunks)}
         self.chunk_vectors = index.vectors
+        # Every 文号 the index holds, normalised as questions' are.
+        self.doc_numbers = {n for c in index.chunks if c.doc_number for n in index.tokenizer.doc_numbers(c.doc_number)}
 
     def build(self, question: str, hits: list[Hit]) -> dict[str, list[Candidate]]:
         """chunk_id -> its candidates, for every hit (a list's items may be spread over them); the

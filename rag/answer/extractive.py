@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .. import prompts
 from ..config import AnswerSettings
+from ..search.retrieve import parse_reference
 from ..types import Answer, Hit, Refusal, Trace
 from .candidates import Candidate, CandidatePool
 from .compose import compose
@@ -71,6 +72,14 @@ class ExtractiveAnswerer:
         if not frame.terms:
             reading.refusal = Refusal.NO_CONTENT_WORDS
             return reading
+        ref = parse_reference(question, self.reader.tokenizer)
+        if ref.doc_numbers and not set(ref.doc_numbers) & self.pool.doc_numbers:
+            reading.refusal = Refusal.REFERENCE_NOT_FOUND  # a document this collection does not hold
+            return reading
+        if frame.slot is Slot.CLAUSE and ref.articles and not any(
+                a in h.chunk.section for a in ref.articles for h in hits[: self.settings.max_hits]):
+            reading.refusal = Refusal.REFERENCE_NOT_FOUND  # "第九十九条规定了什么" and no such article
+            return reading
         reading.by_chunk = by_chunk = self.pool.build(question, hits)
         cands = [c for cs in by_chunk.values() for c in cs if c.hit_rank <= self.settings.max_hits]
         if not cands:
@@ -91,8 +100,20 @@ class ExtractiveAnswerer:
                 if all(not (c.chunk.source == x.chunk.source and c.start < x.end and x.start < c.end) for x in chosen):
                     chosen.append(c)
         reading.chosen = chosen
-        reading.decision = self.judge.judge(frame, reading.best, chosen, max(c.dense for c in cands))
+        reading.decision = d = self.judge.judge(frame, reading.best, chosen, max(c.dense for c in cands))
+        if reading.whole_clause and not d.answer and self._names_top_clause(question, hits[0]):
+            # "济政办发〔2021〕19号第十二条讲了什么": the clause the question names exists and was
+            # retrieved; the answer is that clause, whatever the wording around the reference.
+            d.answer, d.reason, d.detail = True, None, "the clause the question names"
         return reading
+
+    def _names_top_clause(self, question: str, hit: Hit) -> bool:
+        ref = parse_reference(question, self.reader.tokenizer)
+        chunk = hit.chunk
+        if not ref.articles or not any(a in chunk.section for a in ref.articles):
+            return False
+        return not ref.doc_numbers or bool(set(ref.doc_numbers) & set(self.reader.tokenizer.doc_numbers(
+            chunk.doc_number or "")))
 
     def answer(self, question: str, hits: list[Hit]) -> Answer:
         hits = list(hits)

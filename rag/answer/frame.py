@@ -176,6 +176,7 @@ class QuestionReader:
     def focus(self, text: str) -> str | None:
         """What the question asks about: the noun an interrogative governs ("用什么制度" -> 制度),
         else the last noun before the interrogative ("门票多少钱" -> 门票)."""
+        text = DOCNUM_RE.sub(lambda d: " " * len(d.group(0)), text)  # a 文号 is a reference, not a noun
         m = _INTERROGATIVE_RE.search(text)
         if not m:
             return None

@@ -110,6 +110,13 @@ def test_a_question_without_content_words_is_refused_for_that_reason(qa):
     assert a.trace.refusal is Refusal.NO_CONTENT_WORDS, a.trace
 
 
+@pytest.mark.parametrize("question", ["济政发〔2099〕99号第二条规定了什么？", "第九十九条规定了什么？"])
+def test_a_reference_the_documents_do_not_hold_is_refused_for_that_reason(qa, question):
+    _, ask, _ = qa
+    a, _ = ask(question)
+    assert a.refused and a.trace.refusal is Refusal.REFERENCE_NOT_FOUND, a.trace
+
+
 def test_no_hits_is_a_refusal_for_lack_of_evidence(qa):
     answerer, _, _ = qa
     a = answerer.answer("道路停车首小时收多少钱？", [])
