@@ -44,6 +44,9 @@ def test_typed_clause_reference_is_answered_from_that_clause(qa):
     assert_verified(a, qa)
 
 
+@pytest.mark.xfail(strict=True, reason="known false refusal of answer-model/1: the right sentence is chosen "
+                   "but the seed corpus's question-passage cosines sit below the training collection's, and "
+                   "P(answerable) 0.68 falls under the fitted threshold 0.77 (closing note of issue 13)")
 def test_number_question_gets_the_number_and_a_short_answer(qa):
     a = qa.ask("门前五包管理办法的有效期到哪天？")
     assert not a.refused

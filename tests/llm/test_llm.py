@@ -140,7 +140,9 @@ def llama_server(tmp_path_factory):
 @pytest.mark.llm
 @pytest.mark.model
 def test_real_llama_server_answers_with_verified_citations(llama_server, retriever, real_index_settings):
-    settings = real_index_settings.replace(answerer="llm", llm_base_url=llama_server)
+    # The gate is off: this test is about the server's stream and the citation check, and the
+    # offline model refuses this question (a known false refusal, see test_answer.py).
+    settings = real_index_settings.replace(answerer="llm", llm_base_url=llama_server, llm_gate=False)
     qa = open_qa(settings, retriever.embedder, retriever.index)
     question = "门前五包管理办法从哪天开始施行？"
     final = None
