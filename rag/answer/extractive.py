@@ -101,14 +101,13 @@ class ExtractiveAnswerer:
                     chosen.append(c)
         reading.chosen = chosen
         reading.decision = d = self.judge.judge(frame, reading.best, chosen, max(c.dense for c in cands))
-        if reading.whole_clause and not d.answer and self._names_top_clause(question, hits[0]):
+        if reading.whole_clause and not d.answer and self._names_top_clause(ref, hits[0]):
             # "济政办发〔2021〕19号第十二条讲了什么": the clause the question names exists and was
             # retrieved; the answer is that clause, whatever the wording around the reference.
             d.answer, d.reason, d.detail = True, None, "the clause the question names"
         return reading
 
-    def _names_top_clause(self, question: str, hit: Hit) -> bool:
-        ref = parse_reference(question, self.reader.tokenizer)
+    def _names_top_clause(self, ref, hit: Hit) -> bool:
         chunk = hit.chunk
         if not ref.articles or not any(a in chunk.section for a in ref.articles):
             return False

@@ -73,11 +73,12 @@ def sentence_features(part: Part, frame: QuestionFrame, cands: list[Candidate], 
             chunk_share[cid] = cov.share(part.terms, c.chunk.context + " " + c.chunk.text)
     dense_order = sorted(range(len(cands)), key=lambda i: -cands[i].dense)
     dense_rank = {i: r for r, i in enumerate(dense_order)}
-    lex = [cov.share(part.terms, c.text) for c in cands]
+    covers = [cov.cover(part.terms, c.text) for c in cands]
+    mass = part.mass
+    lex = [sum(part.terms[t] * v for t, v in cv.items()) / mass for cv in covers]
     # The same coverage with each term re-weighted by how few of these candidates hold it: a term of
     # the document's title, present in nearly every retrieved sentence, tells them apart no more than
     # a stopword does (local idf over the pool).
-    covers = [cov.cover(part.terms, c.text) for c in cands]
     n = len(cands)
     local_terms = {t: w * math.log(1.0 + n / (1.0 + sum(1 for cv in covers if t in cv)))
                    for t, w in part.terms.items()}
