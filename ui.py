@@ -19,11 +19,8 @@ import tempfile
 from pathlib import Path
 
 import gradio as gr
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
-
 from rag import prompts
+from rag.api import RateLimiter, client_key, create_api, staff_name
 from rag.config import Settings
 from rag.errors import RagError
 from rag.feedback import VERDICTS
@@ -174,7 +171,8 @@ def chat_steps(service: Service, question: str | None, chat_value: list, hist: l
             yield chat_value, hist, None
     chat_value[-1] = {"role": "assistant", "content": answer_markdown(answer)}
     if answer.text != prompts.EMPTY_QUESTION:
-        hist = list(hist) + [(answer.trace.resolved_question or answer.question, answer)]
+        keep = service.settings.serve.max_history_turns
+        hist = (list(hist) + [(answer.trace.resolved_question or answer.question, answer)])[-keep:]
     yield chat_value, hist, answer
 
 
@@ -195,25 +193,48 @@ def export_feedback(service: Service) -> Path:
     return path
 
 
-def upload_message(service: Service, files) -> str:
-    """Copy uploaded files into the corpus; one message naming what was stored and what was refused."""
-    msgs = []
+def upload_message(service: Service, files, who: str = "", replace: bool = False) -> tuple[str, list]:
+    """Copy uploaded files into the corpus. Returns one message naming what was stored and what was
+    refused, and the files held back because a file of that name exists (they wait for 确认替换)."""
+    msgs, stored, waiting = [], [], []
     for f in files or []:
         p = Path(getattr(f, "name", f))
+        name = service.safe_name(p.name)
+        if not replace and service.exists(name):
+            waiting.append(str(p))
+            msgs.append(f"已有同名文件 {name}：确认替换后，旧版本将移入回收站")
+            continue
         try:
-            msgs.append(f"已上传 {service.add_document(p, p.name)}")
+            stored.append(service.add_document(p, p.name, who=who, replace=replace))
         except RagError as exc:
             msgs.append(str(exc))
-    msgs.append("点击“更新索引”后生效。")
-    return "；".join(msgs)
+    if stored:
+        msgs.insert(0, f"已上传 {'、'.join(stored)}，点击“更新索引”后生效")
+    return "；".join(msgs) + ("。" if msgs else ""), waiting
 
 
-def delete_message(service: Service, name: str | None) -> str:
+def delete_message(service: Service, name: str | None, who: str = "") -> str:
     try:
-        service.delete_document(name or "")
+        service.delete_document(name or "", who=who)
     except RagError as exc:
         return str(exc)
-    return f"已删除 {name}，点击“更新索引”后生效。"
+    return f"已将 {name} 移入回收站（可在下方恢复），点击“更新索引”后生效。"
+
+
+def restore_message(service: Service, choice: str | None, who: str = "") -> str:
+    """choice: a value of ``trash_choices``."""
+    if not choice:
+        return "请先在回收站中选择要恢复的文件。"
+    stamp, _, name = choice.partition("/")
+    try:
+        service.restore_document(name, stamp, who=who)
+    except RagError as exc:
+        return str(exc)
+    return f"已恢复 {name}，点击“更新索引”后生效。"
+
+
+def trash_choices(service: Service) -> list[tuple[str, str]]:
+    return [(f"{e['file']}（删除于 {e['deleted_at']}）", f"{e['stamp']}/{e['file']}") for e in service.trash()]
 
 
 def reindex_message(report: dict) -> str:
@@ -234,8 +255,164 @@ def doc_names(service: Service) -> list[str]:
 
 # --- the page ----------------------------------------------------------------------------------
 
-def build_blocks(service: Service) -> gr.Blocks:
-    """The page: the citizens' chat tab and the staff tab, each control wired to a function above."""
+# The login posts to /api/login from the page itself, so the session cookie is HttpOnly; the Python
+# handlers then read it from each request.
+LOGIN_JS = """
+async (name, password) => {
+  const r = await fetch('/api/login', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                       credentials: 'same-origin', body: JSON.stringify({name, password})});
+  let body = {};
+  try { body = await r.json(); } catch (e) {}
+  return [r.ok ? '' : (body.error || '登录失败'), ''];
+}
+"""
+LOGOUT_JS = "async () => { await fetch('/api/logout', {method: 'POST', credentials: 'same-origin'}); return []; }"
+
+
+def who_is(service: Service, request: gr.Request | None) -> str | None:
+    """The staff member logged in on the page's session cookie, else None."""
+    return staff_name(service, getattr(request, "headers", None)) if request is not None else None
+
+
+def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
+    """The 工作人员 tab: a login form, and behind it the retrieval details, feedback and documents.
+    Every handler checks the login itself (a hidden control can still be called). Returns the
+    retrieval-details component, which the chat updates."""
+    note = gr.Markdown(elem_id="staff-note")
+    with gr.Column(visible=False, elem_id="login-box") as login_box:
+        login_name = gr.Textbox(label="账号", elem_id="login-name", max_lines=1)
+        login_pw = gr.Textbox(label="密码", type="password", elem_id="login-password", max_lines=1)
+        login_btn = gr.Button("登录", variant="primary", elem_id="login")
+        login_msg = gr.Markdown(elem_id="login-status")
+    with gr.Column(visible=False, elem_id="staff-area") as area:
+        logout_btn = gr.Button("退出登录", size="sm", elem_id="logout")
+        gr.Markdown("#### 检索详情（最近一次回答）")
+        hits = gr.HTML(hits_table(None), elem_id="hits")
+        gr.Markdown("#### 审核反馈")
+        with gr.Row():
+            verdict = gr.Radio(list(VERDICT_LABELS), label="这条回答", elem_id="verdict")
+            comment = gr.Textbox(label="备注", lines=2, elem_id="comment")
+        with gr.Row():
+            submit_fb = gr.Button("提交反馈", elem_id="submit-feedback")
+            export = gr.Button("导出 CSV", elem_id="export")
+        fb_status = gr.Markdown(elem_id="feedback-status")
+        csv_file = gr.File(label="反馈记录", visible=False)
+        gr.Markdown("#### 文件管理")
+        docs = gr.Dataframe(headers=["文件", "字节", "片段数", "已索引"], interactive=False, elem_id="documents")
+        upload = gr.File(label="上传文件（txt / pdf / docx / html）", file_count="multiple",
+                         file_types=[".txt", ".pdf", ".docx", ".html", ".htm"], elem_id="upload")
+        pending = gr.State([])  # uploads waiting for 确认替换
+        with gr.Row(visible=False, elem_id="replace-confirm") as replace_row:
+            replace_yes = gr.Button("确认替换", variant="stop", elem_id="replace-yes")
+            replace_no = gr.Button("取消", elem_id="replace-no")
+        with gr.Row():
+            to_delete = gr.Dropdown([], value=None, label="删除文件（先选择）", elem_id="delete-choice")
+            delete = gr.Button("删除…", elem_id="delete")
+        with gr.Row(visible=False, elem_id="delete-confirm") as confirm_row:
+            confirm_text = gr.Markdown()
+            delete_yes = gr.Button("确认删除", variant="stop", elem_id="delete-yes")
+            delete_no = gr.Button("取消", elem_id="delete-no")
+        with gr.Row():
+            trash = gr.Dropdown([], value=None, label="回收站", elem_id="trash-choice")
+            restore = gr.Button("恢复", elem_id="restore")
+        reindex = gr.Button("更新索引", variant="primary", elem_id="reindex")
+        doc_status = gr.Markdown(elem_id="doc-status")
+
+    def files_view():
+        return (doc_rows(service), gr.update(choices=doc_names(service), value=None),
+                gr.update(choices=trash_choices(service), value=None))
+
+    files_out = [docs, to_delete, trash]
+
+    def view(request: gr.Request):
+        """What the tab shows for this visitor: off / login form / the staff area."""
+        if not service.staff:
+            return (prompts.NO_STAFF_ACCOUNT, gr.update(visible=False), gr.update(visible=False), *files_view_empty())
+        who = who_is(service, request)
+        if who is None:
+            return ("工作人员请登录。", gr.update(visible=True), gr.update(visible=False), *files_view_empty())
+        return (f"已登录：{esc(who)}", gr.update(visible=False), gr.update(visible=True), *files_view())
+
+    def files_view_empty():
+        return [], gr.update(choices=[], value=None), gr.update(choices=[], value=None)
+
+    view_out = [note, login_box, area, *files_out]
+    demo.load(view, None, view_out, api_visibility="private")
+    login_btn.click(None, [login_name, login_pw], [login_msg, login_pw], js=LOGIN_JS).then(
+        view, None, view_out, api_visibility="private")
+    logout_btn.click(None, None, None, js=LOGOUT_JS).then(view, None, view_out, api_visibility="private")
+
+    def guarded(fn):
+        """fn(who, *args) -> message (+ more outputs) only for a logged-in staff member."""
+        def run(*args, request: gr.Request):
+            who = who_is(service, request)
+            if who is None:
+                return fn(None, *args, denied=True)
+            return fn(who, *args)
+        return run
+
+    def do_feedback(who, a, label, note_text, denied=False):
+        return prompts.STAFF_LOGIN_REQUIRED if denied else feedback_message(service, a, label, note_text)
+
+    def do_export(who, denied=False):
+        return gr.update(visible=False) if denied else gr.update(value=str(export_feedback(service)), visible=True)
+
+    def do_upload(who, files, denied=False):
+        if denied:
+            return prompts.STAFF_LOGIN_REQUIRED, [], gr.update(visible=False), *files_view_empty()
+        msg, waiting = upload_message(service, files, who)
+        return msg, waiting, gr.update(visible=bool(waiting)), *files_view()
+
+    def do_replace(who, waiting, denied=False):
+        if denied:
+            return prompts.STAFF_LOGIN_REQUIRED, [], gr.update(visible=False), *files_view_empty()
+        msg, _ = upload_message(service, waiting, who, replace=True)
+        return msg, [], gr.update(visible=False), *files_view()
+
+    def ask_delete(who, name, denied=False):
+        if denied:
+            return prompts.STAFF_LOGIN_REQUIRED, gr.update(visible=False), ""
+        if not name:
+            return "请先在列表中选择要删除的文件。", gr.update(visible=False), ""
+        return "", gr.update(visible=True), f"确定删除 **{esc(name)}** 吗？文件将移入回收站，可以恢复。"
+
+    def do_delete(who, name, denied=False):
+        if denied:
+            return prompts.STAFF_LOGIN_REQUIRED, gr.update(visible=False), *files_view_empty()
+        return delete_message(service, name, who), gr.update(visible=False), *files_view()
+
+    def do_restore(who, choice, denied=False):
+        if denied:
+            return prompts.STAFF_LOGIN_REQUIRED, *files_view_empty()
+        return restore_message(service, choice, who), *files_view()
+
+    def do_reindex(who, progress=gr.Progress(), denied=False):
+        if denied:
+            return prompts.STAFF_LOGIN_REQUIRED, []
+        try:
+            report = service.reindex(lambda frac, msg: progress(frac, desc=msg), who=who)
+        except RagError as exc:
+            return str(exc), doc_rows(service)
+        return reindex_message(report), doc_rows(service)
+
+    private = {"api_visibility": "private"}
+    submit_fb.click(guarded(do_feedback), [last, verdict, comment], fb_status, **private)
+    export.click(guarded(do_export), None, csv_file, **private)
+    upload.upload(guarded(do_upload), upload, [doc_status, pending, replace_row, *files_out], **private)
+    replace_yes.click(guarded(do_replace), pending, [doc_status, pending, replace_row, *files_out], **private)
+    replace_no.click(lambda: ("已取消，未替换任何文件。", [], gr.update(visible=False)), None,
+                     [doc_status, pending, replace_row], **private)
+    delete.click(guarded(ask_delete), to_delete, [doc_status, confirm_row, confirm_text], **private)
+    delete_yes.click(guarded(do_delete), to_delete, [doc_status, confirm_row, *files_out], **private)
+    delete_no.click(lambda: ("已取消删除。", gr.update(visible=False)), None, [doc_status, confirm_row], **private)
+    restore.click(guarded(do_restore), trash, [doc_status, *files_out], **private)
+    reindex.click(guarded(do_reindex), None, [doc_status, docs], concurrency_limit=1, **private)
+    return hits
+
+
+def build_blocks(service: Service, limiter: RateLimiter | None = None) -> gr.Blocks:
+    """The page: the citizens' chat tab and the staff tab, each control wired to a function above.
+    ``limiter``: the API's per-client question limit, shared by the page."""
     with gr.Blocks(title=TITLE) as demo:
         history = gr.State([])  # [(standalone question, Answer)]
         last = gr.State(None)  # the last Answer, for the staff view and feedback
@@ -254,30 +431,13 @@ def build_blocks(service: Service) -> gr.Blocks:
                     gr.Markdown("#### 引用条款")
                     cards = gr.HTML(citation_cards(None, service), elem_id="citations")
         with gr.Tab("工作人员", id="staff"):
-            gr.Markdown("#### 检索详情（最近一次回答）")
-            hits = gr.HTML(hits_table(None), elem_id="hits")
-            gr.Markdown("#### 审核反馈")
-            with gr.Row():
-                verdict = gr.Radio(list(VERDICT_LABELS), label="这条回答", elem_id="verdict")
-                comment = gr.Textbox(label="备注", lines=2, elem_id="comment")
-            with gr.Row():
-                submit_fb = gr.Button("提交反馈", elem_id="submit-feedback")
-                export = gr.Button("导出 CSV", elem_id="export")
-            fb_status = gr.Markdown(elem_id="feedback-status")
-            csv_file = gr.File(label="反馈记录", visible=False)
-            gr.Markdown("#### 文件管理")
-            docs = gr.Dataframe(doc_rows(service), headers=["文件", "字节", "片段数", "已索引"], interactive=False,
-                                elem_id="documents")
-            with gr.Row():
-                upload = gr.File(label="上传文件（txt / pdf / docx / html）", file_count="multiple",
-                                 file_types=[".txt", ".pdf", ".docx", ".html", ".htm"], elem_id="upload")
-                with gr.Column():
-                    to_delete = gr.Dropdown(doc_names(service), label="删除文件")
-                    delete = gr.Button("删除")
-                    reindex = gr.Button("更新索引", variant="primary")
-            doc_status = gr.Markdown(elem_id="doc-status")
+            hits = staff_tab(service, demo, last)
 
-        def respond(question, chat_value, hist):
+        def respond(question, chat_value, hist, request: gr.Request):
+            if limiter is not None and limiter.allow(client_key(request)):
+                chat_now = list(chat_value or []) + [{"role": "assistant", "content": esc(prompts.RATE_LIMITED)}]
+                yield chat_now, hist, gr.update(), gr.update(), gr.update(), gr.update()
+                return
             for chat_now, hist_now, answer in chat_steps(service, question, chat_value, hist):
                 if answer is None:
                     yield chat_now, hist_now, gr.update(), gr.update(), None, ""
@@ -289,27 +449,6 @@ def build_blocks(service: Service) -> gr.Blocks:
         send.click(respond, [box, chat, history], outs, api_visibility="private")
         clear.click(lambda: ([], [], citation_cards(None, service), hits_table(None), None), None,
                     [chat, history, cards, hits, last], api_visibility="private")
-        submit_fb.click(lambda a, label, note: feedback_message(service, a, label, note), [last, verdict, comment],
-                        fb_status, api_visibility="private")
-        export.click(lambda: gr.update(value=str(export_feedback(service)), visible=True), None, csv_file,
-                     api_visibility="private")
-
-        def after_files(msg):
-            return msg, doc_rows(service), gr.update(choices=doc_names(service), value=None)
-
-        upload.upload(lambda files: after_files(upload_message(service, files)), upload, [doc_status, docs, to_delete],
-                      api_visibility="private")
-        delete.click(lambda name: after_files(delete_message(service, name)), to_delete, [doc_status, docs, to_delete],
-                     api_visibility="private")
-
-        def do_reindex(progress=gr.Progress()):
-            try:
-                report = service.reindex(lambda frac, msg: progress(frac, desc=msg))
-            except RagError as exc:
-                return str(exc), doc_rows(service)
-            return reindex_message(report), doc_rows(service)
-
-        reindex.click(do_reindex, None, [doc_status, docs], api_visibility="private", concurrency_limit=1)
 
         def ask(question: str) -> dict:
             """One question -> the batch format (for the Gradio Python client)."""
@@ -319,32 +458,12 @@ def build_blocks(service: Service) -> gr.Blocks:
     return demo
 
 
-# --- the JSON API and the server ---------------------------------------------------------------
+# --- the server ------------------------------------------------------------------------------
 
-class AskBody(BaseModel):
-    question: str = Field(..., description="the question")
-    history: list[str] = Field(default_factory=list, description="earlier questions of the conversation")
-
-
-def build_app(service: Service) -> FastAPI:
-    app = FastAPI(title=TITLE)
-
-    @app.get("/api/health")
-    def health() -> dict:
-        return service.health()
-
-    @app.post("/api/ask")
-    def api_ask(body: AskBody):
-        limit = service.settings.serve.max_history_turns
-        if len(body.history) > limit:
-            return JSONResponse({"error": f"对话历史过长（最多 {limit} 轮）"}, status_code=400)
-        hist = []
-        for q in body.history:
-            a = service.ask(q, hist)
-            hist.append((a.trace.resolved_question or q, a))
-        return answer_record(service.ask(body.question, hist))
-
-    demo = build_blocks(service)
+def build_app(service: Service):
+    """The JSON API (rag.api) with the page mounted at /."""
+    app = create_api(service, TITLE)
+    demo = build_blocks(service, app.state.limiter)
     serve = service.settings.serve
     demo.queue(default_concurrency_limit=serve.concurrency, max_size=serve.queue_size)
     return gr.mount_gradio_app(app, demo, path="", css=CSS, footer_links=[])

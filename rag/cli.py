@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -268,6 +269,63 @@ def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _read_password(prompt: str) -> str:
+    """A password from the terminal (asked twice, not echoed) or the first line of stdin."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if getpass.getpass("再输入一次 again: ") != first:
+            raise RagError("两次输入的密码不一致")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
+    from .staff import StaffStore
+
+    store = StaffStore(Path(settings.serve.data_dir) / "staff.json")
+    if args.action == "list":
+        for name in store.names():
+            print(name)
+        return 0
+    if not args.name:
+        raise RagError(f"rag staff {args.action} 需要账号名 NAME")
+    if args.action == "add":
+        store.add(args.name, _read_password(f"{args.name} 的密码 password: "))
+        print(f"已保存工作人员账号 {args.name}（{store.path}）", file=sys.stderr)
+    else:
+        store.remove(args.name)
+        print(f"已删除工作人员账号 {args.name}", file=sys.stderr)
+    return 0
+
+
+def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
+    from .documents import DocumentStore
+    from .staff import AuditLog
+
+    audit = AuditLog(Path(settings.serve.data_dir) / "audit.jsonl")
+    docs = DocumentStore(settings, audit)
+    who = f"cli:{os.environ.get('USER') or 'operator'}"
+    if args.action == "list":
+        for d in docs.files():
+            print(f"{d['file']}\t{d['bytes']}")
+    elif args.action == "trash":
+        for e in docs.trash():
+            print(f"{e['file']}\t{e['deleted_at']}\t{e['stamp']}\t{e['bytes']}")
+    elif args.action == "restore":
+        if not args.name:
+            raise RagError("rag documents restore 需要文件名 NAME")
+        e = docs.restore(args.name, args.stamp, who=who)
+        print(f"已恢复 {e['file']}（删除于 {e['deleted_at']}）；运行 rag index 更新索引", file=sys.stderr)
+    else:
+        if not args.name:
+            raise RagError("rag documents delete 需要文件名 NAME")
+        e = docs.delete(args.name, who=who)
+        print(f"已将 {e['file']} 移入回收站（{e['stamp']}）；运行 rag index 更新索引", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rag", description="泉城政策问答 — cited answers over Jinan policy documents")
     p.add_argument("--corpus", type=Path, help="corpus folder (default: corpus/)")
@@ -316,6 +374,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--system", default="ours", choices=["ours", "naive", "bm25"])
     b.add_argument("--cache", type=Path, default=Path("eval/out/cache"), help="embedding cache folder")
     b.set_defaults(func=cmd_batch)
+    st = sub.add_parser("staff", help="staff accounts for the 工作人员 tab and the documents API")
+    st.add_argument("action", choices=["add", "remove", "list"])
+    st.add_argument("name", nargs="?", help="account name (add: the password is read from a prompt or stdin)")
+    st.set_defaults(func=cmd_staff)
+    d = sub.add_parser("documents", help="corpus files and the trash: list, trash, delete NAME, restore NAME")
+    d.add_argument("action", choices=["list", "trash", "delete", "restore"])
+    d.add_argument("name", nargs="?")
+    d.add_argument("--stamp", help="restore: the version moved to the trash at this stamp (see `rag documents trash`)")
+    d.set_defaults(func=cmd_documents)
     return p
 
 

@@ -121,6 +121,17 @@ class ServeSettings:
     queue_size: int = 128
     source_margin_chars: int = 400  # 查看原文: this much text either side of a cited span
     feedback_comment_chars: int = 2000
+    # The service's own data (outside corpus/ and index/): staff accounts (staff.json), the audit log
+    # of document operations (audit.jsonl) and the trash of deleted or replaced documents (trash/).
+    data_dir: Path = Path("data")
+    staff_session_s: int = 8 * 3600  # a staff login lasts this long
+    max_upload_mb: float = 20.0  # bigger uploads are refused before they are read
+    # NOTE: embedding runs ~10 passages/s on 2 cores: 600,000 characters (~2,000 chunks plus their
+    # sentences) reindex in about 10 minutes; a longer text is refused up front, never left half done.
+    max_document_chars: int = 600_000
+    # Questions per client (IP) and minute on the JSON API and the chat page; 0 turns the limit off.
+    rate_limit_per_minute: int = 60
+    rate_limit_burst: int = 20
 
 
 GROUPS = {"ingest": IngestSettings, "index": IndexSettings, "retrieval": RetrievalSettings,

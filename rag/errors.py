@@ -17,3 +17,13 @@ class IndexStateError(RagError):
     """The on-disk index is missing, broken, or built with other settings."""
 
     exit_code = 4
+
+
+class UploadRefused(RagError):
+    """A document operation the service refuses (too big, wrong type, same name, unknown file); the
+    message is Chinese, for the page and the API body; ``status`` is the HTTP status that fits."""
+
+    def __init__(self, message: str, status: int = 400, code: str = "refused"):
+        super().__init__(message)
+        self.status = status
+        self.code = code

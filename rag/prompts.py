@@ -8,6 +8,14 @@ EMPTY_QUESTION = "请输入您的问题。"
 TRUNCATED_NOTICE = "问题过长，只按前 {n} 个字回答。"
 RESOLVED_NOTICE = "按上下文理解为：{question}"
 RELATED_NOT_ANSWERING = "相关但不直接回答"
+# --- the service: staff, input, limits --------------------------------------------------------------
+
+NO_STAFF_ACCOUNT = ("工作人员功能未开启：尚未创建工作人员账号。请在服务器上运行 `rag staff add 姓名` 创建账号"
+                    "（按提示输入密码），然后刷新本页登录。")
+STAFF_LOGIN_REQUIRED = "需要工作人员登录：请先登录，或在接口请求中附上工作人员账号（HTTP Basic）。"
+INVALID_TEXT = "问题中含有无效字符（例如不成对的代理码位），无法识别。请删去这些字符后重新提问。"
+RATE_LIMITED = "提问过于频繁，请稍后再试。"
+CONVERSATION_EXPIRED = "之前的对话已过期，已开始新的对话。"
 LLM_UNAVAILABLE = "回答服务暂时不可用，请稍后再试。下面列出的是检索到的相关段落，仅供参考。"
 
 # --- LLM mode --------------------------------------------------------------------------------------

@@ -15,13 +15,14 @@ from .cite import keep_verified, make_citation, renumber, sentences
 from .config import Settings
 from .conversation import resolve
 from .ingest.clean import clean_text
-from .text import CONTROL_RE, ITEM_ORDINAL_RE, LIST_ITEM_RE, cn_to_int
+from .text import CONTROL_RE, INVISIBLE_RE, ITEM_ORDINAL_RE, SURROGATE_RE, LIST_ITEM_RE, cn_to_int
 from .types import Answer, Hit, Refusal, Trace
 
 
 def sanitize(question: str | None, max_chars: int) -> tuple[str, list[str]]:
     """Plain text of at most max_chars characters, and notices for the user about what was cut."""
-    q = CONTROL_RE.sub("", unicodedata.normalize("NFC", question or "")).strip()
+    q = INVISIBLE_RE.sub("", question or "")
+    q = CONTROL_RE.sub("", unicodedata.normalize("NFC", SURROGATE_RE.sub("", q))).strip()
     notices = []
     if len(q) > max_chars:
         q = q[:max_chars]

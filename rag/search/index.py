@@ -192,9 +192,19 @@ def build_index(
             report.reused_files.append(src.source)
         else:
             cs = chunk_source(src, settings.ingest)
-            vecs = embedder.embed_passages([passage_text(c, settings) for c in cs]) if cs else np.zeros(
-                (0, embedder.dim), dtype=np.float32)
-            spans, uvecs, n_embedded = _embed_units(cs, src.text, vecs, embedder, len(chunks))
+            lo, hi = 0.05 + 0.8 * k / len(sources), 0.05 + 0.8 * (k + 1) / len(sources)
+
+            def tick(half: int, what: str, src=src, lo=lo, hi=hi):
+                # A big file moves the bar as its batches are embedded, not only once it is done:
+                # its clauses fill the first half of its share, their sentences the second.
+                return lambda done, total: say(lo + (hi - lo) * (half + done / max(total, 1)) / 2,
+                                               f"{src.source}：{what} {done}/{total}")
+
+            batch = settings.index.embed_batch_size
+            vecs = _embed_batches(embedder, [passage_text(c, settings) for c in cs], batch, tick(0, "片段"))
+            spans, uvecs, n_embedded = _embed_units(
+                cs, src.text, vecs, embedder, len(chunks),
+                lambda texts: _embed_batches(embedder, texts, batch, tick(1, "句子")))
             unit_spans += spans
             unit_blocks.append(uvecs)
             report.embedded_files.append(src.source)
@@ -244,7 +254,20 @@ def ensure_index(settings: Settings, embedder=None, announce: Callable[[], None]
     return build_index(settings, embedder=embedder)
 
 
-def _embed_units(chunks: list[Chunk], raw: str, chunk_vectors: np.ndarray, embedder, first_row: int):
+def _embed_batches(embedder, texts: list[str], batch: int, tick: Callable[[int, int], None]) -> np.ndarray:
+    """Passage vectors of texts, embedded a few batches at a time with tick(done, total) after each."""
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    step = max(1, batch) * 4
+    out = []
+    for i in range(0, len(texts), step):
+        out.append(np.asarray(embedder.embed_passages(texts[i : i + step]), dtype=np.float32))
+        tick(min(i + step, len(texts)), len(texts))
+    return np.concatenate(out)
+
+
+def _embed_units(chunks: list[Chunk], raw: str, chunk_vectors: np.ndarray, embedder, first_row: int,
+                 embed: Callable[[list[str]], np.ndarray] | None = None):
     """The sentence units of each chunk with one passage vector each, and how many texts were embedded
     for them. A chunk of one unit reuses its own vector (the same text, with its context line), so
     only longer chunks cost extra embedding; a sentence repeated in a file is embedded once."""
@@ -263,7 +286,7 @@ def _embed_units(chunks: list[Chunk], raw: str, chunk_vectors: np.ndarray, embed
                 texts.setdefault(text, []).append(len(vecs))
                 vecs.append(None)
     if texts:
-        for text, row in zip(texts, embedder.embed_passages(list(texts))):
+        for text, row in zip(texts, (embed or embedder.embed_passages)(list(texts))):
             for i in texts[text]:
                 vecs[i] = row
     out = np.stack(vecs).astype(np.float32) if vecs else np.zeros((0, embedder.dim), dtype=np.float32)

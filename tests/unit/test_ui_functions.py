@@ -37,16 +37,22 @@ class StubService:
         yield a.text[:4]
         yield a
 
-    def add_document(self, path, name):
-        if name.endswith(".exe"):
-            raise RagError(f"不支持的文件类型：{name}")
-        self.added.append(name)
+    def safe_name(self, name):
         return name
 
-    def delete_document(self, name):
+    def exists(self, name):
+        return name == "n.txt"
+
+    def add_document(self, path, name, who="", replace=False):
+        if name.endswith(".exe"):
+            raise RagError(f"不支持的文件类型：{name}")
+        self.added.append((name, who, replace))
+        return name
+
+    def delete_document(self, name, who=""):
         if not name:
             raise RagError("没有这个文件：")
-        self.deleted.append(name)
+        self.deleted.append((name, who))
 
     def documents(self):
         return [{"file": "n.txt", "bytes": len(RAW), "chunks": 2, "indexed": True}]
@@ -110,9 +116,18 @@ def test_feedback_message(service):
 
 
 def test_upload_delete_and_reindex_messages(service, tmp_path):
-    msg = ui.upload_message(service, [str(tmp_path / "a.txt"), str(tmp_path / "b.exe")])
-    assert msg.startswith("已上传 a.txt；不支持的文件类型：b.exe") and service.added == ["a.txt"]
-    assert ui.delete_message(service, "n.txt") == "已删除 n.txt，点击“更新索引”后生效。"
+    msg, waiting = ui.upload_message(service, [str(tmp_path / "a.txt"), str(tmp_path / "b.exe")], who="张三")
+    assert msg == "已上传 a.txt，点击“更新索引”后生效；不支持的文件类型：b.exe。" and waiting == []
+    assert service.added == [("a.txt", "张三", False)]
+    # Only refusals: nothing says the upload takes effect.
+    msg, _ = ui.upload_message(service, [str(tmp_path / "b.exe")])
+    assert msg == "不支持的文件类型：b.exe。"
+    # A same-name upload is held back until confirmed, then replaces.
+    msg, waiting = ui.upload_message(service, [str(tmp_path / "n.txt")])
+    assert "已有同名文件 n.txt" in msg and waiting == [str(tmp_path / "n.txt")] and len(service.added) == 1
+    msg, waiting = ui.upload_message(service, waiting, who="张三", replace=True)
+    assert msg.startswith("已上传 n.txt") and service.added[-1] == ("n.txt", "张三", True)
+    assert ui.delete_message(service, "n.txt", "张三") == "已将 n.txt 移入回收站（可在下方恢复），点击“更新索引”后生效。"
     assert ui.delete_message(service, None).startswith("没有这个文件")
     report = {"chunks": 3, "embedded": ["a.txt"], "reused": [], "removed": ["b.txt"], "skipped": [], "seconds": 1.5}
     assert ui.reindex_message(report) == "索引已更新：3 个片段；重新向量化 1 个文件，复用 0 个，移除 1 个；用时 1.5 秒。"

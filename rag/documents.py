@@ -1,0 +1,145 @@
+"""The corpus folder as staff manage it: uploads within the limits, a trash instead of deletion,
+restore, and an audit row for each of them. Works on files only (no index, no model), so the CLI
+(`rag documents restore NAME`) and the running service share it.
+
+A deleted or replaced file moves to ``<data_dir>/trash/<stamp>/<name>``; restoring puts the newest
+version (or the one of a given stamp) back, and whatever then holds that name goes to the trash.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from .config import Settings
+from .errors import RagError, UploadRefused
+from .staff import AuditLog, file_sha256
+
+ALLOWED_SUFFIXES = (".txt", ".pdf", ".docx", ".html", ".htm")
+_SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
+
+
+class DocumentStore:
+    """Args: settings (corpus_dir, serve.data_dir and the upload limits); audit: where rows go."""
+
+    def __init__(self, settings: Settings, audit: AuditLog):
+        self.settings = settings
+        self.corpus = Path(settings.corpus_dir)
+        self.trash_dir = Path(settings.serve.data_dir) / "trash"
+        self.audit = audit
+        self._lock = threading.Lock()
+
+    def files(self) -> list[dict]:
+        return [{"file": p.name, "bytes": p.stat().st_size}
+                for p in (sorted(self.corpus.iterdir()) if self.corpus.exists() else [])
+                if p.is_file() and not p.name.startswith(".")]
+
+    @staticmethod
+    def safe_name(name: str) -> str:
+        """The name an upload is stored under (path parts and odd characters removed)."""
+        return _SAFE_NAME.sub("_", Path(name or "").name).strip("._") or "upload.txt"
+
+    def exists(self, name: str) -> bool:
+        return (self.corpus / self.safe_name(name)).is_file()
+
+    def check_upload_size(self, size: int) -> None:
+        """Refuse an upload over the size limit before it is read."""
+        limit = self.settings.serve.max_upload_mb
+        if size > limit * 1024 * 1024:
+            raise UploadRefused(f"文件过大：{size / 1024 / 1024:.1f} MB，上限为 {limit:g} MB。请拆分后再上传。",
+                                status=413, code="too_large")
+
+    def add(self, path: Path, name: str | None = None, who: str = "", replace: bool = False) -> str:
+        """Copy an uploaded file into the corpus if it can be read and is within the limits. A file of
+        the same name is replaced only with ``replace``, and its old version goes to the trash.
+        Returns the stored name; raises UploadRefused (a Chinese message) otherwise."""
+        from .ingest.load import read_source
+
+        path = Path(path)
+        name = self.safe_name(name or path.name)
+        if not name.lower().endswith(ALLOWED_SUFFIXES):
+            raise UploadRefused(f"不支持的文件类型：{name}（支持 txt、pdf、docx、html）", status=415,
+                                code="unsupported_type")
+        self.check_upload_size(path.stat().st_size)
+        try:
+            src = read_source(path)
+        except RagError as exc:
+            raise UploadRefused(f"无法读取 {name}：文件为空、已损坏或没有可提取的文字（{exc}）", status=422,
+                                code="unreadable") from exc
+        limit = self.settings.serve.max_document_chars
+        if len(src.text) > limit:
+            raise UploadRefused(f"文件正文过长：{name} 约 {len(src.text) / 10000:.0f} 万字，上限为 {limit / 10000:g} 万字"
+                                f"（更新索引将超过十分钟）。请拆分后再上传。", status=413, code="too_long")
+        dest = self.corpus / name
+        with self._lock:
+            if dest.exists():
+                if not replace:
+                    raise UploadRefused(f"已有同名文件：{name}。确认替换后，旧版本将移入回收站。", status=409,
+                                        code="exists")
+                old = self._to_trash(dest)
+                self.audit.write(who, "replace", name, old["sha256"], trash=old["stamp"])
+            self.corpus.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{name}.part")
+            shutil.copyfile(path, tmp)
+            tmp.replace(dest)
+        self.audit.write(who, "upload", name, file_sha256(dest), bytes=dest.stat().st_size)
+        return name
+
+    def delete(self, name: str, who: str = "") -> dict:
+        """Move a corpus file to the trash. Returns the trash entry."""
+        corpus = self.corpus.resolve()
+        target = (corpus / Path(name or "").name).resolve()
+        if not name or target.parent != corpus or not target.is_file():
+            raise UploadRefused(f"没有这个文件：{name}", status=404, code="not_found")
+        with self._lock:
+            entry = self._to_trash(target)
+        self.audit.write(who, "delete", entry["file"], entry["sha256"], trash=entry["stamp"])
+        return entry
+
+    def _to_trash(self, path: Path) -> dict:
+        stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 1_000_000:06d}"
+        folder = self.trash_dir / stamp
+        folder.mkdir(parents=True, exist_ok=True)
+        digest = file_sha256(path)
+        shutil.move(str(path), folder / path.name)
+        return {"file": path.name, "stamp": stamp, "sha256": digest, "bytes": (folder / path.name).stat().st_size}
+
+    def trash(self) -> list[dict]:
+        """Deleted and replaced files, newest first."""
+        out = []
+        for folder in sorted(self.trash_dir.iterdir(), reverse=True) if self.trash_dir.exists() else []:
+            for f in sorted(folder.iterdir()) if folder.is_dir() else []:
+                out.append({"file": f.name, "stamp": folder.name, "bytes": f.stat().st_size,
+                            "deleted_at": _stamp_time(folder.name)})
+        return out
+
+    def restore(self, name: str, stamp: str | None = None, who: str = "") -> dict:
+        """Bring a file back from the trash (its newest version, or the one moved there at ``stamp``)."""
+        entries = [e for e in self.trash() if e["file"] == Path(name or "").name and stamp in (None, e["stamp"])]
+        if not entries:
+            raise UploadRefused(f"回收站里没有这个文件：{name}", status=404, code="not_in_trash")
+        entry = entries[0]
+        src = self.trash_dir / entry["stamp"] / entry["file"]
+        dest = self.corpus / entry["file"]
+        with self._lock:
+            if dest.exists():
+                old = self._to_trash(dest)
+                self.audit.write(who, "replace", entry["file"], old["sha256"], trash=old["stamp"])
+            shutil.move(str(src), dest)
+            try:
+                src.parent.rmdir()
+            except OSError:
+                pass
+        self.audit.write(who, "restore", entry["file"], file_sha256(dest), trash=entry["stamp"])
+        return entry
+
+
+def _stamp_time(stamp: str) -> str:
+    """'20261201T163000-123456' -> '2026-12-01 16:30:00'."""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.strptime(stamp[:15], "%Y%m%dT%H%M%S"))
+    except ValueError:
+        return stamp
