@@ -30,7 +30,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from .service import Service
 
 COOKIE = "qc_staff"
-_STATUS_TEXT = {400: "请求格式有误", 401: "需要工作人员登录", 403: "没有权限", 404: "没有这个地址",
+_STATUS_TEXT = {400: "请求内容无法解析：须为 UTF-8 编码的 JSON。", 401: "需要工作人员登录", 403: "没有权限", 404: "没有这个地址",
                 405: "不支持这种请求方式", 409: "操作冲突", 413: "内容过大", 415: "不支持的类型",
                 422: "请求内容无法处理", 429: "请求过于频繁，请稍后再试", 500: "服务器内部错误，请稍后再试"}
 
@@ -188,6 +188,10 @@ def create_api(service: Service, title: str) -> FastAPI:
     async def _crash(request: Request, exc: Exception):
         return error(500, _STATUS_TEXT[500], "internal_error")
 
+    def staff(request: Request) -> str:
+        """The dependency of every staff route: resolved before the body is read or validated."""
+        return require_staff(service, request)
+
     @app.get("/api/health")
     def health() -> dict:
         return service.health()
@@ -229,13 +233,12 @@ def create_api(service: Service, title: str) -> FastAPI:
         return {"name": staff_name(service, request.headers), "staff_enabled": bool(service.staff)}
 
     @app.get("/api/documents")
-    def list_documents(request: Request):
-        require_staff(service, request)
+    def list_documents(who: str = Depends(staff)):
         return {"documents": service.documents()}
 
     @app.post("/api/documents")
-    def upload_document(request: Request, file: UploadFile = File(...), replace: bool = Form(False)):
-        who = require_staff(service, request)
+    def upload_document(request: Request, who: str = Depends(staff), file: UploadFile = File(...),
+                        replace: bool = Form(False)):
         size = request.headers.get("content-length")
         if size and size.isdigit():
             service.check_upload_size(int(size) - 1024)  # the form's own bytes aside
@@ -256,42 +259,35 @@ def create_api(service: Service, title: str) -> FastAPI:
         return {"stored": name, "message": f"已上传 {name}，更新索引后生效。"}
 
     @app.delete("/api/documents/{name}")
-    def delete_document(name: str, request: Request):
-        who = require_staff(service, request)
+    def delete_document(name: str, who: str = Depends(staff)):
         entry = service.delete_document(name, who=who)
         return {"trashed": entry, "message": f"已将 {name} 移入回收站，更新索引后生效。"}
 
     @app.get("/api/trash")
-    def list_trash(request: Request):
-        require_staff(service, request)
+    def list_trash(who: str = Depends(staff)):
         return {"trash": service.trash()}
 
     @app.post("/api/trash/{name}/restore")
-    def restore(name: str, request: Request, stamp: str | None = None):
-        who = require_staff(service, request)
+    def restore(name: str, stamp: str | None = None, who: str = Depends(staff)):
         entry = service.restore_document(name, stamp, who=who)
         return {"restored": entry, "message": f"已恢复 {name}，更新索引后生效。"}
 
     @app.post("/api/reindex", status_code=202)
-    def reindex(request: Request):
-        who = require_staff(service, request)
+    def reindex(who: str = Depends(staff)):
         service.start_reindex(who)
         return {"started": True, "status": service.reindex_status_view()}
 
     @app.get("/api/reindex")
-    def reindex_status(request: Request):
-        require_staff(service, request)
+    def reindex_status(who: str = Depends(staff)):
         return service.reindex_status_view()
 
     @app.get("/api/feedback.csv")
-    def feedback_csv(request: Request):
-        require_staff(service, request)
+    def feedback_csv(who: str = Depends(staff)):
         return Response(("\ufeff" + service.feedback.to_csv()).encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="feedback.csv"'})
 
     @app.get("/api/audit")
-    def audit(request: Request):
-        require_staff(service, request)
+    def audit(who: str = Depends(staff)):
         return {"audit": service.audit.rows()}
 
     return app
