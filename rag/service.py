@@ -54,6 +54,8 @@ class Service:
         self.docs = DocumentStore(settings, self.audit)
         self.conversations = ConversationStore(settings)
         self.started_at = time.time()
+        self.answered = 0  # questions answered since start (health; shows nothing is answered twice)
+        self._count_lock = threading.Lock()
 
     def _open(self) -> QA:
         return open_qa(self.settings, self.embedder)
@@ -64,10 +66,16 @@ class Service:
         # NOTE: no lock around answering: the loaded index is read-only, the embedder serialises its
         # own calls (the C/torch model releases the GIL meanwhile), and a reindex swaps self.qa in one
         # assignment, so each question runs whole on the QA it started with.
+        self._count()
         return self.qa.ask(question, history)
 
     def ask_stream(self, question: str, history: list | None = None) -> Iterator[str | Answer]:
+        self._count()
         yield from self.qa.ask_stream(question, history)
+
+    def _count(self) -> None:
+        with self._count_lock:
+            self.answered += 1
 
     def converse(self, question: str, conversation_id: str | None = None,
                  history: list[str] | None = None) -> tuple[str, Answer]:
@@ -130,7 +138,8 @@ class Service:
                 "fingerprint": m.get("fingerprint") or self.settings.fingerprint(),
                 "settings_hash": self.qa.settings_hash, "answerer": self.qa.answerer.version,
                 "index": str(self.index.directory),
-                "reindexing": self.reindex_status["running"], "uptime_s": round(time.time() - self.started_at, 1)}
+                "reindexing": self.reindex_status["running"], "uptime_s": round(time.time() - self.started_at, 1),
+                "answered": self.answered}
 
     # --- documents ---------------------------------------------------------------------------
 

