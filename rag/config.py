@@ -115,7 +115,11 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 7860
     feedback_db: Path = Path("data/feedback.sqlite")
-    max_history_turns: int = 20
+    max_history_turns: int = 20  # turns a conversation keeps (the oldest dropped) or a request may send
+    # Conversations held by id (rag.conversation.ConversationStore): dropped after this many seconds
+    # without a question, and the least recently used beyond this many.
+    conversation_ttl_s: float = 1800.0
+    max_conversations: int = 1000
     max_shown_chars: int = 2000  # a question echoed in the chat is cut here
     concurrency: int = 4
     queue_size: int = 128
