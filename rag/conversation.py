@@ -1,8 +1,10 @@
-"""Follow-up questions resolved against the conversation before retrieval (offline rules).
-
-"那第二项呢？" after a list answer points at that list's second item; "这个办法什么时候失效？"
-names the document the previous answer cited. Pure functions over the previous turns; and the
+"""Follow-up questions resolved against the conversation before retrieval (offline rules), and the
 conversations the service holds by id.
+
+"那第二项呢？" after a list answer points at that list's second item, and keeps pointing at the same
+list after an item was picked ("那第五项呢？" next); "这个办法什么时候失效？" names the document the
+previous answer cited. ``resolve`` is a pure function over the earlier turns; a turn may come without
+its answer (a client that sends only its earlier questions), and is then resolved in turn, not answered.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .text import ORDINAL_REF_RE, cn_to_int
+from .text import LIST_ITEM_RE, ORDINAL_REF_RE, cn_to_int, list_items
 from .types import Answer
 
 _DEMONSTRATIVE_RE = re.compile(
@@ -27,12 +29,40 @@ _FOLLOWUP_HINT_RE = re.compile(r"^(?:那|那么|还有|另外|它|其|这个|那
 @dataclass(frozen=True)
 class Resolved:
     question: str  # standalone question used for retrieval and answering
-    item: int | None = None  # 1-based item of the previous answer the user points at
+    item: int | None = None  # 1-based item of an earlier list answer the user points at
     rewritten: bool = False
+    # With item: the position in history of the turn whose list is meant (None: no earlier turn).
+    refers_to: int | None = None
 
 
-def _topic(answer: Answer) -> str | None:
-    """The document the previous answer was about: its first citation's title."""
+@dataclass(frozen=True)
+class _Turn:
+    question: str  # standalone
+    answer: Answer | None
+    picked: bool  # the turn itself asked for an item of a list
+
+
+def item_reference(question: str) -> int | None:
+    """The item number a short follow-up asks for ("那第二项呢？" -> 2), else None."""
+    q = question.strip()
+    m = ORDINAL_REF_RE.search(q)
+    if m and (len(q) <= 8 or (len(q) <= 20 and _FOLLOWUP_HINT_RE.search(q))):
+        return cn_to_int(m.group(1))
+    return None
+
+
+def is_list_answer(answer: Answer | None) -> bool:
+    """An answer that lists items: two or more of its citations are list items, or its text is a list."""
+    if answer is None or answer.refused:
+        return False
+    quoted = sum(1 for c in answer.citations if LIST_ITEM_RE.match(c.quote.strip()))
+    return quoted >= 2 or len(list_items(answer.text)) >= 2
+
+
+def _topic(answer: Answer | None) -> str | None:
+    """The document an answer was about: its first citation's title."""
+    if answer is None:
+        return None
     if answer.citations:
         return answer.citations[0].title
     if answer.hits:
@@ -40,31 +70,58 @@ def _topic(answer: Answer) -> str | None:
     return None
 
 
-def resolve(question: str, history: list[tuple[str, Answer]] | None) -> Resolved:
+def _list_turn(turns: list[_Turn]) -> int | None:
+    """The turn an item follow-up points at: the latest whose answer is a list (a turn without its
+    answer may be one), else the latest that was not itself an item pick."""
+    candidates = [i for i in range(len(turns) - 1, -1, -1) if not turns[i].picked]
+    listed = next((i for i in candidates if turns[i].answer is None or is_list_answer(turns[i].answer)), None)
+    return listed if listed is not None else next(iter(candidates), None)
+
+
+def _resolve(q: str, turns: list[_Turn]) -> Resolved:
+    if not turns:
+        return Resolved(q)
+    prev = turns[-1]
+    n = item_reference(q)
+    if n is not None:
+        i = _list_turn(turns)
+        if i is not None:
+            return Resolved(turns[i].question, item=n, rewritten=True, refers_to=i)
+        return Resolved(f"{prev.question} {q}", item=n, rewritten=True)
+    topic = _topic(prev.answer)
+    if _DEMONSTRATIVE_RE.search(q):
+        if topic:
+            return Resolved(_DEMONSTRATIVE_RE.sub(f"《{topic}》", q, count=1), rewritten=True)
+        return Resolved(f"{prev.question} {q}", rewritten=True)
+    if _PRONOUN_ONLY_RE.match(q) or (_FOLLOWUP_HINT_RE.search(q) and len(q) <= 12):
+        subject = f"《{topic}》" if topic else prev.question
+        return Resolved(f"{subject} {q}", rewritten=True)
+    return Resolved(q)
+
+
+def resolve(question: str, history: list[tuple[str, Answer | None]] | None) -> Resolved:
     """Rewrite a follow-up into a standalone question.
 
     Args:
         question: the latest user question.
-        history: earlier (standalone question, answer) turns, oldest first.
+        history: earlier turns, oldest first: (standalone question, Answer) as the service keeps
+            them, or (question as asked, None) when only the earlier questions are known; those are
+            resolved in order (never answered), and stand in for the document an answer would name.
 
     Returns:
-        The standalone question, and the list item pointed at when the user asked for one.
+        The standalone question; for "那第二项呢？" the item number and the turn whose list is meant
+        (the latest list answer, not an earlier item pick), with that turn's question as the
+        standalone one.
     """
-    q = question.strip()
-    if not history:
-        return Resolved(q)
-    prev_q, prev_a = history[-1]
-    topic = _topic(prev_a)
-    m = ORDINAL_REF_RE.search(q)
-    if m and len(q) <= 20 and _FOLLOWUP_HINT_RE.search(q) or (m and len(q) <= 8):
-        n = cn_to_int(m.group(1))
-        return Resolved(f"{prev_q} {q}", item=n, rewritten=True)
-    if _DEMONSTRATIVE_RE.search(q) and topic:
-        return Resolved(_DEMONSTRATIVE_RE.sub(f"《{topic}》", q, count=1), rewritten=True)
-    if _PRONOUN_ONLY_RE.match(q) or (_FOLLOWUP_HINT_RE.search(q) and len(q) <= 12):
-        subject = f"《{topic}》" if topic else prev_q
-        return Resolved(f"{subject} {q}", rewritten=True)
-    return Resolved(q)
+    turns: list[_Turn] = []
+    for i, (asked, answer) in enumerate(history or []):
+        if answer is None:
+            r = _resolve(asked.strip(), turns)
+            turns.append(_Turn(r.question, None, r.item is not None))
+        else:
+            said = answer.question or asked
+            turns.append(_Turn(asked, answer, bool(turns) and item_reference(said) is not None))
+    return _resolve(question.strip(), turns)
 
 class ConversationStore:
     """Conversations held in memory by id, for clients that send ``conversation_id`` instead of the

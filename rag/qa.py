@@ -14,9 +14,9 @@ from . import prompts
 from .cite import keep_verified, make_citation, renumber, sentences
 from .config import Settings
 from .conversation import resolve
-from .ingest.clean import clean_text
-from .text import CONTROL_RE, INVISIBLE_RE, ITEM_ORDINAL_RE, SURROGATE_RE, LIST_ITEM_RE, cn_to_int
-from .types import Answer, Hit, Refusal, Trace
+from .ingest.clean import clean, clean_text
+from .text import CONTROL_RE, INVISIBLE_RE, LIST_ITEM_RE, SURROGATE_RE, list_items
+from .types import Answer, Chunk, Hit, Refusal, Trace
 
 
 def sanitize(question: str | None, max_chars: int) -> tuple[str, list[str]]:
@@ -49,9 +49,16 @@ class QA:
         self.raws = index.raws
         # The parts of every clause that was split over several chunks, for QA.search.
         self._split_clauses: dict[tuple, list] = {}
+        # Every chunk by id, and the chunks of each clause in text order (items of a list answer).
+        self._chunks: dict[str, Chunk] = {}
+        self._clauses: dict[tuple, list[Chunk]] = {}
         for c in index.chunks:
+            self._chunks[c.chunk_id] = c
+            self._clauses.setdefault(c.clause_key, []).append(c)
             if c.level.endswith("-part"):
                 self._split_clauses.setdefault(c.clause_key, []).append(c)
+        for parts in self._clauses.values():
+            parts.sort(key=lambda c: c.start)
 
     def search(self, question: str) -> list[Hit]:
         """The top-k hits, then the other parts of any clause that was split over several chunks
@@ -100,8 +107,12 @@ class QA:
         resolved = resolve(q, history)
         hits = self.search(resolved.question)
         t1 = time.perf_counter()
-        if resolved.item and history and len(history[-1][1].citations) >= resolved.item:
-            answer = self._pick_item(resolved.question, history[-1][1], resolved.item, hits)
+        if resolved.item and resolved.refers_to is not None:
+            listed = history[resolved.refers_to][1]
+            if listed is None:
+                # Only the earlier question is known: its list is read now (not shown).
+                listed = self._final_check(self.answerer.answer(resolved.question, hits))
+            answer = self._pick_item(resolved.question, listed, resolved.item)
         elif stream:
             answer = None
             for piece in self.answerer.stream(resolved.question, hits):
@@ -113,7 +124,9 @@ class QA:
             answer = self.answerer.answer(resolved.question, hits)
         answer = self._final_check(answer)
         answer.question = q
-        if resolved.rewritten:
+        if resolved.item and resolved.refers_to is not None:
+            notices.append(prompts.RESOLVED_ITEM_NOTICE.format(question=resolved.question, n=resolved.item))
+        elif resolved.rewritten:
             notices.append(prompts.RESOLVED_NOTICE.format(question=resolved.question))
         answer.notices = notices + answer.notices
         t2 = time.perf_counter()
@@ -130,32 +143,62 @@ class QA:
         trace.resolved_question = resolved
         return trace
 
-    def _pick_item(self, question: str, previous: Answer, item: int, hits: list[Hit]) -> Answer:
-        """"那第二项呢？": the previous answer's citation of that item (by its own ordinal, else by position)."""
-        def ordinal(quote: str) -> int | None:
-            m = ITEM_ORDINAL_RE.match(quote)
-            return cn_to_int(m.group(1)) if m else None
+    def _pick_item(self, question: str, listed: Answer, item: int) -> Answer:
+        """"那第二项呢？": that item of an earlier list answer, found by its own ordinal in the clause(s)
+        the answer cited, whole (its sentences up to the next item, within item_max_chars). An item
+        the list does not have, or an answer that listed nothing, gets a plain reply instead."""
+        items = self._list_items(listed)
+        found = next((x for x in items if x[0] == item), None)
+        if found is None:
+            text = (prompts.ITEM_NOT_IN_LIST.format(n=len(items)) if len(items) >= 2
+                    else prompts.NO_LIST_TO_PICK_FROM)
+            return Answer(question, text, [], listed.hits, refused=True,
+                          trace=Trace(refusal=Refusal.NO_SUCH_ITEM, refusal_detail=f"item {item} of {len(items)}"))
+        _, chunk, start, end = found
+        raw = self.raws[chunk.source]
+        limit = self.settings.answer.item_max_chars
+        spans = [sp for sp in sentences(raw, chunk) if start <= sp[0] < end]
+        stop, size = start, 0
+        for i, (a, b, t) in enumerate(spans):
+            if i and size + len(t) > limit:
+                break
+            stop, size = max(stop, b), size + len(t)
+        cit = make_citation(chunk, raw, start, min(max(stop, start + 1), end))
+        hits = list(listed.hits)
+        if not any(h.chunk.chunk_id == chunk.chunk_id for h in hits):
+            hits.append(Hit(chunk, 0.0, len(hits) + 1, {"item_of": listed.citations[0].chunk_id}))
+        return Answer(question, f"{clean_text(cit.quote)}[1]", [cit], hits, refused=False)
 
-        items = [c for c in previous.citations if LIST_ITEM_RE.match(c.quote.strip())]
-        cit = next((c for c in items if ordinal(c.quote) == item), None)
-        if cit is None:
-            pool = items or previous.citations
-            cit = pool[min(item, len(pool)) - 1]
-        pool_hits = hits if any(h.chunk.chunk_id == cit.chunk_id for h in hits) else previous.hits
-        chunk = next((h.chunk for h in pool_hits if h.chunk.chunk_id == cit.chunk_id), None)
-        if chunk is not None:
-            # The whole item, not just its heading: its sentences up to the next item.
-            raw = self.raws[chunk.source]
-            limit = self.settings.answer.item_max_chars
-            spans = [sp for sp in sentences(raw, chunk) if sp[1] > cit.start]
-            end, size = cit.end, 0
-            for i, (a, b, t) in enumerate(spans):
-                if i and (LIST_ITEM_RE.match(t) or size + len(t) > limit):
-                    break
-                end, size = max(end, b), size + len(t)
-            cit = make_citation(chunk, raw, cit.start, end)
-        text = clean_text(cit.quote)
-        return Answer(question, f"{text}[1]", [cit], pool_hits, refused=False)
+    def _list_items(self, answer: Answer) -> list[tuple[int, Chunk, int, int]]:
+        """The items an answer listed, as (ordinal, chunk, raw start, raw end): the items of the first
+        clause it cited that holds a list (all parts of a clause split over chunks), numbered as the
+        clause numbers them, so the list is whole even when the answer quoted part of it."""
+        if answer.refused:
+            return []
+        clauses: list[tuple] = []
+        for c in answer.citations:
+            chunk = self._chunks.get(c.chunk_id)
+            if chunk is not None and chunk.clause_key not in clauses:
+                clauses.append(chunk.clause_key)
+        for key in clauses:
+            parts = self._clauses[key]
+            raw = self.raws[parts[0].source]
+            text = clean(raw, parts[0].start, parts[-1].end)
+            found = []
+            for n, a, b in list_items(text.text):
+                start = text.raw_span(a, a + 1)[0]
+                end = text.raw_span(a, len(text.text[:b].rstrip()))[1]
+                chunk = next((p for p in parts if p.start <= start < p.end), None)
+                if chunk is not None:
+                    found.append((n, chunk, start, min(end, chunk.end)))
+            if len(found) >= 2:
+                return found
+        # No cited clause holds a list (one chunk per item, a table): the cited items in order, else
+        # every citation in order.
+        cited = [c for c in answer.citations if c.chunk_id in self._chunks]
+        marked = [c for c in cited if LIST_ITEM_RE.match(c.quote.strip())]
+        pool = marked if len(marked) >= 2 else cited
+        return [(i + 1, self._chunks[c.chunk_id], c.start, c.end) for i, c in enumerate(pool)] if len(pool) >= 2 else []
 
     def _final_check(self, answer: Answer) -> Answer:
         """No citation reaches the user unverified, whatever the answerer did: failed citations are

@@ -94,7 +94,10 @@ class Service:
         if notice:
             answer.notices = [notice] + list(answer.notices)
         if answer.trace.refusal is not Refusal.EMPTY_QUESTION:
-            store.append(conversation_id, answer.trace.resolved_question or answer.question, answer)
+            try:
+                store.append(conversation_id, answer.trace.resolved_question or answer.question, answer)
+            except KeyError:  # expired while this question was answered: the next turn starts anew
+                pass
         return conversation_id, answer
 
     # --- what the page shows -----------------------------------------------------------------

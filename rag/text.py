@@ -150,6 +150,44 @@ ITEM_HEAD_RE = re.compile(rf"^(?:{PAREN_CN}|{PAREN_ARABIC}|{ARABIC_DOT})")
 LIST_ITEM_RE = re.compile(rf"^(?:{PAREN_CN}|{ARABIC_ITEM}|{PAREN_ARABIC}|——|[{CN_SMALL}]是)")
 # The number a quoted item opens with: "（二）…", "2.…", "二是…".
 ITEM_ORDINAL_RE = re.compile(rf"\s*[（(]?\s*([{CN_SMALL}\d]+)\s*[）)．.、是]")
+# Where an item of a list begins inside a cleaned text: at its start, after a line break, or after a
+# full stop, semicolon or colon ("…以下工作：一是…；二是…"), perhaps behind a Markdown bullet ("- （二）").
+# Groups: the marker, and its numeral by kind.
+_ITEM_AT_RE = re.compile(
+    rf"(?:^|(?<=[\n{FULL_STOP}{SEMICOLONS}{COLONS}]))[ \t\u3000]*(?:[-*•][ \t]+)?"
+    rf"(?P<mark>[（(](?P<pc>{CN_NUM})[）)]|[（(](?P<pa>\d{{1,2}})[）)]|(?P<a>\d{{1,2}})[.．、](?!\d)|(?P<s>[{CN_SMALL}])是|——)",
+    re.M,
+)
+
+
+def list_items(text: str) -> list[tuple[int, int, int]]:
+    """The items of the first list in a cleaned text, as (ordinal, start, end) offsets into it.
+
+    A list is a run of markers of one kind numbered 1, 2, 3, ... (（一）（二）, （1）, 1. 1、, 一是 二是;
+    "——" items are numbered by position); markers of other kinds inside an item (its sub-items) stay
+    part of it. An item ends where the next one begins; the last at the end of the text.
+    """
+    marks = []
+    for m in _ITEM_AT_RE.finditer(text):
+        kind = next((k for k in ("pc", "pa", "a", "s") if m.group(k)), "dash")
+        marks.append((kind, cn_to_int(m.group(kind)) if kind != "dash" else None, m.start("mark")))
+    first = next((i for i, (k, n, _) in enumerate(marks) if n == 1 or k == "dash"), None)
+    if first is None:
+        return []
+    kind = marks[first][0]
+    run, last_end = [marks[first]], len(text)
+    for k, n, at in marks[first + 1:]:
+        if k != kind:
+            continue
+        if kind == "dash" or n == len(run) + 1:
+            run.append((k, n, at))
+        elif n == 1:
+            last_end = at  # a second list begins
+            break
+    ends = [at for _, _, at in run[1:]] + [last_end]
+    return [(n or i + 1, at, end) for i, ((_, n, at), end) in enumerate(zip(run, ends))]
+
+
 # An article a user names: 第十二条, 第 12 条.
 ARTICLE_REF_RE = re.compile(rf"第\s*({NUM})\s*条")
 # "第二项", "第三个方面": an ordinal pointing at an item of a list.

@@ -156,6 +156,7 @@ class Refusal(str, Enum):
     UNVERIFIED_CITATIONS = "unverified_citations"  # every citation failed verification
     MODEL_CANNOT_ANSWER = "model_cannot_answer"  # the LLM said the documents do not cover it
     MODEL_UNAVAILABLE = "model_unavailable"  # the LLM endpoint failed
+    NO_SUCH_ITEM = "no_such_item"  # "那第五项呢？" and the list answered before has fewer items, or none
 
 
 @dataclass

@@ -106,6 +106,54 @@ def test_follow_up_demonstrative_names_the_previous_document(qa):
     assert_verified(follow, qa)
 
 
+CHAIN_Q = "“门前五包”包括哪几个方面的内容？"
+
+
+def converse(qa: QA, answers: bool):
+    """ask(question) within one conversation; history as the chat page keeps it (standalone question,
+    Answer), or as a client that sends only its earlier questions."""
+    history: list = []
+
+    def ask(question: str) -> Answer:
+        a = qa.ask(question, history)
+        history.append((a.trace.resolved_question, a) if answers else (question, None))
+        return a
+
+    return ask
+
+
+@pytest.mark.parametrize("answers", [True, False], ids=["answered-history", "question-history"])
+def test_chain_of_follow_ups_keeps_to_the_list_and_its_document(qa, answers):
+    ask = converse(qa, answers)
+    first = ask(CHAIN_Q)
+    assert not first.refused and all(x in first.text for x in FIVE), first.text
+    for follow_up, item in (("那第二项呢？", 1), ("那第五项呢？", 4), ("那第三项呢？", 2)):
+        a = ask(follow_up)
+        assert not a.refused, (follow_up, a.text)
+        assert a.text.startswith(f"({'一二三四五'[item]})" + FIVE[item]), (follow_up, a.text)
+        assert not any(x in a.text for i, x in enumerate(FIVE) if i != item), (follow_up, a.text)
+        assert_verified(a, qa)
+        # The list's question stands for the pick, not "<list question> <follow-up> <follow-up>".
+        assert a.trace.resolved_question == CHAIN_Q
+    last = ask("这个办法什么时候施行？")
+    assert not last.refused, last.text
+    effective = [c for c in last.citations if "施行" in c.quote]
+    assert effective and "第二十二条" in effective[0].section, last.citations
+    assert effective[0].doc_number == first.citations[0].doc_number
+    assert re.search(r"2021\s*年\s*10\s*月\s*9\s*日", effective[0].quote)
+    assert_verified(last, qa)
+
+
+@pytest.mark.parametrize("answers", [True, False], ids=["answered-history", "question-history"])
+def test_item_beyond_the_list_gets_a_plain_reply(qa, answers):
+    ask = converse(qa, answers)
+    ask(CHAIN_Q)
+    ask("那第二项呢？")
+    a = ask("那第六项呢？")
+    assert a.refused and a.citations == []
+    assert a.text == prompts.ITEM_NOT_IN_LIST.format(n=5)
+
+
 def test_standalone_question_in_a_conversation_is_not_rewritten(qa):
     first = qa.ask(LIST_Q)
     follow = qa.ask("济南轨道交通6号线哪年通车？", [(first.trace.resolved_question, first)])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from rag.config import Settings
-from rag.conversation import ConversationStore
+from rag.conversation import ConversationStore, is_list_answer, item_reference, resolve
 from rag.types import Answer, Citation
 
 LIST_Q = "临街单位的门前五包都要包哪些方面？"
@@ -28,6 +28,63 @@ LIST_A = answer(LIST_Q, "(一)包环境卫生。", "(二)包市容整洁。", "(
 ITEM_A = answer("那第二项呢？", "(二)包市容整洁。维护城市市容。")
 DATE_A = answer("这个办法什么时候施行？", "第二十二条 本办法自2021年10月9日起施行。")
 
+
+def test_no_history_is_not_rewritten():
+    r = resolve("门前五包由谁负责监督？", None)
+    assert (r.question, r.item, r.rewritten, r.refers_to) == ("门前五包由谁负责监督？", None, False, None)
+    assert resolve("那第二项呢？", []).item is None
+
+
+def test_item_reference_needs_a_short_follow_up():
+    assert item_reference("那第二项呢？") == 2
+    assert item_reference("第4项") == 4
+    assert item_reference("规划中第二个方面的重点任务里关于人才培养的内容有哪些具体措施？") is None
+    assert item_reference("门前五包由谁负责监督？") is None
+
+
+def test_list_answer_is_told_from_an_item_and_a_sentence():
+    assert is_list_answer(LIST_A)
+    assert not is_list_answer(ITEM_A) and not is_list_answer(DATE_A) and not is_list_answer(None)
+    inline = answer("重点工作有哪些？", "重点做好以下工作：一是加强宣传；二是推进落实；三是强化考核。")
+    assert is_list_answer(inline)
+
+
+def test_item_after_item_points_at_the_list_not_the_previous_pick():
+    history = [(LIST_Q, LIST_A), (LIST_Q, ITEM_A)]
+    r = resolve("那第五项呢？", history)
+    assert (r.question, r.item, r.refers_to, r.rewritten) == (LIST_Q, 5, 0, True)
+    # ...and past an answer in between that is not a list.
+    r = resolve("那第三项呢？", history + [(f"《{TITLE}》什么时候施行？", DATE_A)])
+    assert (r.question, r.item, r.refers_to) == (LIST_Q, 3, 0)
+
+
+def test_demonstrative_after_an_item_pick_names_the_document():
+    r = resolve("这个办法什么时候施行？", [(LIST_Q, LIST_A), (LIST_Q, ITEM_A)])
+    assert r.question == f"《{TITLE}》什么时候施行？" and r.item is None and r.rewritten
+
+
+def test_plain_question_history_is_resolved_in_order_without_answers():
+    history = [(LIST_Q, None), ("那第二项呢？", None), ("那第五项呢？", None)]
+    r = resolve("那第三项呢？", history)
+    assert (r.question, r.item, r.refers_to) == (LIST_Q, 3, 0)
+    # No answer names the document: the previous standalone question stands for it.
+    r = resolve("这个办法什么时候施行？", history)
+    assert r.question == f"{LIST_Q} 这个办法什么时候施行？" and r.rewritten and r.item is None
+    r = resolve("那它呢？", [("门前五包由谁负责监督？", None)])
+    assert r.question == "门前五包由谁负责监督？ 那它呢？"
+
+
+def test_plain_history_mixed_with_answered_turns():
+    # An answered list, then a question sent without its answer, then an item.
+    history = [(LIST_Q, LIST_A), ("这个办法什么时候施行？", None)]
+    r = resolve("那第二项呢？", history)
+    # The unanswered turn may itself hold a list: it is the latest candidate.
+    assert r.refers_to == 1 and r.question == f"《{TITLE}》什么时候施行？"
+
+
+def test_standalone_question_in_a_conversation_is_kept():
+    r = resolve("公积金贷款最多能贷多少？", [(LIST_Q, LIST_A), (LIST_Q, ITEM_A)])
+    assert r.question == "公积金贷款最多能贷多少？" and not r.rewritten and r.item is None
 
 
 # --- the store -------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 
 from rag.ingest.clean import clean
 from rag.ingest.structure import parse
-from rag.text import cn_to_int, int_to_cn, is_cjk, normalize_doc_number
+from rag.text import cn_to_int, int_to_cn, is_cjk, list_items, normalize_doc_number
 from rag.types import SourceText
 
 
@@ -48,3 +48,23 @@ def test_numerals():
     assert [cn_to_int(x) for x in ("十三", "二十二", "一百零五", "7")] == [13, 22, 105, 7]
     assert [int_to_cn(n) for n in (1, 10, 13, 22, 34)] == ["一", "十", "十三", "二十二", "三十四"]
     assert is_cjk("条") and not is_cjk("a")
+
+
+def items(text: str) -> list[tuple[int, str]]:
+    return [(n, text[a:b]) for n, a, b in list_items(text)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # One item a line, sub-items of another kind inside an item stay in it.
+    ("第九条 包括以下内容:\n（一）甲项。说明。\n（二）乙项:1.子一;2.子二。\n（三）丙项。",
+     [(1, "（一）甲项。说明。\n"), (2, "（二）乙项:1.子一;2.子二。\n"), (3, "（三）丙项。")]),
+    # Inline 一是 二是 after a colon and semicolons; 一是 inside a word is no item.
+    ("主要做好以下工作：一是加强宣传；二是推进落实；三是统一是非标准。",
+     [(1, "一是加强宣传；"), (2, "二是推进落实；"), (3, "三是统一是非标准。")]),
+    # Arabic items behind Markdown bullets; a second list ends the first.
+    ("办理材料:\n- 1.申请表\n- 2.身份证\n另需:\n1.照片", [(1, "1.申请表\n- "), (2, "2.身份证\n另需:\n")]),
+    # No list.
+    ("第十条 本办法自发布之日起施行。", []),
+])
+def test_list_items_are_found_by_their_own_ordinals(text, expected):
+    assert items(text) == expected
