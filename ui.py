@@ -197,15 +197,19 @@ def export_feedback(service: Service) -> Path:
 
 def upload_message(service: Service, files) -> str:
     """Copy uploaded files into the corpus; one message naming what was stored and what was refused."""
-    msgs = []
+    msgs, stored = [], 0
     for f in files or []:
         p = Path(getattr(f, "name", f))
         try:
             msgs.append(f"已上传 {service.add_document(p, p.name)}")
+            stored += 1
         except RagError as exc:
             msgs.append(str(exc))
-    msgs.append("点击“更新索引”后生效。")
-    return "；".join(msgs)
+    if not msgs:
+        return "没有收到文件。"
+    if stored:  # only what was stored changes the index
+        msgs.append("点击“更新索引”后生效")
+    return "；".join(msgs) + "。"
 
 
 def delete_message(service: Service, name: str | None) -> str:

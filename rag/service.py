@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .config import Settings
-from .errors import RagError
+from .errors import LoadError, RagError
 from .factory import open_qa
 from .feedback import FeedbackStore
 from .qa import QA
@@ -127,13 +127,14 @@ class Service:
 
         name = _SAFE_NAME.sub("_", Path(name or path.name).name).strip("._") or "upload.txt"
         if not name.lower().endswith(ALLOWED_SUFFIXES):
-            raise RagError(f"不支持的文件类型：{name}（支持 txt、pdf、docx、html）")
+            raise RagError(f"未上传 {name}：不支持的文件类型（支持 txt、pdf、docx、html）")
         try:
             src = read_source(Path(path))
-        except RagError as exc:
-            raise RagError(f"无法读取 {name}：{exc}") from exc
+        except LoadError as exc:  # the English detail goes to the log, the page gets the Chinese
+            log.info("upload %s refused: %s", name, exc)
+            raise RagError(f"未上传 {name}：{exc.zh}") from exc
         if not src.text.strip():
-            raise RagError(f"文件为空：{name}")
+            raise RagError(f"未上传 {name}：文件为空")
         dest = Path(self.settings.corpus_dir) / name
         tmp = dest.with_name(f".{name}.part")
         shutil.copyfile(path, tmp)
@@ -154,7 +155,7 @@ class Service:
         if not self._reindex_lock.acquire(blocking=False):
             raise RagError("索引正在更新，请稍候")
         try:
-            self.reindex_status.update(running=True, progress=0.0, message="开始")
+            self.reindex_status.update(running=True, progress=0.0, message="开始更新索引")
 
             def say(frac: float, msg: str) -> None:
                 self.reindex_status.update(progress=frac, message=msg)
