@@ -245,16 +245,17 @@ def test_gradio_widgets_speak_chinese_in_an_english_browser(browser, server):
     """An en-US browser still gets Gradio's own strings (the upload box) in Chinese."""
     context, pg = open_page(browser, server, locale="en-US", viewport={"width": 1400, "height": 1000})
     try:
-        assert pg.evaluate("navigator.language") == "zh-CN"  # what Gradio reads to pick its language
-        assert pg.evaluate("document.documentElement.lang") == "zh-CN"
         pg.get_by_role("tab", name="工作人员").click()
         pg.locator("#upload").wait_for(state="visible")
-        pg.wait_for_function("document.querySelector('#upload').innerText.includes('点击上传')", timeout=10_000)
-        upload = pg.inner_text("#upload")
-        assert "将文件拖放到此处" in upload and "点击上传" in upload
+        pg.wait_for_function("/点击上传|Click to Upload/.test(document.querySelector('#upload').innerText)",
+                             timeout=10_000)
         text = pg.inner_text("body")
         for english in ("Drop File Here", "Click to Upload", "- or -", "Loading...", "processing"):
             assert english not in text, english
+        upload = pg.inner_text("#upload")
+        assert "将文件拖放到此处" in upload and "点击上传" in upload
+        assert pg.evaluate("navigator.language") == "zh-CN"  # what Gradio reads to pick its language
+        assert pg.evaluate("document.documentElement.lang") == "zh-CN"
     finally:
         context.close()
 
