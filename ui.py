@@ -55,6 +55,99 @@ table.hits { border-collapse: collapse; width: 100%; font-size: 0.9em; }
 table.hits td, table.hits th { border: 1px solid #d0d7de; padding: 4px 6px; vertical-align: top; }
 """
 
+# --- page-level layout, fonts and language (kept apart from the card CSS above) --------------------
+# Chinese fonts first (Gradio's theme font has no CJK glyphs), then the theme's own fallbacks.
+# The chat tab reads top to bottom: chat, question box, citation cards (beside the chat on a wide
+# screen, below it on a phone), then examples and 新对话. On a phone the welcome is cut to its first
+# sentence and the chat box to a part of the screen, so the question box stays on the first screen.
+PAGE_CSS = """
+:root, .gradio-container {
+  --font: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "Noto Sans SC",
+          "Source Sans Pro", ui-sans-serif, system-ui, sans-serif !important;
+}
+body, .gradio-container { font-family: var(--font); }
+#chat { height: min(460px, 62vh) !important; }
+#chat-extras { margin-top: 4px; }
+#chat-extras #new-chat { align-self: flex-start; max-width: 12em; }
+@media (max-width: 640px) {
+  .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }
+  #welcome .welcome-more { display: none; }
+  #welcome h3 { margin: 0 0 2px; font-size: 1.1em; }
+  #welcome p { margin: 0; font-size: 0.92em; }
+  #chat { height: 48vh !important; min-height: 240px; }
+}
+"""
+
+# Gradio picks its own widgets' language (upload box, status, errors) from navigator.language, read
+# once when the app boots. The page is Chinese whatever the browser's language: this script, placed
+# first in the page's <head> by ``ChinesePage``, reports zh-CN before Gradio's code runs. It also
+# puts into Chinese the few status words Gradio prints without translation (outside the chat,
+# citations and tables, which hold documents' and users' text).
+LOCALE_SCRIPT = r"""<script>(function () {
+  var LOCALE = "zh-CN";
+  try {
+    Object.defineProperty(Navigator.prototype, "language", {get: function () { return LOCALE; }, configurable: true});
+    Object.defineProperty(Navigator.prototype, "languages", {get: function () { return [LOCALE, "zh"]; },
+                                                             configurable: true});
+  } catch (e) {}
+  document.documentElement.lang = LOCALE;
+  var RULES = [[/^processing \|/, "处理中 |"], [/^queue: (\d+)\/(\d*) \|/, "排队 $1/$2 |"],
+               [/^from cache$/, "来自缓存"], [/^Loading\.\.\.$/, "加载中…"], [/^Error$/, "错误"],
+               [/^Warning$/, "警告"], [/^Info$/, "提示"], [/^Success$/, "成功"]];
+  var SKIP = "#chat, #citations, #hits, #documents, textarea";
+  function fix(node) {
+    var t = node.nodeValue, s = t && t.trim();
+    if (!s || s.length > 40 || (node.parentElement && node.parentElement.closest(SKIP))) return;
+    for (var i = 0; i < RULES.length; i++) {
+      if (RULES[i][0].test(s)) { node.nodeValue = t.replace(s, s.replace(RULES[i][0], RULES[i][1])); return; }
+    }
+  }
+  function walk(root) {
+    if (root.nodeType === 3) return fix(root);
+    if (root.nodeType !== 1) return;
+    var w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    while (w.nextNode()) fix(w.currentNode);
+  }
+  new MutationObserver(function (ms) {
+    ms.forEach(function (m) { if (m.type === "characterData") fix(m.target); else m.addedNodes.forEach(walk); });
+  }).observe(document.documentElement, {subtree: true, childList: true, characterData: true});
+})();</script>"""
+
+
+class ChinesePage:
+    """ASGI middleware: puts ``LOCALE_SCRIPT`` first in the <head> of the page (GET /), before Gradio's
+    own scripts. Gradio offers no setting for its widgets' language, and its ``head`` option is
+    inserted only after the app has chosen it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or scope["path"] not in ("/", ""):
+            return await self.app(scope, receive, send)
+        # Uncompressed, so the HTML can be edited (it is a few kB).
+        scope = dict(scope, headers=[(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"])
+        start, body = None, []
+
+        async def capture(message):
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body":
+                return await send(message)
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            data = b"".join(body)
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+                data = data.replace(b"<head>", b"<head>" + LOCALE_SCRIPT.encode(), 1)
+            await send(dict(start, headers=headers + [(b"content-length", str(len(data)).encode())]))
+            await send({"type": "http.response.body", "body": data if scope["method"] == "GET" else b""})
+
+        await self.app(scope, receive, capture)
+
 
 def esc(text: str | None) -> str:
     return html.escape(text or "", quote=True)
@@ -143,8 +236,10 @@ def welcome(service: Service) -> str:
     # Policy documents (with a 文号) first, then news reports.
     named = [t for t, n in titles if n][:6] + [t for t, n in titles if not n][:2]
     listing = "、".join(f"《{esc(t)}》" for t in named)
+    # The list of documents is hidden on a phone (PAGE_CSS), so the question box stays on the first screen.
     return (f"### {TITLE}\n您好！我可以依据济南市政府文件和政策报道回答问题，每句回答都注明出处条款。"
-            f"现有 {len(titles)} 份文件，包括 {listing} 等。文件中没有规定的问题，我会如实告诉您。")
+            f"<span class='welcome-more'>现有 {len(titles)} 份文件，包括 {listing} 等。"
+            f"文件中没有规定的问题，我会如实告诉您。</span>")
 
 
 # --- what each control does (plain functions over the service; the page only wires them) ----------
@@ -210,7 +305,9 @@ def upload_message(service: Service, files, who: str = "", replace: bool = False
             msgs.append(str(exc))
     if stored:
         msgs.insert(0, f"已上传 {'、'.join(stored)}，点击“更新索引”后生效")
-    return "；".join(msgs) + ("。" if msgs else ""), waiting
+    if not msgs:
+        return "没有收到文件。", waiting
+    return "；".join(msgs) + "。", waiting
 
 
 def delete_message(service: Service, name: str | None, who: str = "") -> str:
@@ -418,18 +515,21 @@ def build_blocks(service: Service, limiter: RateLimiter | None = None) -> gr.Blo
         last = gr.State(None)  # the last Answer, for the staff view and feedback
         with gr.Tab("咨询", id="chat"):
             gr.Markdown(welcome(service), elem_id="welcome")
-            with gr.Row():
-                with gr.Column(scale=3):
+            # Reading order: chat and question box, then the citation cards (beside them on a wide
+            # screen; the row wraps on a phone, putting them right below), then examples and 新对话.
+            with gr.Row(elem_id="chat-row"):
+                with gr.Column(scale=3, min_width=340, elem_id="chat-column"):
                     chat = gr.Chatbot(label="对话", height=460, elem_id="chat", sanitize_html=True)
-                    with gr.Row():
+                    with gr.Row(elem_id="ask-row"):
                         box = gr.Textbox(placeholder="请输入您的问题，例如：门前五包包括哪些内容？", show_label=False,
-                                         scale=5, elem_id="question", max_lines=4)
-                        send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
-                    gr.Examples(EXAMPLES, inputs=box, label="示例问题")
-                    clear = gr.Button("新对话", size="sm", elem_id="new-chat")
-                with gr.Column(scale=2):
+                                         scale=5, min_width=160, elem_id="question", max_lines=4)
+                        send = gr.Button("提问", variant="primary", scale=1, min_width=64, elem_id="send")
+                with gr.Column(scale=2, min_width=340, elem_id="cards-column"):
                     gr.Markdown("#### 引用条款")
                     cards = gr.HTML(citation_cards(None, service), elem_id="citations")
+            with gr.Column(elem_id="chat-extras"):
+                gr.Examples(EXAMPLES, inputs=box, label="示例问题")
+                clear = gr.Button("新对话", size="sm", elem_id="new-chat")
         with gr.Tab("工作人员", id="staff"):
             hits = staff_tab(service, demo, last)
 
@@ -466,7 +566,8 @@ def build_app(service: Service):
     demo = build_blocks(service, app.state.limiter)
     serve = service.settings.serve
     demo.queue(default_concurrency_limit=serve.concurrency, max_size=serve.queue_size)
-    return gr.mount_gradio_app(app, demo, path="", css=CSS, footer_links=[])
+    app.add_middleware(ChinesePage)
+    return gr.mount_gradio_app(app, demo, path="", css=CSS + PAGE_CSS, footer_links=[])
 
 
 def main(argv: list[str] | None = None) -> int:

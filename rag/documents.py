@@ -8,6 +8,7 @@ version (or the one of a given stamp) back, and whatever then holds that name go
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import threading
@@ -15,8 +16,10 @@ import time
 from pathlib import Path
 
 from .config import Settings
-from .errors import RagError, UploadRefused
+from .errors import LoadError, UploadRefused
 from .staff import AuditLog, file_sha256
+
+log = logging.getLogger(__name__)
 
 ALLOWED_SUFFIXES = (".txt", ".pdf", ".docx", ".html", ".htm")
 _SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
@@ -61,14 +64,14 @@ class DocumentStore:
         path = Path(path)
         name = self.safe_name(name or path.name)
         if not name.lower().endswith(ALLOWED_SUFFIXES):
-            raise UploadRefused(f"不支持的文件类型：{name}（支持 txt、pdf、docx、html）", status=415,
+            raise UploadRefused(f"未上传 {name}：不支持的文件类型（支持 txt、pdf、docx、html）", status=415,
                                 code="unsupported_type")
         self.check_upload_size(path.stat().st_size)
         try:
             src = read_source(path)
-        except RagError as exc:
-            raise UploadRefused(f"无法读取 {name}：文件为空、已损坏或没有可提取的文字（{exc}）", status=422,
-                                code="unreadable") from exc
+        except LoadError as exc:  # the English detail goes to the log, the page gets the Chinese
+            log.info("upload %s refused: %s", name, exc)
+            raise UploadRefused(f"未上传 {name}：{exc.zh}", status=422, code="unreadable") from exc
         limit = self.settings.serve.max_document_chars
         if len(src.text) > limit:
             raise UploadRefused(f"文件正文过长：{name} 约 {len(src.text) / 10000:.0f} 万字，上限为 {limit / 10000:g} 万字"

@@ -8,9 +8,17 @@ class RagError(Exception):
 
 
 class LoadError(RagError):
-    """A source file could not be read or yielded no text."""
+    """A source file could not be read or yielded no text.
+
+    The message (English, for the command line and the log) names the file and the remedy; ``zh`` says
+    the same in Chinese for the staff page (a generic sentence when the raise site gave none).
+    """
 
     exit_code = 3
+
+    def __init__(self, message: str, zh: str | None = None):
+        super().__init__(message)
+        self.zh = zh or "文件无法解析为文字（可能已损坏、加密或格式不受支持），请转换为 UTF-8 文本、可复制文字的 PDF 或 .docx 后重新上传"
 
 
 class IndexStateError(RagError):

@@ -1,6 +1,8 @@
 """Staff feedback on answers, stored in SQLite: the question, the answer, its citations, the verdict,
 a comment, the index fingerprint and the answer-settings hash and answerer version the answer was
-produced with (from its trace). Exported as CSV.
+produced with (from its trace). Exported as CSV for staff: Chinese column headers, the verdict in
+words (正确 / 错误 / 引用有误) with its machine-readable code in the column beside it (结论代码:
+correct / incorrect / citation_wrong), 是否拒答 as 是 / 否.
 
 Owns the feedback table only; knows nothing of the UI.
 """
@@ -39,6 +41,15 @@ COLUMNS = ("id", "created_at", "question", "answer", "refused", "citations", "ve
 # Columns added after the first release: a store created then gets them on open.
 _ADDED = {"settings_hash": "TEXT NOT NULL DEFAULT ''", "answerer_version": "TEXT NOT NULL DEFAULT ''",
           "model_version": "TEXT NOT NULL DEFAULT ''"}
+
+
+# The CSV's header for each stored column; the verdict is exported twice (in words and as its code).
+CSV_HEADERS = {"id": "编号", "created_at": "时间", "question": "问题", "answer": "回答", "refused": "是否拒答",
+               "citations": "引用（JSON）", "verdict": "审核结论", "verdict_code": "结论代码", "comment": "备注",
+               "settings_fingerprint": "索引指纹", "answerer": "回答方式", "settings_hash": "回答设置哈希",
+               "answerer_version": "回答器版本", "model_version": "回答模型版本"}
+CSV_FIELDS = ("id", "created_at", "question", "answer", "refused", "citations", "verdict", "verdict_code",
+              "comment", "settings_fingerprint", "answerer", "settings_hash", "answerer_version", "model_version")
 
 
 class FeedbackStore:
@@ -87,9 +98,12 @@ class FeedbackStore:
             return [dict(zip(COLUMNS, r)) for r in cur.fetchall()]
 
     def to_csv(self) -> str:
+        """Every row, oldest first, under the Chinese headers of ``CSV_HEADERS`` (in ``CSV_FIELDS`` order)."""
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=COLUMNS)
-        w.writeheader()
+        w = csv.writer(buf)
+        w.writerow([CSV_HEADERS[f] for f in CSV_FIELDS])
         for r in self.rows():
-            w.writerow(r)
+            r = dict(r, verdict=VERDICTS.get(r["verdict"], r["verdict"]), verdict_code=r["verdict"],
+                     refused="是" if r["refused"] else "否")
+            w.writerow([r[f] for f in CSV_FIELDS])
         return buf.getvalue()

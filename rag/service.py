@@ -186,7 +186,7 @@ class Service:
         if not self._reindex_lock.acquire(blocking=False):
             raise UploadRefused("索引正在更新，请稍候", status=409, code="busy")
         try:
-            self.reindex_status.update(running=True, progress=0.0, message="开始", error="", started_by=who)
+            self.reindex_status.update(running=True, progress=0.0, message="开始更新索引", error="", started_by=who)
 
             def say(frac: float, msg: str) -> None:
                 self.reindex_status.update(progress=frac, message=msg)

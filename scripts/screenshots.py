@@ -1,4 +1,5 @@
-"""Screenshots of the chat page and the staff view for the README (docs/*.png).
+"""Screenshots of the chat page and the staff view for the README (docs/*.png), and of the first
+screen after one question at a desktop size (1400×1000) and a phone size (390×844).
 
     rag serve --port 7860 &   # then:
     python scripts/screenshots.py --url http://127.0.0.1:7860
@@ -45,8 +46,20 @@ def main(argv=None) -> int:
         pg.get_by_role("tab", name="工作人员").click()
         pg.wait_for_timeout(800)
         pg.screenshot(path=str(args.out / "staff.png"), full_page=True)
+        # The first screen (not the whole page) at a desktop and a phone size, English-language
+        # browsers both: the page is Chinese regardless.
+        for name, ctx in (("screenshot-desktop.png", {"viewport": {"width": 1400, "height": 1000}}),
+                          ("screenshot-phone.png", {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
+                                                    "has_touch": True, "device_scale_factor": 2})):
+            context = b.new_context(locale="en-US", **ctx)
+            pg = context.new_page()
+            pg.goto(args.url + "/")
+            pg.wait_for_selector("#question textarea", timeout=60_000)
+            ask(pg, "门前五包责任区里的市容整洁要达到什么要求？")
+            pg.screenshot(path=str(args.out / name), full_page=False)
+            context.close()
         b.close()
-    for name in ("chat.png", "refusal.png", "staff.png"):
+    for name in ("chat.png", "refusal.png", "staff.png", "screenshot-desktop.png", "screenshot-phone.png"):
         print(args.out / name)
     return 0
 

@@ -140,7 +140,8 @@ def build_index(
         paths: files or folders to index (default: settings.corpus_dir).
         embedder: an ``Embedder``; loaded from settings when None.
         full: re-embed everything even when an earlier build could be reused.
-        progress: called with (fraction done, message) while building.
+        progress: called with (fraction done, message) while building; the messages are Chinese
+            (the staff page shows them).
 
     Returns:
         What was embedded, reused, removed and skipped.
@@ -154,11 +155,11 @@ def build_index(
     paths = [Path(p) for p in (paths or [settings.corpus_dir])]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        raise RagError(f"no such file or folder to index: {', '.join(missing)}")
+        raise RagError(f"没有这些文件或文件夹，无法建立索引：{', '.join(missing)}")
     corpus_root = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
     sources, problems = load_corpus(paths, root=corpus_root)
     if not sources:
-        raise RagError(f"nothing to index in {', '.join(map(str, paths))}: no readable documents")
+        raise RagError(f"{', '.join(map(str, paths))} 中没有可读取的文件，无法建立索引")
     embedder = embedder or load_embedder(settings.index.embedder, settings.index.embed_batch_size)
     prev = None if full else _previous(settings)
     if prev is not None and prev.manifest["embedder"]["name"] != embedder.name:
@@ -179,7 +180,7 @@ def build_index(
     unit_blocks: list[np.ndarray] = []
     files: dict[str, dict] = {}
     for k, src in enumerate(sources):
-        say(0.05 + 0.8 * k / len(sources), f"{src.source}")
+        say(0.05 + 0.8 * k / len(sources), f"处理文件 {k + 1}/{len(sources)}：{src.source}")
         old = prev_files.get(src.source)
         if prev and old and old["sha256"] == src.sha256 and src.source in prev_rows:
             rows = prev_rows[src.source]
@@ -218,7 +219,7 @@ def build_index(
     unit_vectors = np.concatenate(unit_blocks).astype(np.float32) if unit_blocks else np.zeros(
         (0, embedder.dim), dtype=np.float32)
 
-    say(0.9, "keyword index")
+    say(0.9, "建立关键词索引")
     terms = corpus_terms(c.text for c in chunks)
     tokenizer = Tokenizer(terms)
     bm25 = BM25.build([tokenizer.tokens(passage_text(c, settings)) for c in chunks])
@@ -226,7 +227,7 @@ def build_index(
     report.faiss_type = faiss_type(dense)
     report.chunks = len(chunks)
 
-    say(0.95, "writing")
+    say(0.95, "写入索引")
     raws = {src.source: src.text for src in sources}
     built = Index(root, {}, chunks, vectors, dense, bm25, tokenizer, raws, unit_spans, unit_vectors)
     live, manifest = _write(root, settings, embedder, built, files, problems)
@@ -234,10 +235,10 @@ def build_index(
     report.directory = live
     # The local build is the source of truth; the vector store is brought to match it without
     # embedding anything again (for FAISS the build is the store).
-    say(0.97, "vector store")
+    say(0.97, "同步向量库")
     report.store = open_store(settings, prev).sync(built)
     report.seconds = time.perf_counter() - t0
-    say(1.0, "done")
+    say(1.0, "完成")
     return report
 
 

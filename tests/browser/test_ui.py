@@ -233,3 +233,88 @@ def test_upload_reindex_delete_while_the_chat_keeps_answering(page, server):
     service.delete_document("停车收费办法.txt")
     service.reindex()
     assert all(h.chunk.source != "停车收费办法.txt" for h in service.ask("道路停车首小时收费多少？").hits)
+
+
+# --- the page in Chinese whatever the browser's language; phone-first layout (issue 14) ----------
+
+VIEWPORTS = {"desktop": {"viewport": {"width": 1400, "height": 1000}},
+             "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+                       "device_scale_factor": 2}}
+LAYOUT_QUESTION = "门前五包责任区里的市容整洁要达到什么要求？"
+
+
+def open_page(browser, server, locale="zh-CN", **context_args):
+    context = browser.new_context(locale=locale, **context_args)
+    pg = context.new_page()
+    pg.goto(server["url"] + "/")
+    pg.wait_for_selector("#question textarea", timeout=30_000)
+    pg.wait_for_function("document.body.innerText.includes('示例问题')", timeout=30_000)
+    return context, pg
+
+
+def test_gradio_widgets_speak_chinese_in_an_english_browser(browser, server):
+    """An en-US browser still gets Gradio's own strings (the upload box) in Chinese."""
+    context, pg = open_page(browser, server, locale="en-US", viewport={"width": 1400, "height": 1000})
+    try:
+        pg.get_by_role("tab", name="工作人员").click()
+        pg.locator("#upload").wait_for(state="visible")
+        pg.wait_for_function("/点击上传|Click to Upload/.test(document.querySelector('#upload').innerText)",
+                             timeout=10_000)
+        text = pg.inner_text("body")
+        for english in ("Drop File Here", "Click to Upload", "- or -", "Loading...", "processing"):
+            assert english not in text, english
+        upload = pg.inner_text("#upload")
+        assert "将文件拖放到此处" in upload and "点击上传" in upload
+        assert pg.evaluate("navigator.language") == "zh-CN"  # what Gradio reads to pick its language
+        assert pg.evaluate("document.documentElement.lang") == "zh-CN"
+    finally:
+        context.close()
+
+
+def _box(pg, locator) -> dict:
+    b = locator.bounding_box()
+    assert b is not None, locator
+    return {"top": b["y"], "bottom": b["y"] + b["height"], "left": b["x"], "right": b["x"] + b["width"]}
+
+
+def _follows(pg, first, second) -> bool:
+    """Whether `second` comes after `first` in document order."""
+    return pg.evaluate("([a, b]) => !!(a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING)",
+                       [first.element_handle(), second.element_handle()])
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_phone_first_layout_question_box_answer_then_cards(browser, server, size):
+    """The question box is on the first screen on load; after asking, the answer is on the first screen
+    and the citation cards come right after it (below it on a phone, beside it on a desktop), before
+    the examples and 新对话."""
+    context, pg = open_page(browser, server, **VIEWPORTS[size])
+    try:
+        vw, vh = pg.viewport_size["width"], pg.viewport_size["height"]
+        assert pg.evaluate("document.documentElement.scrollWidth") <= vw  # no sideways scrolling
+        q = _box(pg, pg.locator("#question textarea"))
+        assert 0 <= q["top"] and q["bottom"] <= vh and 0 <= q["left"] and q["right"] <= vw, q
+        assert pg.locator("#welcome").is_visible() and "泉城政策问答" in pg.inner_text("#welcome")
+        assert _box(pg, pg.locator("#send"))["bottom"] <= vh
+
+        ask(pg, LAYOUT_QUESTION)
+        bot = pg.locator("#chat .message.bot, #chat [data-testid='bot']").last
+        card = pg.locator("#citations .cite-card, #citations #refusal").first
+        examples = pg.get_by_text("示例问题").first
+        new_chat = pg.locator("#new-chat")
+        a, c = _box(pg, bot), _box(pg, card)
+        # The answer starts on the first screen, and the question box is still there.
+        assert 0 <= a["top"] < vh, a
+        q = _box(pg, pg.locator("#question textarea"))
+        assert 0 <= q["top"] and q["bottom"] <= vh, q
+        # Document order: answer, cards, then examples and 新对话.
+        assert _follows(pg, bot, card) and _follows(pg, card, examples) and _follows(pg, card, new_chat)
+        e = _box(pg, examples)
+        if size == "phone":
+            assert c["top"] >= a["bottom"], (a, c)  # right below the answer (and the question box)
+            assert e["top"] > c["top"] and _box(pg, new_chat)["top"] > c["top"]
+        else:
+            assert c["left"] >= a["right"] and c["top"] < vh, (a, c)  # beside the chat, on the first screen
+            assert e["top"] >= a["bottom"]  # the examples are under the chat and the cards, not between
+    finally:
+        context.close()

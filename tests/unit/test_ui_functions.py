@@ -3,6 +3,7 @@ cited span, each control's function says what happened. A stub service stands in
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -45,7 +46,7 @@ class StubService:
 
     def add_document(self, path, name, who="", replace=False):
         if name.endswith(".exe"):
-            raise RagError(f"不支持的文件类型：{name}")
+            raise RagError(f"未上传 {name}：不支持的文件类型")
         self.added.append((name, who, replace))
         return name
 
@@ -117,11 +118,12 @@ def test_feedback_message(service):
 
 def test_upload_delete_and_reindex_messages(service, tmp_path):
     msg, waiting = ui.upload_message(service, [str(tmp_path / "a.txt"), str(tmp_path / "b.exe")], who="张三")
-    assert msg == "已上传 a.txt，点击“更新索引”后生效；不支持的文件类型：b.exe。" and waiting == []
+    assert msg == "已上传 a.txt，点击“更新索引”后生效；未上传 b.exe：不支持的文件类型。" and waiting == []
     assert service.added == [("a.txt", "张三", False)]
     # Only refusals: nothing says the upload takes effect.
     msg, _ = ui.upload_message(service, [str(tmp_path / "b.exe")])
-    assert msg == "不支持的文件类型：b.exe。"
+    assert msg == "未上传 b.exe：不支持的文件类型。"
+    assert ui.upload_message(service, []) == ("没有收到文件。", [])
     # A same-name upload is held back until confirmed, then replaces.
     msg, waiting = ui.upload_message(service, [str(tmp_path / "n.txt")])
     assert "已有同名文件 n.txt" in msg and waiting == [str(tmp_path / "n.txt")] and len(service.added) == 1
@@ -132,3 +134,42 @@ def test_upload_delete_and_reindex_messages(service, tmp_path):
     report = {"chunks": 3, "embedded": ["a.txt"], "reused": [], "removed": ["b.txt"], "skipped": [], "seconds": 1.5}
     assert ui.reindex_message(report) == "索引已更新：3 个片段；重新向量化 1 个文件，复用 0 个，移除 1 个；用时 1.5 秒。"
     assert ui.doc_rows(service) == [["n.txt", len(RAW), 2, "是"]]
+
+
+def test_a_refused_upload_is_explained_in_chinese_and_not_stored(tmp_path):
+    """The real Service.add_document: the loader's English detail stays in the log; the page gets Chinese."""
+    from rag.service import Service
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    svc = Service.__new__(Service)  # add_document needs only the settings (no index, no model)
+    svc.settings = Settings.make(corpus_dir=corpus, feedback_db=tmp_path / "fb.sqlite")
+    cases = {"空白.txt": b"  \n", "乱码.txt": b"\x00\x01\x02binary", "坏的.pdf": b"%PDF-1.4 not really",
+             "坏的.docx": b"PK not a zip", "程序.exe": b"MZ"}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(RagError) as exc:
+            svc.add_document(tmp_path / name, name)
+        msg = str(exc.value)
+        # Chinese reason; no English sentence of the loader (two English words in a row).
+        assert msg.startswith(f"未上传 {name}：") and not re.search(r"[A-Za-z]{2,}\s+[A-Za-z]{2,}", msg), msg
+    assert list(corpus.iterdir()) == []
+    (tmp_path / "好的.txt").write_text("第一条 示范停车规定。\n", encoding="utf-8")
+    assert svc.add_document(tmp_path / "好的.txt", "好的.txt") == "好的.txt" and (corpus / "好的.txt").exists()
+
+
+def test_reindex_progress_messages_are_chinese(tmp_path):
+    """The stage names the staff page shows under 更新索引 (build_index's progress) are Chinese."""
+    from tests.conftest import FakeEmbedder
+    from rag.search.index import build_index
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "示范.txt").write_text("第一条 示范停车泊位每季度检查一次。\n", encoding="utf-8")
+    settings = Settings.make(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    said = []
+    build_index(settings, embedder=FakeEmbedder(), progress=lambda frac, msg: said.append((frac, msg)))
+    assert [m for _, m in said] == ["处理文件 1/1：示范.txt", "建立关键词索引", "写入索引", "同步向量库", "完成"]
+    assert [f for f, _ in said] == sorted(f for f, _ in said) and said[-1][0] == 1.0
+    (tmp_path / "corpus" / "示范.txt").unlink()
+    with pytest.raises(RagError, match="没有可读取的文件"):
+        build_index(settings, embedder=FakeEmbedder())
