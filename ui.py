@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import inspect
 import logging
 import re
 import sys
@@ -440,12 +441,25 @@ def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
     logout_btn.click(None, None, None, js=LOGOUT_JS).then(view, None, view_out, api_visibility="private")
 
     def guarded(fn):
-        """fn(who, *args) -> message (+ more outputs) only for a logged-in staff member."""
-        def run(*args, request: gr.Request):
-            who = who_is(service, request)
+        """fn(who, *inputs) -> outputs, run only for a logged-in staff member (else fn(..., denied=True)).
+
+        Gradio injects gr.Request (and gr.Progress) by the handler's signature, so the wrapper shows
+        fn's parameters without ``who``/``denied``, and a ``request`` last."""
+        params = [p for name, p in inspect.signature(fn).parameters.items() if name not in ("who", "denied")]
+        request_param = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                          annotation=gr.Request)
+
+        def run(*args):
+            *inputs, request = args
+            who = who_is(service, request) if isinstance(request, gr.Request) else None
             if who is None:
-                return fn(None, *args, denied=True)
-            return fn(who, *args)
+                return fn(None, *inputs, denied=True)
+            return fn(who, *inputs)
+
+        run.__signature__ = inspect.Signature(params + [request_param])
+        # Gradio reads the type hints, not only the signature, to find where gr.Request goes.
+        run.__annotations__ = {p.name: p.annotation for p in params if p.annotation is not inspect.Parameter.empty}
+        run.__annotations__["request"] = gr.Request
         return run
 
     def do_feedback(who, a, label, note_text, denied=False):

@@ -259,7 +259,7 @@ def _embed_batches(embedder, texts: list[str], batch: int, tick: Callable[[int, 
     """Passage vectors of texts, embedded a few batches at a time with tick(done, total) after each."""
     if not texts:
         return np.zeros((0, embedder.dim), dtype=np.float32)
-    step = max(1, batch) * 4
+    step = max(1, batch)
     out = []
     for i in range(0, len(texts), step):
         out.append(np.asarray(embedder.embed_passages(texts[i : i + step]), dtype=np.float32))

@@ -143,7 +143,7 @@ def test_uploads_over_the_limits_are_refused_up_front(docs):
         store.add(bad, "x.exe")
     empty = tmp / "e.txt"
     empty.write_text("   ", encoding="utf-8")
-    with pytest.raises(UploadRefused, match="无法读取"):
+    with pytest.raises(UploadRefused, match="未上传 e.txt：文件为空"):
         store.add(empty, "e.txt")
     assert sorted(p.name for p in (tmp / "corpus").iterdir()) == ["a.txt"]
 

@@ -137,13 +137,16 @@ def test_upload_delete_and_reindex_messages(service, tmp_path):
 
 
 def test_a_refused_upload_is_explained_in_chinese_and_not_stored(tmp_path):
-    """The real Service.add_document: the loader's English detail stays in the log; the page gets Chinese."""
-    from rag.service import Service
+    """The real upload path (rag.documents, which Service.add_document calls): the loader's English
+    detail stays in the log; the page gets Chinese."""
+    from rag.documents import DocumentStore
+    from rag.staff import AuditLog
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    svc = Service.__new__(Service)  # add_document needs only the settings (no index, no model)
-    svc.settings = Settings.make(corpus_dir=corpus, feedback_db=tmp_path / "fb.sqlite")
+    settings = Settings.make(corpus_dir=corpus, data_dir=tmp_path / "data")
+    store = DocumentStore(settings, AuditLog(tmp_path / "data" / "audit.jsonl"))
+    svc = SimpleNamespace(add_document=lambda path, name: store.add(path, name))
     cases = {"空白.txt": b"  \n", "乱码.txt": b"\x00\x01\x02binary", "坏的.pdf": b"%PDF-1.4 not really",
              "坏的.docx": b"PK not a zip", "程序.exe": b"MZ"}
     for name, data in cases.items():
@@ -168,7 +171,8 @@ def test_reindex_progress_messages_are_chinese(tmp_path):
     settings = Settings.make(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
     said = []
     build_index(settings, embedder=FakeEmbedder(), progress=lambda frac, msg: said.append((frac, msg)))
-    assert [m for _, m in said] == ["处理文件 1/1：示范.txt", "建立关键词索引", "写入索引", "同步向量库", "完成"]
+    assert [m for _, m in said] == ["处理文件 1/1：示范.txt", "示范.txt：片段 1/1", "建立关键词索引", "写入索引",
+                                    "同步向量库", "完成"]
     assert [f for f, _ in said] == sorted(f for f, _ in said) and said[-1][0] == 1.0
     (tmp_path / "corpus" / "示范.txt").unlink()
     with pytest.raises(RagError, match="没有可读取的文件"):
