@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from . import prompts
-from .cite import keep_verified, make_citation, renumber, sentences
+from .cite import keep_verified, make_citation, renumber, sentences, span_cleaning
 from .config import Settings
 from .conversation import resolve
 from .ingest.clean import clean_text
@@ -153,7 +153,9 @@ class QA:
                     break
                 end, size = max(end, b), size + len(t)
             cit = make_citation(chunk, raw, cit.start, end)
-        text = clean_text(cit.quote)
+            text = span_cleaning(raw, chunk, cit.start, cit.end).text
+        else:
+            text = clean_text(cit.quote)
         return Answer(question, f"{text}[1]", [cit], pool_hits, refused=False)
 
     def _final_check(self, answer: Answer) -> Answer:
