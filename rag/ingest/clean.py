@@ -101,9 +101,13 @@ class Cleaned:
         """Raw [start, end) covering cleaned text[a:b] (b > a)."""
         return self.offsets[a], self.offsets[b - 1] + 1
 
+    def index_span(self, start: int, end: int) -> tuple[int, int]:
+        """Cleaned [a, b) of the characters that come from raw [start, end) (offsets only grow)."""
+        return bisect_left(self.offsets, start), bisect_left(self.offsets, end)
+
     def within(self, start: int, end: int) -> "Cleaned":
         """The part of this cleaning whose characters come from raw [start, end)."""
-        a, b = bisect_left(self.offsets, start), bisect_left(self.offsets, end)
+        a, b = self.index_span(start, end)
         return Cleaned(self.text[a:b], self.offsets[a:b])
 
 
