@@ -25,9 +25,10 @@ from rag.api import RateLimiter, client_key, create_api, staff_name
 from rag.config import Settings
 from rag.errors import RagError
 from rag.feedback import VERDICTS
-from rag.ingest.clean import clean_text
+from rag.ingest.clean import clean
 from rag.record import answer_record
 from rag.service import Service
+from rag.text import ITEM_HEAD_RE, head_of
 from rag.types import Answer
 
 log = logging.getLogger("rag.ui")
@@ -47,6 +48,8 @@ CSS = """
 .cite-card .cite-meta { color: #57606a; font-size: 0.9em; margin: 2px 0 6px; }
 .cite-card .clause { line-height: 1.7; }
 .cite-card mark { background: #fff3b0; padding: 0 1px; }
+.cite-card .cite-n { color: #57606a; font-size: 0.75em; margin-left: 1px; }
+.cite-card .cite-nums { color: #0969da; }
 .cite-card details { margin-top: 6px; }
 .cite-card .source-text { white-space: pre-wrap; background: #f6f8fa; padding: 8px; border-radius: 6px;
                           max-height: 320px; overflow-y: auto; font-size: 0.92em; }
@@ -154,11 +157,6 @@ def esc(text: str | None) -> str:
     return html.escape(text or "", quote=True)
 
 
-def display(raw: str, start: int, end: int) -> str:
-    """Source text for reading: PDF line breaks and stray spaces removed, like the chunk text."""
-    return clean_text(raw, start, end) if end > start else ""
-
-
 # --- rendering ---------------------------------------------------------------------------------
 
 def answer_markdown(answer: Answer) -> str:
@@ -171,6 +169,8 @@ def answer_markdown(answer: Answer) -> str:
 
 
 def citation_cards(answer: Answer | None, service: Service) -> str:
+    """The citation panel: one card per cited clause (chunk), every quoted span of the answer that
+    falls in it highlighted, its header naming the answer's markers [n] it holds."""
     if answer is None:
         return "<div class='cite-empty'>回答的引用将显示在这里。</div>"
     raws = service.index.raws
@@ -181,41 +181,116 @@ def citation_cards(answer: Answer | None, service: Service) -> str:
         if answer.hits:
             parts.append(f"<div class='related-title'>{esc(prompts.RELATED_NOT_ANSWERING)}</div>")
             for h in answer.hits[: service.settings.answer.related_shown]:
-                c = h.chunk
-                parts.append(_card(None, c, raws[c.source], c.start, c.end, c.start, c.end, service, related=True))
+                parts.append(_card(h.chunk, raws[h.chunk.source], [], service))
         return "".join(parts)
+    groups: dict[str, tuple] = {}  # chunk_id -> (chunk, [(n, start, end)]), in the order first cited
     for i, cit in enumerate(answer.citations, 1):
         c = service.chunk(cit.chunk_id) or next((h.chunk for h in answer.hits if h.chunk.chunk_id == cit.chunk_id), None)
         if c is None:
             continue
-        parts.append(_card(i, c, raws[cit.source], c.start, c.end, cit.start, cit.end, service))
+        groups.setdefault(c.chunk_id, (c, []))[1].append((i, max(c.start, cit.start), min(c.end, cit.end)))
+    for c, spans in groups.values():
+        parts.append(_card(c, raws[c.source], [sp for sp in spans if sp[2] > sp[1]], service))
     return "".join(parts)
 
 
-def _card(n, chunk, raw: str, c_start: int, c_end: int, q_start: int, q_end: int, service: Service,
-          related: bool = False) -> str:
+def _card(chunk, raw: str, spans: list[tuple[int, int, int]], service: Service) -> str:
+    """One clause as a card. spans: (marker number, raw start, raw end) of the quotes inside it, in
+    answer order; none for a related passage of a refusal (shown whole, nothing highlighted)."""
     title = f"《{esc(chunk.title)}》" if chunk.title else esc(chunk.source)
     meta = " · ".join(esc(x) for x in (chunk.doc_number, chunk.issuer, chunk.date) if x)
-    path = " / ".join(esc(s) for s in chunk.section) or "正文"
-    a, b = max(c_start, min(q_start, c_end)), min(c_end, max(q_end, c_start))
-    if related:
-        clause = esc(display(raw, c_start, c_end))
-    else:
-        clause = (esc(display(raw, c_start, a)) + "<mark>" + esc(display(raw, a, b)) + "</mark>"
-                  + esc(display(raw, b, c_end)))
-    ctx = service.source_context(chunk.source, q_start, q_end)
-    head = f"[{n}] " if n else ""
-    return (
-        f"<div class='cite-card' data-chunk='{esc(chunk.chunk_id)}'>"
-        f"<div class='cite-head'>{head}{title}</div>"
-        f"<div class='cite-meta'>{meta}{' · ' if meta else ''}<span class='cite-section'>{path}</span></div>"
-        f"<div class='clause'>{clause}</div>"
-        f"<details><summary>查看原文</summary>"
-        f"<div class='cite-meta'>位置：{esc(ctx['source'])} 第 {ctx['line']} 行（共 {ctx['total_lines']} 行），"
-        f"字符 {ctx['start']}–{ctx['end']}</div>"
-        f"<div class='source-text'>{esc(ctx['before'])}<mark>{esc(ctx['quote'])}</mark>{esc(ctx['after'])}</div>"
-        f"</details></div>"
-    )
+    cleaned = clean(raw, chunk.start, chunk.end)
+    marks = _merge([(*cleaned.index_span(s, e), [n]) for n, s, e in spans])
+    path = " / ".join(esc(s) for s in _card_section(chunk.section, cleaned.text, marks)) or "正文"
+    nums = "".join(f"[{n}]" for n, _, _ in spans)
+    head = f"<span class='cite-nums'>{nums}</span> " if nums else ""
+    card = (f"<div class='cite-card' data-chunk='{esc(chunk.chunk_id)}' data-cites='{' '.join(str(n) for n, _, _ in spans)}'>"
+            f"<div class='cite-head'>{head}{title}</div>"
+            f"<div class='cite-meta'>{meta}{' · ' if meta else ''}<span class='cite-section'>{path}</span></div>"
+            f"<div class='clause'>{_highlight(cleaned.text, 0, marks)}</div>")
+    # A related passage is marked whole in the file (where it is), with no marker number.
+    return card + _source_view(chunk.source, raw, spans or [(None, chunk.start, chunk.end)], service) + "</div>"
+
+
+def _merge(marks: list[tuple[int, int, list[int]]]) -> list[tuple[int, int, list[int]]]:
+    """Highlight ranges sorted, overlapping ones joined (their marker numbers together)."""
+    out: list[tuple[int, int, list[int]]] = []
+    for a, b, ns in sorted((m for m in marks if m[1] > m[0]), key=lambda m: m[:2]):
+        if out and a <= out[-1][1]:
+            pa, pb, pns = out[-1]
+            out[-1] = (pa, max(pb, b), pns + [n for n in ns if n not in pns])
+        else:
+            out.append((a, b, list(ns)))
+    return out
+
+
+def _highlight(text: str, base: int, marks: list[tuple[int, int, list[int]]]) -> str:
+    """text (which starts at index base of the marks' coordinates) escaped, each mark a <mark>
+    followed by the answer's markers it carries."""
+    out, pos = [], 0
+    for a, b, ns in marks:
+        a, b = max(a - base, pos), min(b - base, len(text))
+        if b <= a:
+            continue
+        nums = "".join(f"[{n}]" for n in ns)
+        out.append(f"{esc(text[pos:a])}<mark data-cite='{' '.join(map(str, ns))}'>{esc(text[a:b])}</mark>"
+                   + (f"<sup class='cite-n'>{nums}</sup>" if ns else ""))
+        pos = b
+    return "".join(out) + esc(text[pos:])
+
+
+def _card_section(section: tuple[str, ...], text: str, marks: list) -> tuple[str, ...]:
+    """The section path a card shows: when every highlight lies in a list item (（四）…), the items
+    highlighted, in place of the item the chunk happens to start with."""
+    base = section[:-1] if section and ITEM_HEAD_RE.match(section[-1]) else section
+    items = [_item_at(text, a) for a, _, _ in marks]
+    if not marks or any(it is None for it in items):
+        return base if marks else section
+    return (*base, "、".join(dict.fromkeys(items)))
+
+
+def _item_at(text: str, i: int) -> str | None:
+    """The label ("（四）包秩序良好") of the list item whose paragraph, or a later paragraph of which,
+    holds cleaned index i; None before the first item."""
+    start = text.rfind("\n", 0, i) + 1
+    while True:
+        end = text.find("\n", start)
+        line = text[start:end if end >= 0 else len(text)]
+        if ITEM_HEAD_RE.match(line):
+            return head_of(line)[:30]
+        if start == 0:
+            return None
+        start = text.rfind("\n", 0, start - 1) + 1
+
+
+def _source_view(source: str, raw: str, spans: list[tuple[int | None, int, int]], service: Service) -> str:
+    """查看原文: the file's text around the spans, each marked; opened, the first mark is scrolled into
+    its box (CARD_JS)."""
+    first, last = min(s for _, s, _ in spans), max(e for _, _, e in spans)
+    ctx = service.source_context(source, first, last)
+    body = _highlight(ctx["quote"], first, _merge([(s, e, [n] if n else []) for n, s, e in spans]))
+    return (f"<details><summary>查看原文</summary>"
+            f"<div class='cite-meta'>位置：{esc(ctx['source'])} 第 {ctx['line']} 行（共 {ctx['total_lines']} 行），"
+            f"字符 {ctx['start']}–{ctx['end']}</div>"
+            f"<div class='source-text'>{esc(ctx['before'])}{body}{esc(ctx['after'])}</div></details>")
+
+
+# 查看原文 opens its box at the top; the highlight may sit below the box's visible part. When a card's
+# <details> opens, scroll its source box so the first <mark> is in view (toggle does not bubble:
+# listened for in the capture phase, so cards rendered later are covered too).
+CARD_JS = """
+() => {
+  document.addEventListener("toggle", (event) => {
+    const details = event.target;
+    if (!(details instanceof HTMLDetailsElement) || !details.open || !details.closest(".cite-card")) return;
+    const box = details.querySelector(".source-text");
+    const mark = box && box.querySelector("mark");
+    if (!mark) return;
+    const offset = mark.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
+    box.scrollTop = Math.max(0, offset - box.clientHeight / 4);
+  }, true);
+}
+"""
 
 
 def hits_table(answer: Answer | None) -> str:
@@ -581,7 +656,7 @@ def build_app(service: Service):
     serve = service.settings.serve
     demo.queue(default_concurrency_limit=serve.concurrency, max_size=serve.queue_size)
     app.add_middleware(ChinesePage)
-    return gr.mount_gradio_app(app, demo, path="", css=CSS + PAGE_CSS, footer_links=[])
+    return gr.mount_gradio_app(app, demo, path="", css=CSS + PAGE_CSS, js=CARD_JS, footer_links=[])
 
 
 def main(argv: list[str] | None = None) -> int:

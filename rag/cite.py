@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
-from .ingest.clean import clean
+from .ingest.clean import Cleaned, clean
 from .text import LIST_ITEM_RE, SEMICOLONS, STOPS, sentence_bounds
 from .types import Chunk, Citation, Hit
 
@@ -27,18 +27,27 @@ def sentences(raw: str, chunk: Chunk) -> list[tuple[int, int, str]]:
 def units(raw: str, chunk: Chunk) -> list[tuple[int, int, str]]:
     """The answerable units of a chunk: its sentences, with a short heading ("(一)祈福街。",
     "第十二条 建立…制度。") joined to what follows it, and a heading's bracketed note kept with it.
-    What the index embeds one vector for and the answerer selects from."""
-    merged: list[tuple[int, int, str]] = []
-    for s, e, text in sentences(raw, chunk):
-        prev = merged[-1] if merged else None
-        short_head = prev and len(re.sub(r"\s", "", prev[2])) <= 12 and not LIST_ITEM_RE.match(text)
+    What the index embeds one vector for and the answerer selects from. Texts are cut from the
+    chunk's cleaning, like its sentences'."""
+    c = clean(raw, chunk.start, chunk.end)
+    merged: list[tuple[int, int]] = []  # bounds in the chunk's cleaned text
+    for a, b in sentence_bounds(c.text):
+        text = c.text[a:b]
+        prev = c.text[merged[-1][0]:merged[-1][1]] if merged else None
+        short_head = prev and len(re.sub(r"\s", "", prev)) <= 12 and not LIST_ITEM_RE.match(text)
         aside = (prev and text[:1] in "(（" and len(text) <= 40 and not LIST_ITEM_RE.match(text)
-                 and prev[2].rstrip()[-1:] not in STOPS + SEMICOLONS)
+                 and prev.rstrip()[-1:] not in STOPS + SEMICOLONS)
         if short_head or aside:
-            merged[-1] = (prev[0], e, clean(raw, prev[0], e).text)
+            merged[-1] = (merged[-1][0], b)
         else:
-            merged.append((s, e, text))
-    return merged
+            merged.append((a, b))
+    return [(*c.raw_span(a, b), c.text[a:b]) for a, b in merged]
+
+
+def span_cleaning(raw: str, chunk: Chunk, start: int, end: int) -> Cleaned:
+    """The cleaned text of raw [start, end) inside chunk, with its offsets: the part of the chunk's
+    cleaning, so that indices into a unit's text map back to the right raw characters."""
+    return clean(raw, chunk.start, chunk.end).within(start, end)
 
 
 def make_citation(chunk: Chunk, raw: str, start: int, end: int) -> Citation:

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from . import prompts
-from .cite import keep_verified, make_citation, renumber, sentences
+from .cite import keep_verified, make_citation, renumber, sentences, span_cleaning
 from .config import Settings
 from .conversation import resolve
-from .ingest.clean import clean, clean_text
+from .ingest.clean import clean
 from .text import CONTROL_RE, INVISIBLE_RE, LIST_ITEM_RE, SURROGATE_RE, list_items
 from .types import Answer, Chunk, Hit, Refusal, Trace
 
@@ -167,7 +167,7 @@ class QA:
         hits = list(listed.hits)
         if not any(h.chunk.chunk_id == chunk.chunk_id for h in hits):
             hits.append(Hit(chunk, 0.0, len(hits) + 1, {"item_of": listed.citations[0].chunk_id}))
-        return Answer(question, f"{clean_text(cit.quote)}[1]", [cit], hits, refused=False)
+        return Answer(question, f"{span_cleaning(raw, chunk, cit.start, cit.end).text}[1]", [cit], hits, refused=False)
 
     def _list_items(self, answer: Answer) -> list[tuple[int, Chunk, int, int]]:
         """The items an answer listed, as (ordinal, chunk, raw start, raw end): the items of the first

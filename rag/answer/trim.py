@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..ingest.clean import clean
+from ..cite import span_cleaning
 from ..text import CLAUSE_END, COMMAS, FULL_STOP, LEAD_FURNITURE_RE
 from . import entities
 from .candidates import Candidate
@@ -21,7 +21,7 @@ from .slots import Slot
 def trim(cand: Candidate, raw: str, parts: tuple[Part, ...], cov: Coverage, limit: int) -> tuple[int, int, str]:
     """(raw start, raw end, text) of the part of the candidate to quote."""
     text = cand.text
-    c = clean(raw, cand.start, cand.end)
+    c = span_cleaning(raw, cand.chunk, cand.start, cand.end)
     a0 = 0
     m = LEAD_FURNITURE_RE.match(text)
     if m and m.end() < len(text) - 4:

@@ -5,12 +5,17 @@ that extraction put inside Chinese sentences. Does not know documents, sections 
 
 Cleaning is *local*: the cleaned text of a span depends only on the characters inside it, so
 ``clean(raw[a:b]).text`` is exactly what a chunk cut at ``a:b`` carries, and every cleaned
-character maps back to one raw offset.
+character maps back to one raw offset. The converse does not hold: a part of a chunk cleaned on its
+own may differ from that part of the chunk's cleaning (whether a line break is joined depends on the
+whole line before it, "举措。免费创\n\n业工位" joins in the chunk but not from "免费创" on). Spans
+inside a chunk (sentences, units, trimmed quotes) therefore take their text and offsets from the
+chunk's cleaning (``Cleaned.within``), never from cleaning the part again.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from ..text import CLOSERS, HEADING_RE, INVISIBLE, MIDLINE_HEAD_RE, SENTENCE_PUNCT, STRUCT_RE, TERMINAL, squeeze
@@ -95,6 +100,15 @@ class Cleaned:
     def raw_span(self, a: int, b: int) -> tuple[int, int]:
         """Raw [start, end) covering cleaned text[a:b] (b > a)."""
         return self.offsets[a], self.offsets[b - 1] + 1
+
+    def index_span(self, start: int, end: int) -> tuple[int, int]:
+        """Cleaned [a, b) of the characters that come from raw [start, end) (offsets only grow)."""
+        return bisect_left(self.offsets, start), bisect_left(self.offsets, end)
+
+    def within(self, start: int, end: int) -> "Cleaned":
+        """The part of this cleaning whose characters come from raw [start, end)."""
+        a, b = self.index_span(start, end)
+        return Cleaned(self.text[a:b], self.offsets[a:b])
 
 
 def _clean_line(raw: str, line: Line, out: list[str], offs: list[int]) -> None:

@@ -4,6 +4,7 @@ and the Gradio Python client, against one real server on loopback (real corpus, 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import threading
@@ -125,6 +126,88 @@ def test_view_source_shows_the_span_in_the_file(page, server):
     # The highlighted span is exactly the cited characters of the file.
     raw = (Path(server["settings"].corpus_dir) / "002_1ade5e92c4242b0a.txt").read_text(encoding="utf-8")
     assert quote.strip() in raw
+
+
+# --- citation cards: one per clause, every quote marked, the label naming the highlighted item,
+# highlights on exactly the quoted characters, 查看原文 scrolled to the highlight (questions written here).
+
+def card_facts(pg) -> list[dict]:
+    """Per card: its clause id, the markers its header lists, the markers of its marks, the label."""
+    return pg.evaluate("""() => [...document.querySelectorAll('#citations .cite-card')].map(card => ({
+        chunk: card.dataset.chunk,
+        head: card.querySelector('.cite-head').innerText,
+        marks: [...card.querySelectorAll('.clause mark')].map(m => ({text: m.innerText, cite: m.dataset.cite})),
+        section: card.querySelector('.cite-section').innerText,
+        height: card.getBoundingClientRect().height,
+    }))""")
+
+
+def answer_markers(pg) -> list[int]:
+    bubble = pg.locator("#chat .message, #chat [data-testid='bot']").last.inner_text()
+    return [int(n) for n in re.findall(r"\[(\d{1,2})\]", bubble)]
+
+
+def test_list_answer_shows_each_clause_once_with_all_its_quotes_marked(page):
+    ask(page, "门前五包都包括哪些内容？")
+    markers = answer_markers(page)
+    assert len(markers) >= 5  # a list answer: several quotes, from the two parts of 第七条
+    cards = card_facts(page)
+    chunks = [c["chunk"] for c in cards]
+    assert len(chunks) == len(set(chunks)), chunks  # no clause shown twice
+    assert len(cards) < len(markers)
+    # Every marker of the answer is named by exactly one card's header and marked in that card.
+    held = [int(n) for c in cards for n in re.findall(r"\[(\d{1,2})\]", c["head"])]
+    assert sorted(held) == sorted(set(markers))
+    for c in cards:
+        in_head = set(re.findall(r"\[(\d{1,2})\]", c["head"]))
+        in_marks = {n for m in c["marks"] for n in m["cite"].split()}
+        assert in_head == in_marks, c
+    texts = [m["text"] for c in cards for m in c["marks"]]
+    for item in ("包环境卫生", "包市容整洁", "包设施完好", "包秩序良好", "包绿化美观"):
+        assert any(item in t for t in texts), (item, texts)
+    # The panel stays readable: the whole of 第七条 is shown once, not once per quote.
+    assert sum(c["height"] for c in cards) < 1400, cards
+
+
+def test_card_label_names_the_item_that_is_highlighted(page):
+    ask(page, "门前五包中包绿化美观有哪些要求？")
+    card = card_facts(page)[0]
+    assert card["marks"] and card["marks"][0]["text"].startswith("(五)包绿化美观"), card
+    assert "包绿化美观" in card["section"] and "包秩序良好" not in card["section"], card["section"]
+
+
+def test_highlight_starts_and_ends_on_the_quoted_characters(page):
+    # The news paragraph has a PDF line break inside the sentence before the quoted clause.
+    ask(page, "青年人才在济南租房有补贴吗？")
+    bubble = page.locator("#chat .message, #chat [data-testid='bot']").last.inner_text()
+    sentence = re.split(r"\[\d{1,2}\]", bubble)[0].strip().rstrip("。；")
+    card = page.locator("#citations .cite-card").first
+    mark = card.locator(".clause mark").first.inner_text()
+    assert mark.startswith("租房补贴") and mark == sentence, (mark, sentence)
+    card.locator("summary", has_text="查看原文").click()
+    source = card.locator(".source-text mark").first
+    source.wait_for(state="visible")
+    assert re.sub(r"\s", "", source.inner_text()) == sentence
+
+
+def test_view_source_scrolls_the_highlight_into_its_box(page):
+    ask(page, "门前五包中包绿化美观有哪些要求？")
+    card = page.locator("#citations .cite-card").first
+    card.locator("summary", has_text="查看原文").click()
+    card.locator(".source-text").wait_for(state="visible")
+    page.wait_for_timeout(300)
+    box = card.evaluate("""card => {
+        const box = card.querySelector('.source-text'), mark = box.querySelector('mark');
+        const b = box.getBoundingClientRect(), m = mark.getBoundingClientRect();
+        return {top: b.top + box.clientTop, bottom: b.top + box.clientTop + box.clientHeight,
+                markTop: m.top, markBottom: m.bottom, contentTop: m.top - b.top + box.scrollTop,
+                clientHeight: box.clientHeight, scrollHeight: box.scrollHeight};
+    }""")
+    height = box["markBottom"] - box["markTop"]
+    # The case needs a scroll: unscrolled, the highlight would end below the box's visible part.
+    assert box["contentTop"] + height > box["clientHeight"], box
+    assert height <= box["clientHeight"]  # it can be shown whole...
+    assert box["top"] <= box["markTop"] and box["markBottom"] <= box["bottom"], box  # ...and is
 
 
 def test_feedback_is_stored_in_sqlite_with_the_answer(page, server):

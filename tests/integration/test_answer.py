@@ -256,3 +256,50 @@ def test_dev_set_answer_floor(qa):
     refused = sum(qa.ask(r["question"]).refused for r in unanswerable)
     assert ok / len(answerable) >= 0.60
     assert refused / len(unanswerable) >= 0.55
+
+
+def span_mismatches(answer: Answer, raws: dict[str, str]) -> list[tuple[str, str]]:
+    """(answer sentence, cited quote) for every marker whose citation does not start and end on the
+    sentence's characters: the quote, cleaned like chunk text and without whitespace, must equal the
+    sentence trimmed of punctuation at both ends (the quote may keep its own closing mark)."""
+    from rag.ingest.clean import clean_text
+    from rag.text import CLOSERS, SENTENCE_PUNCT, squeeze
+
+    punct = SENTENCE_PUNCT + "…"
+    bad, prev = [], 0
+    for m in re.finditer(r"(?:\[\d{1,2}\])+", answer.text):
+        sentence = squeeze(answer.text[prev:m.start()]).strip(punct)
+        prev = m.end()
+        for n in re.findall(r"\d+", m.group()):
+            c = answer.citations[int(n) - 1]
+            quote = squeeze(clean_text(raws[c.source], c.start, c.end))
+            if quote.rstrip(punct) != sentence and quote.rstrip(punct + CLOSERS) != sentence.rstrip(CLOSERS):
+                bad.append((sentence, quote))
+    return bad
+
+
+def test_every_dev_citation_starts_and_ends_on_the_quoted_characters(qa):
+    """Over every answer of the dev set (questions read from the file): each cited span is exactly
+    the sentence its marker ends, not one character early or late."""
+    if not DEV.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"dev set missing at {DEV}")
+        pytest.skip(f"dev set not at {DEV}")
+    rows = [json.loads(x) for x in DEV.read_text(encoding="utf-8").splitlines() if x.strip()]
+    checked, bad = 0, []
+    for r in rows:
+        a = qa.ask(r["question"])
+        checked += len(a.citations)
+        bad += span_mismatches(a, qa.raws)
+    assert checked >= 40  # the dev answers do cite (the check is not vacuous)
+    assert bad == []
+
+
+def test_quote_after_a_joined_line_break_starts_on_its_first_character(qa):
+    """The news paragraph breaks "免费创\\n\\n业工位" inside its first sentence; the quoted clause that
+    follows used to start one character early ("，租房补贴…去年以")."""
+    a = qa.ask("青年人才在济南租房有补贴吗？")
+    assert not a.refused and "租房补贴" in a.text
+    assert span_mismatches(a, qa.raws) == []
+    quote = a.citations[0].quote
+    assert quote.startswith("租房补贴"), quote

@@ -82,8 +82,39 @@ def test_answer_markdown_escapes_and_marks_citations():
 
 def test_citation_card_highlights_exactly_the_quote(service):
     html = ui.citation_cards(answer(), service)
-    assert "<mark>道路停车首小时收费2元</mark>" in html and "第二条" in html and "济政发〔2030〕1号" in html
+    assert "<mark data-cite='1'>道路停车首小时收费2元</mark><sup class='cite-n'>[1]</sup>" in html and "第二条" in html and "济政发〔2030〕1号" in html
     assert "查看原文" in html
+
+
+ITEMS_RAW = "第七条 示范五包包括以下内容:\n（四）包秩序良好。有序停放车辆。\n（五）包绿化美观。保护花草树木。\n"
+ITEMS = Chunk("n/00:0-50", "n/00", "n.txt", ITEMS_RAW.index("（四）"), len(ITEMS_RAW) - 1, "", ("第七条", "（四）包秩序良好"),
+              "示范办法")
+
+
+def items_answer(*quotes: str) -> Answer:
+    cits = [Citation("n.txt", ITEMS_RAW.index(q), ITEMS_RAW.index(q) + len(q), q, ITEMS.chunk_id, ITEMS.title, None,
+                     ITEMS.section) for q in quotes]
+    text = "".join(f"{q}；[{i}]" for i, q in enumerate(quotes, 1))
+    return Answer("五包？", text, cits, [Hit(ITEMS, 1.0, 1)], refused=False)
+
+
+def test_citations_of_one_clause_share_one_card_with_every_quote_marked(service):
+    service.index.raws = {"n.txt": ITEMS_RAW}
+    html = ui.citation_cards(items_answer("（四）包秩序良好", "（五）包绿化美观"), service)
+    assert html.count("class='cite-card'") == 1
+    assert "<span class='cite-nums'>[1][2]</span>" in html
+    clause = html.split("<div class='clause'>")[1].split("</div>")[0]
+    assert "<mark data-cite='1'>（四）包秩序良好</mark><sup class='cite-n'>[1]</sup>" in clause
+    assert "<mark data-cite='2'>（五）包绿化美观</mark><sup class='cite-n'>[2]</sup>" in clause
+    source = html.split("<div class='source-text'>")[1].split("</div>")[0]
+    assert source.count("<mark") == 2
+    assert "第七条 / （四）包秩序良好、（五）包绿化美观</span>" in html
+
+
+def test_card_label_names_the_item_highlighted_not_the_one_the_chunk_starts_with(service):
+    service.index.raws = {"n.txt": ITEMS_RAW}
+    html = ui.citation_cards(items_answer("保护花草树木"), service)
+    assert "<span class='cite-section'>第七条 / （五）包绿化美观</span>" in html
 
 
 def test_refusal_card_shows_the_related_passages(service):
