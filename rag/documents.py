@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import LoadError, UploadRefused
-from .staff import AuditLog, file_sha256
+from .search.index import file_sha256
+from .staff import AuditLog
 
 log = logging.getLogger(__name__)
 

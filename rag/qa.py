@@ -110,8 +110,9 @@ class QA:
         if resolved.item and resolved.refers_to is not None:
             listed = history[resolved.refers_to][1]
             if listed is None:
-                # Only the earlier question is known: its list is read now (not shown).
-                listed = self._final_check(self.answerer.answer(resolved.question, hits))
+                # Only the earlier question is known (a client sent history, not a conversation id): its
+                # list is taken from what that question retrieves, without answering it again.
+                listed = self._retrieved_as_cited(resolved.question, hits)
             answer = self._pick_item(resolved.question, listed, resolved.item)
         elif stream:
             answer = None
@@ -168,6 +169,13 @@ class QA:
         if not any(h.chunk.chunk_id == chunk.chunk_id for h in hits):
             hits.append(Hit(chunk, 0.0, len(hits) + 1, {"item_of": listed.citations[0].chunk_id}))
         return Answer(question, f"{span_cleaning(raw, chunk, cit.start, cit.end).text}[1]", [cit], hits, refused=False)
+
+    def _retrieved_as_cited(self, question: str, hits: list[Hit]) -> Answer:
+        """The top retrieved clauses as if an answer had cited them whole: what ``_list_items`` reads
+        when an earlier turn came without its answer."""
+        top = hits[: self.settings.answer.max_hits]
+        cits = [make_citation(h.chunk, self.raws[h.chunk.source], h.chunk.start, h.chunk.end) for h in top]
+        return Answer(question, "", cits, hits, refused=False)
 
     def _list_items(self, answer: Answer) -> list[tuple[int, Chunk, int, int]]:
         """The items an answer listed, as (ordinal, chunk, raw start, raw end): the items of the first

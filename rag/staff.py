@@ -32,14 +32,6 @@ def _scrypt(password: str, salt: bytes, n: int = _N, r: int = _R, p: int = _P) -
                           maxmem=64 * 1024 * 1024, dklen=_DKLEN)
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 class StaffStore:
     """The staff accounts file. Reads it on every check, so ``rag staff add`` takes effect in a
     running service without a restart."""

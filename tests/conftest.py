@@ -138,6 +138,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def serve_in_thread(app):
+    """Serve an ASGI app with uvicorn on a free loopback port in a thread; its URL and a stop function."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(url + "/api/health", 60, "the page")
+
+    def stop() -> None:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+    return url, stop
+
+
 def m3e_small_path() -> Path | None:
     """m3e-small ships as a folder inside the `embedding` package; found without importing it
     (its __init__ pulls in unrelated packages)."""
@@ -146,3 +166,23 @@ def m3e_small_path() -> Path | None:
         return None
     path = Path(list(spec.submodule_search_locations)[0]) / "m3e-small"
     return path if (path / "config.json").exists() else None
+
+
+# --- the browser tier: one Chromium for every browser test file (Playwright's sync API allows one
+# running instance per thread) --------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium missing at {CHROMIUM}: .ci/run installs Debian's chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

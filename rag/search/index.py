@@ -90,7 +90,8 @@ def passage_text(chunk: Chunk, settings: Settings) -> str:
     return f"{chunk.context}\n{chunk.text}" if settings.index.embed_with_context else chunk.text
 
 
-def _sha256_file(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -333,7 +334,7 @@ def _write(root, settings, embedder, index: Index, files, problems) -> tuple[Pat
                        "documents": len({c.doc_id for c in chunks})},
             "files": files,
             "skipped": [p.message for p in problems],
-            "artifacts": {a: {"sha256": _sha256_file(tmp / a), "bytes": (tmp / a).stat().st_size} for a in ARTIFACTS},
+            "artifacts": {a: {"sha256": file_sha256(tmp / a), "bytes": (tmp / a).stat().st_size} for a in ARTIFACTS},
             "versions": _versions(),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -413,7 +414,7 @@ def load_index(settings: Settings, verify: bool = True) -> Index:
             raise _damaged(live, f"{name} is missing")
         if p.stat().st_size != meta["bytes"]:
             raise _damaged(live, f"{name} has {p.stat().st_size} bytes, the manifest says {meta['bytes']} (truncated?)")
-        if verify and _sha256_file(p) != meta["sha256"]:
+        if verify and file_sha256(p) != meta["sha256"]:
             raise _damaged(live, f"{name} does not match its checksum in the manifest")
     try:
         chunks = [Chunk.from_dict(json.loads(line)) for line in

