@@ -3,9 +3,10 @@ served together by one process that loads the index once.
 
     python ui.py [--host 127.0.0.1] [--port 7860]      # or: rag serve
 
-Routes: ``/`` the page; ``POST /api/ask`` {"question", "history": [earlier questions]} -> the batch
-format; ``GET /api/health``; Gradio's own API (``/gradio_api/...``, endpoint ``/ask``) for the Gradio
-Python client. Every piece of document or user text is HTML-escaped before it is shown.
+Routes: ``/`` the page (tab 咨询 public, tab 工作人员 behind the staff login); the JSON API of
+``rag.api`` (``POST /api/ask`` with ``conversation_id``, the staff's documents routes, ``GET /api/health``);
+Gradio's own API (``/gradio_api/...``, endpoint ``/ask``) for the Gradio Python client. Every piece of
+document or user text is HTML-escaped before it is shown.
 """
 
 from __future__ import annotations

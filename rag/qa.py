@@ -15,7 +15,7 @@ from .cite import keep_verified, make_citation, renumber, sentences, span_cleani
 from .config import Settings
 from .conversation import resolve
 from .ingest.clean import clean
-from .text import CONTROL_RE, INVISIBLE_RE, LIST_ITEM_RE, SURROGATE_RE, list_items
+from .text import CONTROL_RE, INVISIBLE_RE, LIST_ITEM_RE, SURROGATE_RE, list_items, question_tail
 from .types import Answer, Chunk, Hit, Refusal, Trace
 
 
@@ -105,7 +105,9 @@ class QA:
                          trace=self._stamp(Trace(refusal=Refusal.EMPTY_QUESTION), q))
             return
         resolved = resolve(q, history)
-        hits = self.search(resolved.question)
+        hits = self.search(resolved.question)  # keyword search reads all of it
+        # What the answerer reads (and the embedder embeds): a long message's closing sentences.
+        focus = question_tail(resolved.question, self.settings.retrieval.question_focus_chars)
         t1 = time.perf_counter()
         if resolved.item and resolved.refers_to is not None:
             listed = history[resolved.refers_to][1]
@@ -116,13 +118,13 @@ class QA:
             answer = self._pick_item(resolved.question, listed, resolved.item)
         elif stream:
             answer = None
-            for piece in self.answerer.stream(resolved.question, hits):
+            for piece in self.answerer.stream(focus, hits):
                 if isinstance(piece, Answer):
                     answer = piece
                 else:
                     yield piece
         else:
-            answer = self.answerer.answer(resolved.question, hits)
+            answer = self.answerer.answer(focus, hits)
         answer = self._final_check(answer)
         answer.question = q
         if resolved.item and resolved.refers_to is not None:

@@ -7,6 +7,7 @@ Owns the live `QA` and the feedback store; knows nothing of Gradio or HTTP.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -56,6 +57,7 @@ class Service:
         self.started_at = time.time()
         self.answered = 0  # questions answered since start (health; shows nothing is answered twice)
         self._count_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(settings.serve.answer_workers or os.cpu_count() or 1)
 
     def _open(self) -> QA:
         return open_qa(self.settings, self.embedder)
@@ -63,15 +65,18 @@ class Service:
     # --- answering ---------------------------------------------------------------------------
 
     def ask(self, question: str, history: list | None = None) -> Answer:
-        # NOTE: no lock around answering: the loaded index is read-only, the embedder serialises its
-        # own calls (the C/torch model releases the GIL meanwhile), and a reindex swaps self.qa in one
+        # NOTE: no lock around answering, only as many answers at once as there are cores: the loaded
+        # index is read-only, the embedder serialises its own calls (the C/torch model releases the
+        # GIL meanwhile, so another answer's Python runs), and a reindex swaps self.qa in one
         # assignment, so each question runs whole on the QA it started with.
         self._count()
-        return self.qa.ask(question, history)
+        with self._slots:
+            return self.qa.ask(question, history)
 
     def ask_stream(self, question: str, history: list | None = None) -> Iterator[str | Answer]:
         self._count()
-        yield from self.qa.ask_stream(question, history)
+        with self._slots:
+            yield from self.qa.ask_stream(question, history)
 
     def _count(self) -> None:
         with self._count_lock:

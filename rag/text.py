@@ -269,3 +269,15 @@ def sentence_bounds(text: str) -> list[tuple[int, int]]:
                 out.append((a + lead, b - trail))
             a = i + 1
     return out
+
+
+def question_tail(text: str, max_chars: int) -> str:
+    """The end of a long question, at most max_chars characters, cut at a sentence start where one
+    fits: a citizen's long message tells its story first and asks last. Text within the limit comes
+    back whole."""
+    if len(text) <= max_chars:
+        return text
+    for a, _ in sentence_bounds(text):
+        if len(text) - a <= max_chars:
+            return text[a:].strip()
+    return text[-max_chars:]

@@ -1,8 +1,8 @@
 """Screenshots of the chat page and the staff view for the README (docs/*.png), and of the first
 screen after one question at a desktop size (1400×1000) and a phone size (390×844).
 
-    rag serve --port 7860 &   # then:
-    python scripts/screenshots.py --url http://127.0.0.1:7860
+    rag staff add 示例员 &&  rag serve --port 7860 &   # then:
+    python scripts/screenshots.py --url http://127.0.0.1:7860 --staff 示例员:PASSWORD
 
 Needs Debian's chromium and a CJK font (fonts-noto-cjk) for readable Chinese.
 """
@@ -30,6 +30,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--url", default="http://127.0.0.1:7860")
     ap.add_argument("--out", type=Path, default=Path("docs"))
+    ap.add_argument("--staff", required=True, help="NAME:PASSWORD of a staff account, for the staff view")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -37,13 +38,18 @@ def main(argv=None) -> int:
         pg = b.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
         pg.goto(args.url + "/")
         pg.wait_for_selector("#question textarea", timeout=60_000)
-        ask(pg, "门前五包管理办法的有效期到哪天？")
+        ask(pg, "门前五包具体包括哪五项内容？")
         pg.locator("#citations summary", has_text="查看原文").first.click()
         pg.wait_for_timeout(500)
         pg.screenshot(path=str(args.out / "chat.png"), full_page=True)
         ask(pg, "济南轨道交通6号线哪年通车？")
         pg.screenshot(path=str(args.out / "refusal.png"), full_page=False)
+        name, _, password = args.staff.partition(":")
         pg.get_by_role("tab", name="工作人员").click()
+        pg.fill("#login-name input", name)
+        pg.fill("#login-password input", password)
+        pg.click("#login")
+        pg.wait_for_selector("#staff-area", state="visible", timeout=30_000)
         pg.wait_for_timeout(800)
         pg.screenshot(path=str(args.out / "staff.png"), full_page=True)
         # The first screen (not the whole page) at a desktop and a phone size, English-language

@@ -5,10 +5,13 @@ prompts or answers.
 
 from __future__ import annotations
 
+import os
+import threading
+
 from dataclasses import dataclass
 
 from ..config import Settings
-from ..text import ARTICLE_REF_RE, cn_to_int, int_to_cn, normalize
+from ..text import ARTICLE_REF_RE, cn_to_int, int_to_cn, normalize, question_tail
 from ..types import Chunk, Hit
 from .store import VectorStore
 
@@ -47,17 +50,22 @@ class Retriever:
         self.settings = settings
         self.store = store
         self._doc_number_of = [normalize(c.doc_number) if c.doc_number else None for c in index.chunks]
-        self._last_query: tuple[str, object] | None = None
+        self._recent: dict[str, object] = {}
+        self._recent_lock = threading.Lock()
         self.store.check(settings)
 
     def query_vector(self, text: str):
         """The query-side vector of a text; the question just searched is not embedded twice (the
         answerer compares the same vector with every candidate sentence)."""
-        last = self._last_query
-        if last is not None and last[0] == text:
-            return last[1]
-        vec = self.embedder.embed_queries([text])[0]
-        self._last_query = (text, vec)
+        text = question_tail(text, self.settings.retrieval.question_focus_chars)
+        vec = self._recent.get(text)
+        if vec is None:
+            vec = self.embedder.embed_queries([text])[0]
+            # A few recent questions, so concurrent questions do not evict each other's vector.
+            with self._recent_lock:
+                self._recent[text] = vec
+                while len(self._recent) > 2 * (os.cpu_count() or 1):
+                    self._recent.pop(next(iter(self._recent)))
         return vec
 
     @property

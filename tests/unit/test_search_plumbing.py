@@ -12,3 +12,25 @@ def test_reference_parsing_and_rrf():
     assert ref.doc_numbers == ("济政办字〔2021〕41号",) and ref.articles == ("第五条", "第十二条")
     fused = rrf([[1, 2, 3], [3, 1]], k=60)
     assert max(fused, key=fused.get) == 1 and fused[3] > fused[2]
+
+
+def test_a_long_question_is_embedded_by_its_closing_sentences_once():
+    """The embedder's cost grows with the text: a 500-character message is embedded as its last
+    sentences within question_focus_chars, and the answerer's lookup of the same question reuses it."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from rag.config import Settings
+    from rag.search.retrieve import Retriever
+
+    seen = []
+    embedder = SimpleNamespace(embed_queries=lambda texts: seen.extend(texts) or np.ones((len(texts), 4)))
+    index = SimpleNamespace(chunks=[])
+    store = SimpleNamespace(check=lambda settings: None)
+    r = Retriever(index, embedder, store, Settings.make(question_focus_chars=20))
+    long_q = "我在街上开了一家小超市，门口人流量很大。" * 20 + "请问门前五包包括哪些内容？"
+    r.query_vector(long_q)
+    r.query_vector(long_q)
+    r.query_vector("请问门前五包包括哪些内容？")
+    assert seen == ["请问门前五包包括哪些内容？"]
