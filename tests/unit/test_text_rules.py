@@ -87,3 +87,12 @@ def test_units_inside_a_chunk_take_their_text_and_offsets_from_the_chunks_cleani
     a = text.index("租房")
     qs, qe = c.raw_span(a, len(text) - 1)
     assert raw[qs:qe] == "租房补贴等政策相继推出"
+
+
+def test_question_tail_keeps_a_long_messages_closing_sentences():
+    from rag.text import question_tail
+
+    story = "我在街上开了一家小超市，门口人流量很大。最近街道来宣传管理规定，我不太清楚。"
+    assert question_tail(story + "请问门前五包包括哪些内容？", 20) == "请问门前五包包括哪些内容？"
+    assert question_tail("门前五包包括哪些内容？", 20) == "门前五包包括哪些内容？"  # short: whole
+    assert question_tail("甲" * 30, 10) == "甲" * 10  # one long sentence: its end
