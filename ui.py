@@ -30,7 +30,7 @@ from rag.ingest.clean import clean
 from rag.record import answer_record
 from rag.service import Service
 from rag.text import ITEM_HEAD_RE, head_of
-from rag.types import Answer
+from rag.types import Answer, Refusal
 
 log = logging.getLogger("rag.ui")
 
@@ -177,8 +177,12 @@ def citation_cards(answer: Answer | None, service: Service) -> str:
     raws = service.index.raws
     parts = []
     if answer.refused:
-        parts.append(f"<div class='refusal-banner' id='refusal'><b>{esc(prompts.CANNOT_ANSWER)}</b>"
-                     f"：现有文件未涉及这一问题。</div>")
+        if answer.trace.refusal in (Refusal.NO_SUCH_ITEM, Refusal.EMPTY_QUESTION):
+            # Not "the documents do not say": the reply itself says what is wrong with the question.
+            parts.append(f"<div class='refusal-banner' id='refusal'>{esc(answer.text)}</div>")
+        else:
+            parts.append(f"<div class='refusal-banner' id='refusal'><b>{esc(prompts.CANNOT_ANSWER)}</b>"
+                         f"：现有文件未涉及这一问题。</div>")
         if answer.hits:
             parts.append(f"<div class='related-title'>{esc(prompts.RELATED_NOT_ANSWERING)}</div>")
             for h in answer.hits[: service.settings.answer.related_shown]:
@@ -640,8 +644,10 @@ def build_blocks(service: Service, limiter: RateLimiter | None = None) -> gr.Blo
         clear.click(lambda: ([], [], citation_cards(None, service), hits_table(None), None), None,
                     [chat, history, cards, hits, last], api_visibility="private")
 
-        def ask(question: str) -> dict:
-            """One question -> the batch format (for the Gradio Python client)."""
+        def ask(question: str, request: gr.Request) -> dict:
+            """One question -> the batch format (for the Gradio Python client); the API's rate limit."""
+            if limiter is not None and limiter.allow(client_key(request)):
+                return {"error": prompts.RATE_LIMITED, "code": "rate_limited"}
             return answer_record(service.ask(question or ""))
 
         gr.api(ask, api_name="ask")

@@ -13,7 +13,7 @@ ui = pytest.importorskip("ui")
 from rag import prompts  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.errors import RagError  # noqa: E402
-from rag.types import Answer, Chunk, Citation, Hit, Trace  # noqa: E402
+from rag.types import Answer, Chunk, Citation, Hit, Refusal, Trace  # noqa: E402
 
 RAW = "第一条 本办法适用于本市。\n第二条 道路停车首小时收费2元，由市城管局负责。\n"
 CHUNK = Chunk("n/00:14-40", "n/00", "n.txt", 14, len(RAW) - 1, RAW[14:-1], ("第二条",), "示范办法", "济政发〔2030〕1号")
@@ -123,6 +123,14 @@ def test_refusal_card_shows_the_related_passages(service):
     assert prompts.RELATED_NOT_ANSWERING in html and "id='refusal'" in html
     clause = html.split("<div class='clause'>")[1].split("</div>")[0]
     assert "<mark>" not in clause  # nothing is quoted as an answer; the passage is shown whole
+    assert "现有文件未涉及这一问题" in html
+
+
+def test_an_item_the_list_lacks_is_said_as_such_not_as_documents_silent(service):
+    text = prompts.ITEM_NOT_IN_LIST.format(n=5)
+    a = Answer("那第六项呢？", text, [], [Hit(CHUNK, 0.5, 1)], refused=True, trace=Trace(refusal=Refusal.NO_SUCH_ITEM))
+    html = ui.citation_cards(a, service)
+    assert ui.esc(text) in html and "现有文件未涉及这一问题" not in html
 
 
 def test_hits_table_names_each_passage():
