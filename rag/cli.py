@@ -217,9 +217,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        import ui
+        from . import ui
     except ImportError as exc:
-        raise RagError(f"The chat page (ui.py) could not be imported ({exc}); reinstall with `pip install -e .`") from exc
+        raise RagError(f"The chat page (rag.ui) could not be imported ({exc}); reinstall the package") from exc
     argv = ["--host", args.host or settings.serve.host, "--port", str(args.port or settings.serve.port),
             "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)]
     return ui.main(argv + (["--llm"] if args.llm else []))

