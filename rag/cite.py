@@ -10,7 +10,7 @@ import logging
 import re
 
 from .ingest.clean import Cleaned, clean
-from .text import LIST_ITEM_RE, SEMICOLONS, STOPS, sentence_bounds
+from .text import ITEM_HEAD_RE, LIST_ITEM_RE, SEMICOLONS, STOPS, head_of, sentence_bounds
 from .types import Chunk, Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,37 @@ def span_cleaning(raw: str, chunk: Chunk, start: int, end: int) -> Cleaned:
 
 
 def make_citation(chunk: Chunk, raw: str, start: int, end: int) -> Citation:
+    """A citation of raw [start, end) inside chunk, labelled with the section path of the quote itself
+    (the list item it lies in, not the item the chunk happens to start with)."""
+    cleaned = clean(raw, chunk.start, chunk.end)
+    section = quoted_section(chunk.section, cleaned.text, [cleaned.index_span(start, end)[0]])
     return Citation(chunk.source, start, end, raw[start:end], chunk.chunk_id, chunk.title, chunk.doc_number,
-                    chunk.section)
+                    section)
+
+
+def quoted_section(section: tuple[str, ...], text: str, starts: list[int]) -> tuple[str, ...]:
+    """The section path of quotes starting at cleaned indices ``starts`` of a chunk's text: when each
+    lies in a list item (（四）…), the chunk's path with the items quoted in place of the item the
+    chunk happens to start with. The one rule for the API's label and the page's card."""
+    base = section[:-1] if section and ITEM_HEAD_RE.match(section[-1]) else section
+    items = [item_at(text, a) for a in starts]
+    if not starts or any(it is None for it in items):
+        return base if starts else section
+    return (*base, "、".join(dict.fromkeys(items)))
+
+
+def item_at(text: str, i: int) -> str | None:
+    """The label ("（四）包秩序良好") of the list item whose paragraph, or a later paragraph of which,
+    holds cleaned index i; None before the first item."""
+    start = text.rfind("\n", 0, i) + 1
+    while True:
+        end = text.find("\n", start)
+        line = text[start:end if end >= 0 else len(text)]
+        if ITEM_HEAD_RE.match(line):
+            return head_of(line)[:30]
+        if start == 0:
+            return None
+        start = text.rfind("\n", 0, start - 1) + 1
 
 
 def verify(citation: Citation, raws: dict[str, str], hits: list[Hit]) -> str | None:

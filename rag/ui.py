@@ -23,13 +23,13 @@ from pathlib import Path
 import gradio as gr
 from . import prompts
 from .api import RateLimiter, client_key, create_api, staff_name
+from .cite import quoted_section
 from .config import Settings
 from .errors import RagError
 from .feedback import VERDICTS
 from .ingest.clean import clean
 from .record import answer_record
 from .service import Service
-from .text import ITEM_HEAD_RE, head_of
 from .types import Answer, Refusal
 
 log = logging.getLogger("rag.ui")
@@ -206,7 +206,7 @@ def _card(chunk, raw: str, spans: list[tuple[int, int, int]], service: Service) 
     meta = " · ".join(esc(x) for x in (chunk.doc_number, chunk.issuer, chunk.date) if x)
     cleaned = clean(raw, chunk.start, chunk.end)
     marks = _merge([(*cleaned.index_span(s, e), [n]) for n, s, e in spans])
-    path = " / ".join(esc(s) for s in _card_section(chunk.section, cleaned.text, marks)) or "正文"
+    path = " / ".join(esc(s) for s in quoted_section(chunk.section, cleaned.text, [a for a, _, _ in marks])) or "正文"
     nums = "".join(f"[{n}]" for n, _, _ in spans)
     head = f"<span class='cite-nums'>{nums}</span> " if nums else ""
     card = (f"<div class='cite-card' data-chunk='{esc(chunk.chunk_id)}' data-cites='{' '.join(str(n) for n, _, _ in spans)}'>"
@@ -242,30 +242,6 @@ def _highlight(text: str, base: int, marks: list[tuple[int, int, list[int]]]) ->
                    + (f"<sup class='cite-n'>{nums}</sup>" if ns else ""))
         pos = b
     return "".join(out) + esc(text[pos:])
-
-
-def _card_section(section: tuple[str, ...], text: str, marks: list) -> tuple[str, ...]:
-    """The section path a card shows: when every highlight lies in a list item (（四）…), the items
-    highlighted, in place of the item the chunk happens to start with."""
-    base = section[:-1] if section and ITEM_HEAD_RE.match(section[-1]) else section
-    items = [_item_at(text, a) for a, _, _ in marks]
-    if not marks or any(it is None for it in items):
-        return base if marks else section
-    return (*base, "、".join(dict.fromkeys(items)))
-
-
-def _item_at(text: str, i: int) -> str | None:
-    """The label ("（四）包秩序良好") of the list item whose paragraph, or a later paragraph of which,
-    holds cleaned index i; None before the first item."""
-    start = text.rfind("\n", 0, i) + 1
-    while True:
-        end = text.find("\n", start)
-        line = text[start:end if end >= 0 else len(text)]
-        if ITEM_HEAD_RE.match(line):
-            return head_of(line)[:30]
-        if start == 0:
-            return None
-        start = text.rfind("\n", 0, start - 1) + 1
 
 
 def _source_view(source: str, raw: str, spans: list[tuple[int | None, int, int]], service: Service) -> str:
