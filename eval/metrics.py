@@ -8,14 +8,24 @@ text of a corpus file; gold quotes are located in those raw texts here.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from dataclasses import dataclass
+
+from rag.text import CN_ITEM, COLONS, FULL_STOP, HEADING, ITEM_HEAD_RE, SEMICOLONS, sentence_bounds
 
 KS = (1, 3, 5, 10)
 CONTEXT_BUDGET = 1000  # characters of ranked context for Recall@1000chars
 HIT_FRACTION = 0.5  # a span hits a quote when it covers at least this share of it
 CITE_COVER_FRACTION = 0.3  # a citation is precise when it covers this share of a gold quote...
 CITE_INSIDE_FRACTION = 0.5  # ...or lies at least this much inside one
+HOLD_KS = (1, 3)  # "top-k holds": the first k retrieved spans hold every key fact
+HEADING_BODY_CHARS = 20  # a heading line without its body: at most this many characters after its number
+# Why an answerable question is not answered concisely, first class that applies (``failure_class``).
+FAILURE_CLASSES = ("ok", "too long", "refused with evidence", "retrieval miss", "heading only",
+                   "list intro only", "partial", "wrong sentence")
+_MARKER_RE = re.compile(r"\[\d{1,2}\]")
+_STRUCT_HEAD_RE = re.compile(rf"^(?:{HEADING}|{CN_ITEM})")
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,52 @@ def missing_facts(answer: str, key_facts: list[str]) -> list[str]:
     """Key facts that do not appear in the answer after normalising both."""
     a = normalise_text(answer)
     return [f for f in key_facts if normalise_text(f) not in a]
+
+
+def facts_held(retrieved: list[dict], k: int, raws: dict[str, str], key_facts: list[str]) -> bool:
+    """Every key fact lies in the text of the first k retrieved spans (normalised like answers)."""
+    texts = [normalise_text(raws.get(r.get("source"), "")[r["start"]:r["end"]]) for r in retrieved[:k]]
+    joined = "\u0000".join(texts)
+    return bool(key_facts) and all(normalise_text(f) in joined for f in key_facts)
+
+
+def _answer_lines(answer: str) -> list[str]:
+    """The answer's sentences, markers [n] removed, blank ones dropped."""
+    text = _MARKER_RE.sub("", answer or "")
+    return [s for s in (text[a:b].strip() for a, b in sentence_bounds(text)) if s]
+
+
+def is_heading_only(answer: str) -> bool:
+    """Every sentence of the answer is a heading (第X条 …, （一）…, 一、…) with no body after its title."""
+    lines = _answer_lines(answer)
+
+    def heading(s: str) -> bool:
+        m = ITEM_HEAD_RE.match(s) or _STRUCT_HEAD_RE.match(s)
+        return bool(m) and len(s[m.end():].strip().rstrip(FULL_STOP + SEMICOLONS + COLONS)) <= HEADING_BODY_CHARS
+    return bool(lines) and all(heading(s) for s in lines)
+
+
+def is_list_intro_only(answer: str) -> bool:
+    """The answer ends on a line that introduces a list (…如下：), without the items."""
+    lines = _answer_lines(answer)
+    return bool(lines) and lines[-1][-1:] in COLONS
+
+
+def failure_class(row: dict, answer: str, key_facts: list[str]) -> str:
+    """The first class of ``FAILURE_CLASSES`` that applies to an answerable question's answer."""
+    if row["concise"]:
+        return "ok"
+    if row["correct"]:
+        return "too long"
+    if row["refused"]:
+        return "refused with evidence" if row["holds"][3] else "retrieval miss"
+    if not row["holds"][3]:
+        return "retrieval miss"
+    if is_heading_only(answer):
+        return "heading only"
+    if is_list_intro_only(answer):
+        return "list intro only"
+    return "partial" if len(row["missing_facts"]) < len(key_facts) else "wrong sentence"
 
 
 def concise_limit(reference: str) -> int:
@@ -175,6 +231,9 @@ def score_question(q: dict, out: dict, raws: dict[str, str]) -> dict:
         row["concise"] = row["correct"] and row["answer_chars"] <= concise_limit(q.get("answer") or "")
         row["citations_precise"] = [citation_precise(c, golds) for c in cits]
         row["quotes_cited"] = citation_recalls(cits, golds)
+        facts = q.get("key_facts") or []
+        row["holds"] = {k: facts_held(retrieved, k, raws, facts) for k in HOLD_KS}
+        row["failure_class"] = failure_class(row, out.get("answer") or "", facts)
     row["failures"] = failure_reasons(row, q)
     return row
 
@@ -219,6 +278,11 @@ def aggregate(rows: list[dict]) -> dict:
     m["recall@1000chars"] = _ratio(sum(sum(r["hit_budget"]) for r in ans), n_quotes)
     m["accuracy"] = _ratio(sum(r["correct"] for r in ans), len(ans))
     m["concise_accuracy"] = _ratio(sum(r["concise"] for r in ans), len(ans))
+    for k in HOLD_KS:
+        m[f"holds@{k}"] = _ratio(sum(r["holds"][k] for r in ans), len(ans))
+    # Retention: the share of what retrieval found (top-3 holds every key fact) that the answer keeps.
+    m["retention"] = _ratio(m["concise_accuracy"] or 0.0, m["holds@3"]) if ans else None
+    m["failure_classes"] = {c: _ratio(sum(r["failure_class"] == c for r in ans), len(ans)) for c in FAILURE_CLASSES}
     m["refusal_accuracy"] = _ratio(sum(r["refused"] for r in unans), len(unans))
     m["false_refusal_rate"] = _ratio(sum(r["refused"] for r in ans), len(ans))
     verb = [v for r in ans for v in r["citations_verbatim"]]

@@ -28,8 +28,10 @@ MAIN = [
     ("mrr", "MRR"), ("recall@1000chars", "R@1000c"), ("accuracy", "acc"), ("concise_accuracy", "concise"),
     ("refusal_accuracy", "refusal"), ("false_refusal_rate", "false-ref"), ("citation_precision", "cite-P"),
     ("citation_recall", "cite-R"), ("citation_verbatim", "verbatim"),
+    ("holds@1", "hold@1"), ("holds@3", "hold@3"), ("retention", "retention"),
 ]
-SUMMARY = ["R@1", "R@5", "MRR", "R@1000c", "acc", "concise", "refusal", "false-ref", "cite-P", "verbatim"]
+SUMMARY = ["R@1", "R@5", "MRR", "R@1000c", "acc", "concise", "refusal", "false-ref", "cite-P", "verbatim",
+           "hold@3", "retention"]
 
 
 def read_questions(path: Path) -> list[dict]:
@@ -145,6 +147,7 @@ def run_eval(questions_path, systems=("ours", "naive", "bm25"), out_dir="eval/ou
         report["systems"][name] = {**info, **{k: v for k, v in scored.items() if k != "rows"},
                                    "latencies_ms": [o["latency_ms"] for o in outputs]}
         print(summary_line(name, scored["overall"]), flush=True)
+        print(classes_line(name, scored["overall"]), flush=True)
         if fitted["questions"]:
             for label, keep in (("fit", True), ("not fitted", False)):
                 sub = [(q, o) for q, o in zip(questions, outputs) if (q["id"] in fitted["ids"]) is keep]
@@ -201,6 +204,12 @@ def summary_line(name: str, m: dict) -> str:
     p95 = m["latency_p95_ms"]
     p95s = "n/a" if p95 is None else f"{p95:.0f}ms" if p95 >= 10 else f"{p95:.1f}ms"
     return f"{name}: " + " ".join(parts) + f" p95 {p95s}"
+
+
+def classes_line(name: str, m: dict) -> str:
+    """`ours classes: ok 0.xx, retrieval miss 0.xx, ...` - the failure classes of the answerable questions."""
+    shares = m.get("failure_classes") or {}
+    return f"{name} classes: " + ", ".join(f"{c} {_fmt(shares.get(c))}" for c in M.FAILURE_CLASSES)
 
 
 def render_markdown(report: dict) -> str:
@@ -267,7 +276,13 @@ def render_markdown(report: dict) -> str:
             for k, lab in MAIN:
                 lines.append(f"| {lab} | " + " | ".join(_fmt(S[n][key][k]) for n in names) + " |")
             lines.append("")
-    lines += ["## Failures", ""]
+    lines += ["## Failure classes (answerable questions)", "",
+              "hold@k = the first k retrieved spans hold every key fact; retention = concise / hold@3. Each "
+              "answerable question is counted in the first class that applies.", "",
+              "| class | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+    for c in M.FAILURE_CLASSES:
+        lines.append(f"| {c} | " + " | ".join(_fmt(S[n]["overall"]["failure_classes"].get(c)) for n in names) + " |")
+    lines += ["", "## Failures", ""]
     for n in names:
         fails = S[n]["failures"]
         lines += [f"### {n} ({len(fails)} of {report['questions']} questions)", ""]

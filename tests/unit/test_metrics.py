@@ -170,3 +170,54 @@ def test_metrics_with_nothing_to_measure_are_none():
     m = overall([gold("u1", answerable=False)], [output("u1", refused=True)])
     assert m["recall@5"] is None and m["accuracy"] is None and m["citation_precision"] is None
     assert m["refusal_accuracy"] == 1.0
+
+
+# --- retention and failure classes (issue 21) ------------------------------------------------------
+
+def _row(**out_kw):
+    q = gold(key_facts=("1至2次", "每月"))
+    return M.score([q], [output(**out_kw)], RAW)["rows"][0]
+
+
+HIT = span("a.txt", QA, QA + QLEN)
+FAR = span("a.txt", 0, 10)  # 第一条 总则: holds neither fact
+
+
+def test_holds_counts_only_the_first_k_spans_and_every_fact():
+    assert _row(retrieved=[HIT])["holds"] == {1: True, 3: True}
+    assert _row(retrieved=[FAR, HIT])["holds"] == {1: False, 3: True}
+    assert _row(retrieved=[FAR, FAR, FAR, HIT])["holds"] == {1: False, 3: False}
+    # One fact in a span is not enough.
+    assert not M.facts_held([span("a.txt", QA, QA + 12)], 3, RAW, ["1至2次", "每月"])
+
+
+def test_each_failure_class_is_found():
+    ok = dict(retrieved=[HIT], answer="每月1至2次。[1]")
+    assert _row(**ok)["failure_class"] == "ok"
+    assert _row(retrieved=[HIT], answer="每月1至2次。" + "很" * 200)["failure_class"] == "too long"
+    assert _row(retrieved=[HIT], answer="", refused=True)["failure_class"] == "refused with evidence"
+    assert _row(retrieved=[FAR], answer="", refused=True)["failure_class"] == "retrieval miss"
+    assert _row(retrieved=[FAR], answer="总则。[1]")["failure_class"] == "retrieval miss"
+    assert _row(retrieved=[HIT], answer="第二条 检查制度。[1]")["failure_class"] == "heading only"
+    assert _row(retrieved=[HIT], answer="（二）检查频次[1]")["failure_class"] == "heading only"
+    assert _row(retrieved=[HIT], answer="单位应当按照以下要求检查：[1]")["failure_class"] == "list intro only"
+    assert _row(retrieved=[HIT], answer="单位每月检查。[1]")["failure_class"] == "partial"
+    assert _row(retrieved=[HIT], answer="单位应当登记。[1]")["failure_class"] == "wrong sentence"
+
+
+def test_a_heading_with_its_body_is_not_heading_only():
+    assert not M.is_heading_only("第二条 责任区内的单位每月检查1至2次，并如实记录检查结果和整改情况。[1]")
+    assert M.is_heading_only("第二条 检查制度。[1]（一）检查频次。[2]")
+
+
+def test_retention_is_concise_over_top3_holds_and_classes_sum_to_one():
+    qs = [gold(qid=f"q{i}") for i in range(4)]
+    outs = [output(qid="q0", retrieved=[HIT], answer="每月1至2次。"),
+            output(qid="q1", retrieved=[HIT], answer="", refused=True),
+            output(qid="q2", retrieved=[HIT], answer="单位应当登记。"),
+            output(qid="q3", retrieved=[FAR], answer="总则。")]
+    m = overall(qs, outs)
+    assert m["holds@3"] == pytest.approx(0.75) and m["concise_accuracy"] == pytest.approx(0.25)
+    assert m["retention"] == pytest.approx(0.25 / 0.75)
+    assert sum(m["failure_classes"].values()) == pytest.approx(1.0)
+    assert m["failure_classes"]["refused with evidence"] == pytest.approx(0.25)
