@@ -9,6 +9,7 @@ venv, never from the checkout or a development install.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -123,3 +124,17 @@ def test_installed_rag_answers_with_a_citation_from_an_empty_folder(venv, tmp_pa
     assert f"({DOC}:" in r.stdout, r.stdout
     assert "一网通办" in r.stdout, r.stdout
     assert (tmp_path / "index").is_dir()
+
+
+def test_installed_rag_eval_runs_the_packaged_suite(venv, tmp_path):
+    # bm25 only: no embedding model, seconds. The suite comes from rag.eval inside the venv.
+    (tmp_path / "corpus").mkdir()
+    shutil.copy2(CORPUS / DOC, tmp_path / "corpus" / DOC)
+    record = {"id": "w1", "question": "2020年年底前全部政务服务事项要实现什么？", "answer": "一网通办",
+              "key_facts": ["一网通办"], "answerable": True, "type": "fact",
+              "evidence": [{"file": DOC, "quote": "2020年年底前我省全部政务服务事项全面实现“一网通办”"}]}
+    (tmp_path / "q.jsonl").write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    _run([venv / "bin" / "rag", "--corpus", "corpus", "eval", "--questions", "q.jsonl", "--systems", "bm25",
+          "--out", "out"], cwd=tmp_path, env=_clean_env())
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["questions"] == 1 and "bm25" in report["systems"]
