@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.metrics import first_hit_rank, locate_quotes, quotes_hit, budget_spans
-from eval.run import read_questions
-from eval.systems import read_raw
+from .metrics import first_hit_rank, locate_quotes, quotes_hit, budget_spans
+from .run import read_questions
+from .systems import read_raw
 from rag.config import Settings
 
 COLD = """

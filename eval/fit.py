@@ -132,7 +132,7 @@ class Reader:
     def concise(self, questions: list[dict], model) -> float:
         """Share of questions the whole extractive pipeline gets right (compose and citation check
         included): concise and correct when answerable, refused when not."""
-        from eval.metrics import score
+        from .metrics import score
         from rag.factory import make_extractive
         from rag.qa import QA
         from rag.record import answer_record
@@ -146,7 +146,7 @@ class Reader:
 
 
 def sentence_rows(questions, readings, raws):
-    from eval.metrics import locate_quotes
+    from .metrics import locate_quotes
     from rag.answer.features import SENTENCE_FEATURES
 
     X, y, groups = [], [], []
@@ -193,7 +193,7 @@ def choose_thresholds(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def top1_rate(readings_ranked, questions, raws) -> float:
-    from eval.metrics import locate_quotes
+    from .metrics import locate_quotes
 
     hit = n = 0
     for q, r in zip(questions, readings_ranked):

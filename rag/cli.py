@@ -226,16 +226,24 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import_eval():
-    """The eval package sits beside rag/ (repo checkout or installed with it)."""
-    try:
-        import eval.run
-        import eval.systems
-    except ImportError as exc:
-        raise RagError(
-            f"The evaluation suite could not be imported ({exc}); run from the repository root or "
-            "reinstall with `pip install -e .`"
-        ) from exc
-    return eval.run, eval.systems
+    """The evaluation suite: ``rag.eval`` when installed (the repo's eval/ folder installs under that
+    name), else ``eval`` from a checkout's root (run from there without installing)."""
+    import importlib
+
+    errors = []
+    for pkg in ("rag.eval", "eval"):
+        try:
+            return importlib.import_module(f"{pkg}.run"), importlib.import_module(f"{pkg}.systems")
+        except ImportError as exc:
+            # NOTE: only a missing suite falls through to the next name; anything else (a dependency
+            # the suite imports is missing) is the real error, whichever copy raised it.
+            if getattr(exc, "name", None) not in (pkg, f"{pkg}.run", f"{pkg}.systems"):
+                raise RagError(f"The evaluation suite could not be imported ({exc})") from exc
+            errors.append(str(exc))
+    raise RagError(
+        f"The evaluation suite could not be imported ({'; '.join(errors)}); reinstall the package "
+        "(`pip install .`) or run from the repository root"
+    )
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
