@@ -9,7 +9,7 @@ TRUNCATED_NOTICE = "问题过长，只按前 {n} 个字回答。"
 RESOLVED_NOTICE = "按上下文理解为：{question}"
 RESOLVED_ITEM_NOTICE = "按上下文理解为：{question}（第 {n} 项）"
 # "那第五项呢？" after a list of four, or after an answer that listed nothing.
-ITEM_NOT_IN_LIST = "上一条列表回答只列出 {n} 项，没有您问的这一项。"
+ITEM_NOT_IN_LIST = "上一条列表回答只列出 {n} 项，没有第 {k} 项。"
 NO_LIST_TO_PICK_FROM = "前面的回答没有分项列出内容，请把问题说完整。"
 RELATED_NOT_ANSWERING = "相关但不直接回答"
 # --- the service: staff, input, limits --------------------------------------------------------------

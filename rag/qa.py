@@ -151,7 +151,7 @@ class QA:
         items = self._list_items(listed)
         found = next((x for x in items if x[0] == item), None)
         if found is None:
-            text = (prompts.ITEM_NOT_IN_LIST.format(n=len(items)) if len(items) >= 2
+            text = (prompts.ITEM_NOT_IN_LIST.format(n=len(items), k=item) if len(items) >= 2
                     else prompts.NO_LIST_TO_PICK_FROM)
             return Answer(question, text, [], listed.hits, refused=True,
                           trace=Trace(refusal=Refusal.NO_SUCH_ITEM, refusal_detail=f"item {item} of {len(items)}"))

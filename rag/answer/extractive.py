@@ -102,7 +102,7 @@ class ExtractiveAnswerer:
         reading.chosen = chosen
         reading.decision = d = self.judge.judge(frame, reading.best, chosen, max(c.dense for c in cands))
         if reading.whole_clause and not d.answer and self._names_top_clause(ref, hits[0]):
-            # "济政办发〔2021〕19号第十二条讲了什么": the clause the question names exists and was
+            # "《某办法》第五条规定了什么": the clause the question names exists and was
             # retrieved; the answer is that clause, whatever the wording around the reference.
             d.answer, d.reason, d.detail = True, None, "the clause the question names"
         return reading

@@ -97,7 +97,7 @@ class QuestionReader:
         first = read[0]
         out = [first]
         for p in read[1:]:
-            # "…要求什么时候完成？" is about the subject named in the first part.
+            # "…由哪个部门负责？" is about the subject named in the first part.
             terms = dict(p.terms)
             for t, w in first.terms.items():
                 terms.setdefault(t, 0.3 * w)

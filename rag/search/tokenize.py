@@ -11,31 +11,27 @@ from collections.abc import Iterable
 
 from ..text import DOCNUM_RE, PAREN_CN, normalize, normalize_doc_number
 
-# Terms every deployment wants kept whole, whatever its corpus.
-SEED_TERMS = (
-    "门前五包", "一网通办", "一网通管", "一网通览", "无证明城市", "一件事一次办", "专精特新", "小巨人",
-    "双随机", "泉城链", "保医通", "静默认证", "爱山东", "泉城办", "首席代表", "数据专管员",
-    "工资指导线", "拔尖人才", "防震减灾", "抗震设防", "重点项目", "数字先锋城市", "市发展改革委",
-    "街道办事处", "城管部门", "临街单位", "公示牌", "星级单位", "大数据局", "政务服务", "规上工业",
-    "规模以上工业", "公积金", "低保", "最低工资", "桃花节",
-)
 STOPWORDS = frozenset(
     "的 了 是 在 和 与 及 或 等 吗 呢 吧 啊 呀 么 什么 哪 哪些 哪个 哪几 几 怎么 怎样 如何 多少 为 对 "
     "把 被 就 都 也 还 要 会 能 可以 有 没有 我 我们 你 你们 他 她 它 这 那 这个 那个 一个 上 下 中 里 "
     "请问 一下 是否 是不是".split()
 )
 _QUOTED_RE = re.compile(r"[“\"「]([\u4e00-\u9fffA-Za-z0-9·]{2,10})[”\"」]")
+# "（以下简称市城管局）": the short name a document gives itself for a body or a term.
+_ABBREV_RE = re.compile(r"以下简称[“\"「]?([\u4e00-\u9fffA-Za-z0-9]{2,10})")
 _ROAD_RE = re.compile(PAREN_CN + r"\s*([\u4e00-\u9fff]{2,8}?(?:路|街|巷|大道|大街))。")
 _PLACE_RE = re.compile(r"位于([\u4e00-\u9fff]{2,6}?区)([\u4e00-\u9fff]{2,4}?街道)")
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 
 
 def corpus_terms(texts: Iterable[str]) -> list[str]:
-    """User-dictionary terms found in the corpus: quoted terms, road and place names, 文号."""
-    terms: set[str] = set(SEED_TERMS)
+    """User-dictionary terms found in the corpus itself (harvested when it is indexed): quoted terms,
+    short names a document defines (以下简称…), road and place names."""
+    terms: set[str] = set()
     for t in texts:
         flat = re.sub(r"\s+", "", t)
         terms.update(m.group(1) for m in _QUOTED_RE.finditer(flat))
+        terms.update(m.group(1) for m in _ABBREV_RE.finditer(flat))
         terms.update(m.group(1) for m in _ROAD_RE.finditer(flat))
         for m in _PLACE_RE.finditer(flat):
             terms.update((m.group(1), m.group(2)))
@@ -51,7 +47,7 @@ class Tokenizer:
         jieba.setLogLevel(60)
         self._jieba = jieba.Tokenizer()
         self._tagger = None
-        self.user_terms = sorted(set(user_terms) | {normalize(x) for x in SEED_TERMS})
+        self.user_terms = sorted({normalize(x) for x in user_terms})
         for term in self.user_terms:
             # NOTE: a high frequency makes jieba prefer the whole term over its pieces.
             self._jieba.add_word(term, freq=20000)

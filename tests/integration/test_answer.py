@@ -151,7 +151,7 @@ def test_item_beyond_the_list_gets_a_plain_reply(qa, answers):
     ask("那第二项呢？")
     a = ask("那第六项呢？")
     assert a.refused and a.citations == []
-    assert a.text == prompts.ITEM_NOT_IN_LIST.format(n=5)
+    assert a.text == prompts.ITEM_NOT_IN_LIST.format(n=5, k=6)
 
 
 def test_standalone_question_in_a_conversation_is_not_rewritten(qa):

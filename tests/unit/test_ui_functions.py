@@ -127,7 +127,7 @@ def test_refusal_card_shows_the_related_passages(service):
 
 
 def test_an_item_the_list_lacks_is_said_as_such_not_as_documents_silent(service):
-    text = prompts.ITEM_NOT_IN_LIST.format(n=5)
+    text = prompts.ITEM_NOT_IN_LIST.format(n=5, k=6)
     a = Answer("那第六项呢？", text, [], [Hit(CHUNK, 0.5, 1)], refused=True, trace=Trace(refusal=Refusal.NO_SUCH_ITEM))
     html = ui.citation_cards(a, service)
     assert ui.esc(text) in html and "现有文件未涉及这一问题" not in html
