@@ -61,6 +61,15 @@ SOURCES: dict[str, tuple[str, str, int]] = {
     "sd_legislative_hearing_rules.md": ("DLC/山东地方法规/地方性法规/山东/山东省人民代表大会常务委员会制定地方性法规听证规定(2019-09-27).md", "79f1a0f926430fd1161dfc154634e782c85bd579", 3074),
     "gd_shantou_river_chief.md": ("DLC/广东地方法规/地方性法规/广东/汕头市河长制条例(2023-01-11).md", "9c6d0c94ade3aac38b3273ae2cab19731ab5c272", 5178),
     "rule_samr_market_entity_registration_detailed.md": ("部门规章/市场监督管理总局/市场主体登记管理条例实施细则(2022-03-01).md", "3d51d1b59da51eb4beed0a7546135961581b9978", 11733),
+    # batch d (issue 21)
+    "sd_weifang_heating_supply.md": ("DLC/山东地方法规/地方性法规/山东/潍坊市供热条例(2021-01-28).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 6187),
+    "sd_weihai_parking_management.md": ("DLC/山东地方法规/地方性法规/山东/威海市停车管理和服务条例(2021-12-06).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 6890),
+    "sd_dongying_dog_keeping.md": ("DLC/山东地方法规/地方性法规/山东/东营市养犬管理条例(2017-10-11).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 5891),
+    "sd_rizhao_civilized_conduct.md": ("DLC/山东地方法规/地方性法规/山东/日照市文明行为促进条例(2018-12-03).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 5494),
+    "sd_linyi_blood_donation.md": ("DLC/山东地方法规/地方性法规/山东/临沂市献血条例(2019-02-12).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 4369),
+    "sd_jinan_prehospital_emergency_care.md": ("DLC/山东地方法规/地方性法规/山东/济南市院前医疗急救条例(2020-12-01).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 6361),
+    "sd_qingdao_taxi_management.md": ("DLC/山东地方法规/地方性法规/山东/青岛市客运出租汽车管理条例(2021-05-27).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 8229),
+    "sd_heze_urban_water_supply.md": ("DLC/山东地方法规/地方性法规/山东/菏泽市城市供水条例(2020-11-30).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 4019),
 }
 
 # Sources that are NOT in LawRefBook/Laws: public web pages (government sites)
@@ -160,6 +169,23 @@ METADATA: dict[str, dict] = {
     "news_gd_tianhe_family_doctor_meeting.md": dict(kind="news", level="政府网站新闻(部门动态)", issuer="广州市天河区卫生健康局 (信息来源：区卫生健康局; 广州市天河区人民政府门户网站, 天河动态 > 部门街道)", doc_number=None,
         date="2025-03-28", date_basis="text",
         notes="Factual report of a meeting (2025年3月27日) from a Markdown capture (r.jina.ai style: 'Title: / URL Source: / Markdown Content:') of www.thnet.gov.cn/thdt/bmjd/content/post_10189331.html. Kept: the article '# ' title, the byline line '发表时间：**2025-03-28 16:55:56**信息来源：**区卫生健康局**浏览量：**-**' (bold markup and the empty view counter as in the capture), the photo line '![Image 2](…jpg)' and the three body paragraphs; dropped: site navigation, breadcrumb, the 'A+大A+中A+小' font-size controls, QR/print links and footer. No 本报讯/电头 dateline. No 第X条."),
+    # batch d (issue 21)
+    "sd_weifang_heating_supply.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="潍坊市人民代表大会常务委员会",
+        notes="Chapter headings mix U+3000 ('## 第一章\u3000总则') and two ASCII spaces ('## 第三章  供热用热管理'). File ends without a final newline."),
+    "sd_weihai_parking_management.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="威海市人民代表大会常务委员会",
+        notes="Two spaces between chapter number and title. ASCII ';' inside Chinese text. File ends without a final newline."),
+    "sd_dongying_dog_keeping.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="东营市人民代表大会常务委员会",
+        notes="Chapter titles '第一章  总\u3000则' / '第七章  附\u3000则' (U+3000 inside the title); '## 第二章 免疫与登记' has one space, the others two. ASCII '(', ')', ',', ':', ';' inside Chinese text. File ends without a final newline."),
+    "sd_rizhao_civilized_conduct.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="日照市人民代表大会常务委员会",
+        notes="Two spaces between chapter number and title. ASCII '(', ')' and ';' inside Chinese text. File ends without a final newline."),
+    "sd_linyi_blood_donation.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="临沂市人民代表大会常务委员会",
+        notes="Chapter titles with inner double spaces ('第一章  总  则', '第六章  附  则'). File ends without a final newline."),
+    "sd_jinan_prehospital_emergency_care.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="济南市人民代表大会常务委员会",
+        notes="Two spaces between chapter number and title. File ends without a final newline."),
+    "sd_qingdao_taxi_management.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="青岛市人民代表大会常务委员会",
+        notes="U+3000 between chapter number and title ('## 第一章\u3000总则'). The last article (施行) also repeals the 2007 regulation in the same paragraph. ASCII '(', ',' and ':' inside Chinese text. File ends without a final newline."),
+    "sd_heze_urban_water_supply.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="菏泽市人民代表大会常务委员会",
+        notes="Two spaces between chapter number and title. ASCII ',' and ';' inside Chinese text. File ends without a final newline."),
 }
 
 DATE_RE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日")

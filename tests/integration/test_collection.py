@@ -68,6 +68,15 @@ TABLE = [
     ('txt/law_national_anthem.txt', 'regulation', 16, 0, 0, ('第一条',), ('第十六条',)),
     ('txt/reg_real_estate_registration.txt', 'regulation', 35, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第三十五条')),
     ('txt/zj_river_chief_system.gb18030.txt', 'regulation', 18, 0, 0, ('第一条',), ('第十八条',)),
+    # batch d (issue 21)
+    ('md/sd_dongying_dog_keeping.md', 'regulation', 42, 7, 0, ('第一章 总则', '第一条'), ('第七章 附则', '第四十二条')),
+    ('md/sd_heze_urban_water_supply.md', 'regulation', 35, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第三十五条')),
+    ('md/sd_jinan_prehospital_emergency_care.md', 'regulation', 46, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第四十六条')),
+    ('md/sd_linyi_blood_donation.md', 'regulation', 41, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第四十一条')),
+    ('md/sd_qingdao_taxi_management.md', 'regulation', 51, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第五十一条')),
+    ('md/sd_rizhao_civilized_conduct.md', 'regulation', 36, 5, 0, ('第一章 总则', '第一条'), ('第五章 附则', '第三十六条')),
+    ('md/sd_weifang_heating_supply.md', 'regulation', 46, 7, 0, ('第一章 总则', '第一条'), ('第七章 附则', '第四十六条')),
+    ('md/sd_weihai_parking_management.md', 'regulation', 45, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第四十五条')),
 ]
 
 
