@@ -61,6 +61,15 @@ SOURCES: dict[str, tuple[str, str, int]] = {
     "sd_legislative_hearing_rules.md": ("DLC/山东地方法规/地方性法规/山东/山东省人民代表大会常务委员会制定地方性法规听证规定(2019-09-27).md", "79f1a0f926430fd1161dfc154634e782c85bd579", 3074),
     "gd_shantou_river_chief.md": ("DLC/广东地方法规/地方性法规/广东/汕头市河长制条例(2023-01-11).md", "9c6d0c94ade3aac38b3273ae2cab19731ab5c272", 5178),
     "rule_samr_market_entity_registration_detailed.md": ("部门规章/市场监督管理总局/市场主体登记管理条例实施细则(2022-03-01).md", "3d51d1b59da51eb4beed0a7546135961581b9978", 11733),
+    # batch e (issue 21)
+    "zj_jiaxing_dog_keeping.md": ("DLC/浙江地方法规/地方性法规/浙江/嘉兴市养犬管理条例(2021-10-13).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 4267),
+    "zj_hangzhou_urban_water_supply.md": ("DLC/浙江地方法规/地方性法规/浙江/杭州市城市供水管理条例(2014-12-31).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 7614),
+    "zj_ningbo_parking_lots.md": ("DLC/浙江地方法规/地方性法规/浙江/宁波市停车场规划建设和管理条例(2011-10-13).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 5153),
+    "zj_shaoxing_home_elderly_care.md": ("DLC/浙江地方法规/地方性法规/浙江/绍兴市居家养老服务条例(2021-10-12).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 6204),
+    "gd_unemployment_insurance.md": ("DLC/广东地方法规/地方性法规/广东/广东省失业保险条例(2022-06-01).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 7203),
+    "gd_guangzhou_emergency_medical_care.md": ("DLC/广东地方法规/地方性法规/广东/广州市社会急救医疗管理条例(2023-02-01).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 12289),
+    "gd_dongguan_civilized_behaviour.md": ("DLC/广东地方法规/地方性法规/广东/东莞市文明行为促进条例(2023-02-23).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 10806),
+    "gd_shanwei_rural_housing.md": ("DLC/广东地方法规/地方性法规/广东/汕尾市农村建房条例(2022-12-02).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 7363),
 }
 
 # Sources that are NOT in LawRefBook/Laws: public web pages (government sites)
@@ -160,6 +169,23 @@ METADATA: dict[str, dict] = {
     "news_gd_tianhe_family_doctor_meeting.md": dict(kind="news", level="政府网站新闻(部门动态)", issuer="广州市天河区卫生健康局 (信息来源：区卫生健康局; 广州市天河区人民政府门户网站, 天河动态 > 部门街道)", doc_number=None,
         date="2025-03-28", date_basis="text",
         notes="Factual report of a meeting (2025年3月27日) from a Markdown capture (r.jina.ai style: 'Title: / URL Source: / Markdown Content:') of www.thnet.gov.cn/thdt/bmjd/content/post_10189331.html. Kept: the article '# ' title, the byline line '发表时间：**2025-03-28 16:55:56**信息来源：**区卫生健康局**浏览量：**-**' (bold markup and the empty view counter as in the capture), the photo line '![Image 2](…jpg)' and the three body paragraphs; dropped: site navigation, breadcrumb, the 'A+大A+中A+小' font-size controls, QR/print links and footer. No 本报讯/电头 dateline. No 第X条."),
+    # batch e (issue 21)
+    "zj_jiaxing_dog_keeping.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="嘉兴市人民代表大会常务委员会",
+        notes="28 articles, no chapters. Header lists the 2019 adoption/approval and the 2021 amendment decision (two more date lines)."),
+    "zj_hangzhou_urban_water_supply.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="杭州市人民代表大会常务委员会",
+        notes="Chapter headings with U+3000 between number and title ('## 第一章　总则'). Several amendment date lines in the header."),
+    "zj_ningbo_parking_lots.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="宁波市人民代表大会常务委员会",
+        notes="Chapter headings with U+3000 ('## 第一章　总则'); header has revision, approval and 公告 lines."),
+    "zj_shaoxing_home_elderly_care.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="绍兴市人民代表大会常务委员会",
+        notes="Chapter headings with two ASCII spaces ('## 第一章  总  则', '## 第八章  附则')."),
+    "gd_unemployment_insurance.md": dict(kind="regulation", level="地方性法规", issuer="广东省人民代表大会常务委员会",
+        notes="Header revision line ends with two spaces and '根据', continued on the next date line. '第一章 总 则' with inner space. Ends with a blank line."),
+    "gd_guangzhou_emergency_medical_care.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="广州市人民代表大会常务委员会",
+        notes="第六章's heading is a bare paragraph '法律责任' (no '## 第六章' marker), so the simple chapter count is 6 (第一章…第五章, 第七章) and 第四十六条…第四十九条 fall under 第五章 for a reader. Header line 2 packs three events separated by two spaces."),
+    "gd_dongguan_civilized_behaviour.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="东莞市人民代表大会常务委员会",
+        notes="Unbalanced ')' in the approval line ('…批准）'). '第一章 总 则' with inner space. Ends with a blank line."),
+    "gd_shanwei_rural_housing.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="汕尾市人民代表大会常务委员会",
+        notes="Unbalanced ')' in the approval line ('…批准）'). '第一章 总 则' with inner space. Ends with a blank line."),
 }
 
 DATE_RE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日")
