@@ -70,6 +70,15 @@ SOURCES: dict[str, tuple[str, str, int]] = {
     "sd_jinan_prehospital_emergency_care.md": ("DLC/山东地方法规/地方性法规/山东/济南市院前医疗急救条例(2020-12-01).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 6361),
     "sd_qingdao_taxi_management.md": ("DLC/山东地方法规/地方性法规/山东/青岛市客运出租汽车管理条例(2021-05-27).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 8229),
     "sd_heze_urban_water_supply.md": ("DLC/山东地方法规/地方性法规/山东/菏泽市城市供水条例(2020-11-30).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 4019),
+    # batch e (issue 21)
+    "zj_jiaxing_dog_keeping.md": ("DLC/浙江地方法规/地方性法规/浙江/嘉兴市养犬管理条例(2021-10-13).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 4267),
+    "zj_hangzhou_urban_water_supply.md": ("DLC/浙江地方法规/地方性法规/浙江/杭州市城市供水管理条例(2014-12-31).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 7614),
+    "zj_ningbo_parking_lots.md": ("DLC/浙江地方法规/地方性法规/浙江/宁波市停车场规划建设和管理条例(2011-10-13).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 5153),
+    "zj_shaoxing_home_elderly_care.md": ("DLC/浙江地方法规/地方性法规/浙江/绍兴市居家养老服务条例(2021-10-12).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 6204),
+    "gd_unemployment_insurance.md": ("DLC/广东地方法规/地方性法规/广东/广东省失业保险条例(2022-06-01).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 7203),
+    "gd_guangzhou_emergency_medical_care.md": ("DLC/广东地方法规/地方性法规/广东/广州市社会急救医疗管理条例(2023-02-01).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 12289),
+    "gd_dongguan_civilized_behaviour.md": ("DLC/广东地方法规/地方性法规/广东/东莞市文明行为促进条例(2023-02-23).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 10806),
+    "gd_shanwei_rural_housing.md": ("DLC/广东地方法规/地方性法规/广东/汕尾市农村建房条例(2022-12-02).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 7363),
 }
 
 # Sources that are NOT in LawRefBook/Laws: public web pages (government sites)
@@ -186,6 +195,23 @@ METADATA: dict[str, dict] = {
         notes="U+3000 between chapter number and title ('## 第一章\u3000总则'). The last article (施行) also repeals the 2007 regulation in the same paragraph. ASCII '(', ',' and ':' inside Chinese text. File ends without a final newline."),
     "sd_heze_urban_water_supply.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="菏泽市人民代表大会常务委员会",
         notes="Two spaces between chapter number and title. ASCII ',' and ';' inside Chinese text. File ends without a final newline."),
+    # batch e (issue 21)
+    "zj_jiaxing_dog_keeping.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="嘉兴市人民代表大会常务委员会",
+        notes="28 articles, no chapters. Header lists the 2019 adoption/approval and the 2021 amendment decision (two more date lines)."),
+    "zj_hangzhou_urban_water_supply.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="杭州市人民代表大会常务委员会",
+        notes="Chapter headings with U+3000 between number and title ('## 第一章　总则'). Several amendment date lines in the header."),
+    "zj_ningbo_parking_lots.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="宁波市人民代表大会常务委员会",
+        notes="Chapter headings with U+3000 ('## 第一章　总则'); header has revision, approval and 公告 lines."),
+    "zj_shaoxing_home_elderly_care.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="绍兴市人民代表大会常务委员会",
+        notes="Chapter headings with two ASCII spaces ('## 第一章  总  则', '## 第八章  附则'). Some items lost their markers: 第四条's items （三）（四） and 第十五条's item （六） are plain lines."),
+    "gd_unemployment_insurance.md": dict(kind="regulation", level="地方性法规", issuer="广东省人民代表大会常务委员会",
+        notes="Header revision line ends with two spaces and '根据', continued on the next date line. '第一章 总 则' with inner space. Ends with a blank line."),
+    "gd_guangzhou_emergency_medical_care.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="广州市人民代表大会常务委员会",
+        notes="第六章's heading is a bare paragraph '法律责任' (no '## 第六章' marker), so the simple chapter count is 6 (第一章…第五章, 第七章) and 第四十六条…第四十九条 fall under 第五章 for a reader. Header line 2 packs three events separated by two spaces."),
+    "gd_dongguan_civilized_behaviour.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="东莞市人民代表大会常务委员会",
+        notes="Unbalanced ')' in the approval line ('…批准）'). '第一章 总 则' with inner space. Some items lost their markers: 第十条's first item and 第十三条's first two items are plain lines without '（一）'/'（二）'; 第三十六条 runs '（二）…' and '（三）…' together on one line. Ends with a blank line."),
+    "gd_shanwei_rural_housing.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="汕尾市人民代表大会常务委员会",
+        notes="Unbalanced ')' in the approval line ('…批准）'). '第一章 总 则' with inner space. Ends with a blank line."),
 }
 
 DATE_RE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日")

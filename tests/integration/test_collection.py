@@ -77,6 +77,15 @@ TABLE = [
     ('md/sd_rizhao_civilized_conduct.md', 'regulation', 36, 5, 0, ('第一章 总则', '第一条'), ('第五章 附则', '第三十六条')),
     ('md/sd_weifang_heating_supply.md', 'regulation', 46, 7, 0, ('第一章 总则', '第一条'), ('第七章 附则', '第四十六条')),
     ('md/sd_weihai_parking_management.md', 'regulation', 45, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第四十五条')),
+    # batch e (issue 21)
+    ('md/zj_jiaxing_dog_keeping.md', 'regulation', 28, 0, 0, ('第一条',), ('第二十八条',)),
+    ('md/zj_hangzhou_urban_water_supply.md', 'regulation', 58, 7, 0, ('第一章 总则', '第一条'), ('第七章 附则', '第五十八条')),
+    ('md/zj_ningbo_parking_lots.md', 'regulation', 47, 7, 0, ('第一章 总则', '第一条'), ('第七章 附则', '第四十七条')),
+    ('md/zj_shaoxing_home_elderly_care.md', 'regulation', 39, 8, 0, ('第一章 总则', '第一条'), ('第八章 附则', '第三十九条')),
+    ('md/gd_unemployment_insurance.md', 'regulation', 49, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第四十九条')),
+    ('md/gd_guangzhou_emergency_medical_care.md', 'regulation', 53, 6, 0, ('第一章 总则', '第一条'), ('第七章 附则', '第五十三条')),
+    ('md/gd_dongguan_civilized_behaviour.md', 'regulation', 47, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第四十七条')),
+    ('md/gd_shanwei_rural_housing.md', 'regulation', 50, 8, 0, ('第一章 总则', '第一条'), ('第八章 附则', '第五十条')),
 ]
 
 
