@@ -68,6 +68,15 @@ TABLE = [
     ('txt/law_national_anthem.txt', 'regulation', 16, 0, 0, ('第一条',), ('第十六条',)),
     ('txt/reg_real_estate_registration.txt', 'regulation', 35, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第三十五条')),
     ('txt/zj_river_chief_system.gb18030.txt', 'regulation', 18, 0, 0, ('第一条',), ('第十八条',)),
+    # batch f (issue 21)
+    ('md/reg_work_injury_insurance.md', 'regulation', 67, 8, 0, ('第一章 总则', '第一条'), ('第八章 附则', '第六十七条')),
+    ('md/reg_gov_information_disclosure.md', 'regulation', 56, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第五十六条')),
+    ('md/reg_residence_permit.md', 'regulation', 23, 0, 0, ('第一条',), ('第二十三条',)),
+    ('md/reg_property_management.md', 'regulation', 67, 7, 0, ('第一章 总则', '第一条'), ('第七章 附则', '第六十七条')),
+    ('md/reg_unemployment_insurance.md', 'regulation', 33, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第三十三条')),
+    ('md/rule_mps_traffic_violation_points.md', 'regulation', 37, 7, 0, ('第一章 总则', '第一条'), ('第七章 附则', '第三十七条')),
+    ('md/rule_samr_household_car_three_guarantees.md', 'regulation', 42, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第四十二条')),
+    ('md/rule_samr_complaint_report_handling.md', 'regulation', 40, 0, 0, ('第一条',), ('第四十条',)),
 ]
 
 
