@@ -79,6 +79,15 @@ SOURCES: dict[str, tuple[str, str, int]] = {
     "gd_guangzhou_emergency_medical_care.md": ("DLC/广东地方法规/地方性法规/广东/广州市社会急救医疗管理条例(2023-02-01).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 12289),
     "gd_dongguan_civilized_behaviour.md": ("DLC/广东地方法规/地方性法规/广东/东莞市文明行为促进条例(2023-02-23).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 10806),
     "gd_shanwei_rural_housing.md": ("DLC/广东地方法规/地方性法规/广东/汕尾市农村建房条例(2022-12-02).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 7363),
+    # batch f (issue 21)
+    "reg_work_injury_insurance.md": ("行政法规/工伤保险条例(2010-12-20).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 9866),
+    "reg_gov_information_disclosure.md": ("行政法规/政府信息公开条例(2019-04-03).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 7602),
+    "reg_residence_permit.md": ("行政法规/居住证暂行条例(2015-11-26).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 3279),
+    "reg_property_management.md": ("行政法规/物业管理条例(2018-03-19).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 7364),
+    "reg_unemployment_insurance.md": ("行政法规/失业保险条例(1999-01-22).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 3445),
+    "rule_mps_traffic_violation_points.md": ("部门规章/公安部/道路交通安全违法行为记分管理办法(2021-12-17).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 6795),
+    "rule_samr_household_car_three_guarantees.md": ("部门规章/市场监督管理总局/家用汽车产品修理更换退货责任规定(2021-07-22).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 5299),
+    "rule_samr_complaint_report_handling.md": ("部门规章/市场监督管理总局/市场监督管理投诉举报处理暂行办法(2022-03-24).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 4935),
 }
 
 # Sources that are NOT in LawRefBook/Laws: public web pages (government sites)
@@ -212,6 +221,24 @@ METADATA: dict[str, dict] = {
         notes="Unbalanced ')' in the approval line ('…批准）'). '第一章 总 则' with inner space. Some items lost their markers: 第十条's first item and 第十三条's first two items are plain lines without '（一）'/'（二）'; 第三十六条 runs '（二）…' and '（三）…' together on one line. Ends with a blank line."),
     "gd_shanwei_rural_housing.md": dict(kind="regulation", level="地方性法规(设区的市)", issuer="汕尾市人民代表大会常务委员会",
         notes="Unbalanced ')' in the approval line ('…批准）'). '第一章 总 则' with inner space. Ends with a blank line."),
+    # batch f (issue 21)
+    "reg_work_injury_insurance.md": dict(kind="regulation", level="行政法规", issuer="国务院", doc_number="国务院令第375号",
+        notes="LawRefBook file name says 2010-12-20 (the amended version) but the header only states the 2003 promulgation. 67 articles in 8 chapters; items use ASCII parentheses '(一)'."),
+    "reg_gov_information_disclosure.md": dict(kind="regulation", level="行政法规", issuer="国务院", doc_number="国务院令第711号",
+        notes="Three header date lines (2007 promulgation, 2019 revision ending with U+3000, entry into force). 56 articles in 6 chapters."),
+    "reg_residence_permit.md": dict(kind="regulation", level="行政法规", issuer="国务院", doc_number="国务院令第663号",
+        notes="No chapters; 23 articles."),
+    "reg_property_management.md": dict(kind="regulation", level="行政法规", issuer="国务院", doc_number="国务院令第379号",
+        notes="LawRefBook file name says 2018-03-19 (third revision) but the header lists only the 2003 promulgation and the 2007 and 2016 revisions; the two revision lines end with U+3000."),
+    "reg_unemployment_insurance.md": dict(kind="regulation", level="行政法规", issuer="国务院", doc_number="国务院令第258号",
+        notes="Header line ends with an ideographic space (U+3000)."),
+    "rule_mps_traffic_violation_points.md": dict(kind="regulation", level="部门规章", issuer="公安部 (from the LawRefBook folder 部门规章/公安部; not stated in the text)",
+        date="2021-12-17", date_basis="lawrefbook_filename",
+        notes="No header/date lines (title then body). Chapter titles with inner spaces ('第一章 总 则', '第七章 附 则'). Long item lists of point values (12/9/6/3/1 分)."),
+    "rule_samr_household_car_three_guarantees.md": dict(kind="regulation", level="部门规章", issuer="国家市场监督管理总局", doc_number="国家市场监督管理总局令第43号",
+        notes="Chapter titles with inner spaces ('第一章 总 则', '第六章 附 则')."),
+    "rule_samr_complaint_report_handling.md": dict(kind="regulation", level="部门规章", issuer="国家市场监督管理总局", doc_number="国家市场监督管理总局令第20号",
+        notes="No chapters; 40 articles. Second header line is an amendment by a 决定 (2022), no entry-into-force line."),
 }
 
 DATE_RE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日")

@@ -86,6 +86,15 @@ TABLE = [
     ('md/gd_guangzhou_emergency_medical_care.md', 'regulation', 53, 6, 0, ('第一章 总则', '第一条'), ('第七章 附则', '第五十三条')),
     ('md/gd_dongguan_civilized_behaviour.md', 'regulation', 47, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第四十七条')),
     ('md/gd_shanwei_rural_housing.md', 'regulation', 50, 8, 0, ('第一章 总则', '第一条'), ('第八章 附则', '第五十条')),
+    # batch f (issue 21)
+    ('md/reg_work_injury_insurance.md', 'regulation', 67, 8, 0, ('第一章 总则', '第一条'), ('第八章 附则', '第六十七条')),
+    ('md/reg_gov_information_disclosure.md', 'regulation', 56, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第五十六条')),
+    ('md/reg_residence_permit.md', 'regulation', 23, 0, 0, ('第一条',), ('第二十三条',)),
+    ('md/reg_property_management.md', 'regulation', 67, 7, 0, ('第一章 总则', '第一条'), ('第七章 附则', '第六十七条')),
+    ('md/reg_unemployment_insurance.md', 'regulation', 33, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第三十三条')),
+    ('md/rule_mps_traffic_violation_points.md', 'regulation', 37, 7, 0, ('第一章 总则', '第一条'), ('第七章 附则', '第三十七条')),
+    ('md/rule_samr_household_car_three_guarantees.md', 'regulation', 42, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第四十二条')),
+    ('md/rule_samr_complaint_report_handling.md', 'regulation', 40, 0, 0, ('第一条',), ('第四十条',)),
 ]
 
 
