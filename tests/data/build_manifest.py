@@ -61,6 +61,15 @@ SOURCES: dict[str, tuple[str, str, int]] = {
     "sd_legislative_hearing_rules.md": ("DLC/山东地方法规/地方性法规/山东/山东省人民代表大会常务委员会制定地方性法规听证规定(2019-09-27).md", "79f1a0f926430fd1161dfc154634e782c85bd579", 3074),
     "gd_shantou_river_chief.md": ("DLC/广东地方法规/地方性法规/广东/汕头市河长制条例(2023-01-11).md", "9c6d0c94ade3aac38b3273ae2cab19731ab5c272", 5178),
     "rule_samr_market_entity_registration_detailed.md": ("部门规章/市场监督管理总局/市场主体登记管理条例实施细则(2022-03-01).md", "3d51d1b59da51eb4beed0a7546135961581b9978", 11733),
+    # batch g (issue 21)
+    "law_social_insurance.md": ("社会法/社会保险法(2018-12-29).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 10698),
+    "law_elderly_rights.md": ("社会法/老年人权益保障法(2018-12-29).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 8189),
+    "law_tourism.md": ("经济法/旅游法(2018-10-26).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 12949),
+    "law_resident_id_card.md": ("行政法/居民身份证法(2011-10-29).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 3435),
+    "law_legal_aid.md": ("行政法/法律援助法(2021-08-20).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 7124),
+    "interp_labor_disputes_1.md": ("司法解释/最高人民法院关于审理劳动争议案件适用法律问题的解释（一）(2020-12-29).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 7729),
+    "interp_road_traffic_accident_compensation.md": ("司法解释/最高人民法院关于审理道路交通事故损害赔偿案件适用法律若干问题的解释(2020-12-29).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 3694),
+    "interp_prepaid_consumption.md": ("司法解释/最高人民法院关于审理预付式消费民事纠纷案件适用法律若干问题的解释(2025-03-13).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 4747),
 }
 
 # Sources that are NOT in LawRefBook/Laws: public web pages (government sites)
@@ -160,6 +169,23 @@ METADATA: dict[str, dict] = {
     "news_gd_tianhe_family_doctor_meeting.md": dict(kind="news", level="政府网站新闻(部门动态)", issuer="广州市天河区卫生健康局 (信息来源：区卫生健康局; 广州市天河区人民政府门户网站, 天河动态 > 部门街道)", doc_number=None,
         date="2025-03-28", date_basis="text",
         notes="Factual report of a meeting (2025年3月27日) from a Markdown capture (r.jina.ai style: 'Title: / URL Source: / Markdown Content:') of www.thnet.gov.cn/thdt/bmjd/content/post_10189331.html. Kept: the article '# ' title, the byline line '发表时间：**2025-03-28 16:55:56**信息来源：**区卫生健康局**浏览量：**-**' (bold markup and the empty view counter as in the capture), the photo line '![Image 2](…jpg)' and the three body paragraphs; dropped: site navigation, breadcrumb, the 'A+大A+中A+小' font-size controls, QR/print links and footer. No 本报讯/电头 dateline. No 第X条."),
+    # batch g (issue 21)
+    "law_social_insurance.md": dict(kind="regulation", level="法律", issuer="全国人民代表大会常务委员会",
+        notes="98 articles in 12 chapters. ASCII ':' and ',' inside Chinese text ('支付范围:', '全国统筹,其他'). No final newline."),
+    "law_elderly_rights.md": dict(kind="regulation", level="法律", issuer="全国人民代表大会常务委员会",
+        notes="Five header date lines (adoption 1996, two amendments, 2012 revision, 2018 amendment). 85 articles in 9 chapters. No final newline."),
+    "law_tourism.md": dict(kind="regulation", level="法律", issuer="全国人民代表大会常务委员会",
+        notes="112 articles in 10 chapters; '第一百一十二条'. No final newline."),
+    "law_resident_id_card.md": dict(kind="regulation", level="法律", issuer="全国人民代表大会常务委员会",
+        notes="Amendment line uses ASCII '<…>' around the law name ('《关于修改<中华人民共和国居民身份证法>的决定》'). 23 articles in 5 chapters. No final newline."),
+    "law_legal_aid.md": dict(kind="regulation", level="法律", issuer="全国人民代表大会常务委员会",
+        notes="Chapter titles with inner spaces: '第一章 总 则', '第七章 附 则'. No final newline."),
+    "interp_labor_disputes_1.md": dict(kind="regulation", level="司法解释(解释)", issuer="最高人民法院",
+        notes="Header: adoption line and a separate '2021年1月1日 施行' line. Un-numbered preamble before 第一条; no chapters; long item lists（一）…. No final newline."),
+    "interp_road_traffic_accident_compensation.md": dict(kind="regulation", level="司法解释(解释)", issuer="最高人民法院",
+        notes="Header carries two adoption lines (2012 审判委员会第1556次会议, 2020 第1823次会议: the 2020 amended version); the date is the first. Un-numbered preamble; articles grouped under five part headings '## 一、关于主体责任的认定'…'## 五、关于适用范围的规定' (not 章): the structure reader keeps each part heading as a chunk of its own and does not put it in the articles' section paths. No final newline."),
+    "interp_prepaid_consumption.md": dict(kind="regulation", level="司法解释(解释)", issuer="最高人民法院", doc_number="法释〔2025〕4号",
+        notes="Header (adoption 2024-11-18, '2025年5月1日 施行'), then the title repeated as a plain line with ASCII spaces ('最高人民法院 关于审理预付式消费民事纠纷案件 适用法律若干问题的解释'), the 文号 line '法释〔2025〕4号' and a preamble before 第一条. The LawRefBook file name date (2025-03-13) is none of the dates in the text. No final newline."),
 }
 
 DATE_RE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日")
