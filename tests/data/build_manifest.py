@@ -177,7 +177,7 @@ METADATA: dict[str, dict] = {
     "law_tourism.md": dict(kind="regulation", level="法律", issuer="全国人民代表大会常务委员会",
         notes="112 articles in 10 chapters; '第一百一十二条'. No final newline."),
     "law_resident_id_card.md": dict(kind="regulation", level="法律", issuer="全国人民代表大会常务委员会",
-        notes="Amendment line uses ASCII '<…>' around the law name ('《关于修改<中华人民共和国居民身份证法>的决定》'). 23 articles in 5 chapters. No final newline."),
+        notes="Amendment line uses ASCII '<…>' around the law name ('《关于修改<中华人民共和国居民身份证法>的决定》'). 23 articles in 5 chapters. 第十三条's first sentence is broken into two paragraphs mid-sentence ('…需要证明身份的，有权使用' / '居民身份证证明身份，有关单位…'). No final newline."),
     "law_legal_aid.md": dict(kind="regulation", level="法律", issuer="全国人民代表大会常务委员会",
         notes="Chapter titles with inner spaces: '第一章 总 则', '第七章 附 则'. No final newline."),
     "interp_labor_disputes_1.md": dict(kind="regulation", level="司法解释(解释)", issuer="最高人民法院",
