@@ -88,6 +88,15 @@ SOURCES: dict[str, tuple[str, str, int]] = {
     "rule_mps_traffic_violation_points.md": ("部门规章/公安部/道路交通安全违法行为记分管理办法(2021-12-17).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 6795),
     "rule_samr_household_car_three_guarantees.md": ("部门规章/市场监督管理总局/家用汽车产品修理更换退货责任规定(2021-07-22).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 5299),
     "rule_samr_complaint_report_handling.md": ("部门规章/市场监督管理总局/市场监督管理投诉举报处理暂行办法(2022-03-24).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 4935),
+    # batch g (issue 21)
+    "law_social_insurance.md": ("社会法/社会保险法(2018-12-29).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 10698),
+    "law_elderly_rights.md": ("社会法/老年人权益保障法(2018-12-29).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 8189),
+    "law_tourism.md": ("经济法/旅游法(2018-10-26).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 12949),
+    "law_resident_id_card.md": ("行政法/居民身份证法(2011-10-29).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 3435),
+    "law_legal_aid.md": ("行政法/法律援助法(2021-08-20).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 7124),
+    "interp_labor_disputes_1.md": ("司法解释/最高人民法院关于审理劳动争议案件适用法律问题的解释（一）(2020-12-29).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 7729),
+    "interp_road_traffic_accident_compensation.md": ("司法解释/最高人民法院关于审理道路交通事故损害赔偿案件适用法律若干问题的解释(2020-12-29).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 3694),
+    "interp_prepaid_consumption.md": ("司法解释/最高人民法院关于审理预付式消费民事纠纷案件适用法律若干问题的解释(2025-03-13).md", "2f4c5c23716267af9dbebbbbd6cbbf732b101981", 4747),
 }
 
 # Sources that are NOT in LawRefBook/Laws: public web pages (government sites)
@@ -239,6 +248,23 @@ METADATA: dict[str, dict] = {
         notes="Chapter titles with inner spaces ('第一章 总 则', '第六章 附 则')."),
     "rule_samr_complaint_report_handling.md": dict(kind="regulation", level="部门规章", issuer="国家市场监督管理总局", doc_number="国家市场监督管理总局令第20号",
         notes="No chapters; 40 articles. Second header line is an amendment by a 决定 (2022), no entry-into-force line."),
+    # batch g (issue 21)
+    "law_social_insurance.md": dict(kind="regulation", level="法律", issuer="全国人民代表大会常务委员会",
+        notes="98 articles in 12 chapters. ASCII ':' and ',' inside Chinese text ('支付范围:', '全国统筹,其他'). No final newline."),
+    "law_elderly_rights.md": dict(kind="regulation", level="法律", issuer="全国人民代表大会常务委员会",
+        notes="Five header date lines (adoption 1996, two amendments, 2012 revision, 2018 amendment). 85 articles in 9 chapters. No final newline."),
+    "law_tourism.md": dict(kind="regulation", level="法律", issuer="全国人民代表大会常务委员会",
+        notes="112 articles in 10 chapters; '第一百一十二条'. No final newline."),
+    "law_resident_id_card.md": dict(kind="regulation", level="法律", issuer="全国人民代表大会常务委员会",
+        notes="Amendment line uses ASCII '<…>' around the law name ('《关于修改<中华人民共和国居民身份证法>的决定》'). 23 articles in 5 chapters. 第十三条's first sentence is broken into two paragraphs mid-sentence ('…需要证明身份的，有权使用' / '居民身份证证明身份，有关单位…'). No final newline."),
+    "law_legal_aid.md": dict(kind="regulation", level="法律", issuer="全国人民代表大会常务委员会",
+        notes="Chapter titles with inner spaces: '第一章 总 则', '第七章 附 则'. No final newline."),
+    "interp_labor_disputes_1.md": dict(kind="regulation", level="司法解释(解释)", issuer="最高人民法院",
+        notes="Header: adoption line and a separate '2021年1月1日 施行' line. Un-numbered preamble before 第一条; no chapters; long item lists（一）…. No final newline."),
+    "interp_road_traffic_accident_compensation.md": dict(kind="regulation", level="司法解释(解释)", issuer="最高人民法院",
+        notes="Header carries two adoption lines (2012 审判委员会第1556次会议, 2020 第1823次会议: the 2020 amended version); the date is the first. Un-numbered preamble; articles grouped under five part headings '## 一、关于主体责任的认定'…'## 五、关于适用范围的规定' (not 章): the structure reader keeps each part heading as a chunk of its own and does not put it in the articles' section paths. No final newline."),
+    "interp_prepaid_consumption.md": dict(kind="regulation", level="司法解释(解释)", issuer="最高人民法院", doc_number="法释〔2025〕4号",
+        notes="Header (adoption 2024-11-18, '2025年5月1日 施行'), then the title repeated as a plain line with ASCII spaces ('最高人民法院 关于审理预付式消费民事纠纷案件 适用法律若干问题的解释'), the 文号 line '法释〔2025〕4号' and a preamble before 第一条. The LawRefBook file name date (2025-03-13) is none of the dates in the text. No final newline."),
 }
 
 DATE_RE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日")

@@ -95,6 +95,15 @@ TABLE = [
     ('md/rule_mps_traffic_violation_points.md', 'regulation', 37, 7, 0, ('第一章 总则', '第一条'), ('第七章 附则', '第三十七条')),
     ('md/rule_samr_household_car_three_guarantees.md', 'regulation', 42, 6, 0, ('第一章 总则', '第一条'), ('第六章 附则', '第四十二条')),
     ('md/rule_samr_complaint_report_handling.md', 'regulation', 40, 0, 0, ('第一条',), ('第四十条',)),
+    # batch g (issue 21)
+    ('md/law_social_insurance.md', 'regulation', 98, 12, 0, ('第一章 总则', '第一条'), ('第十二章 附则', '第九十八条')),
+    ('md/law_elderly_rights.md', 'regulation', 85, 9, 0, ('第一章 总则', '第一条'), ('第九章 附则', '第八十五条')),
+    ('md/law_tourism.md', 'regulation', 112, 10, 0, ('第一章 总则', '第一条'), ('第十章 附则', '第一百一十二条')),
+    ('md/law_resident_id_card.md', 'regulation', 23, 5, 0, ('第一章 总则', '第一条'), ('第五章 附则', '第二十三条')),
+    ('md/law_legal_aid.md', 'regulation', 71, 7, 0, ('第一章 总则', '第一条'), ('第七章 附则', '第七十一条')),
+    ('md/interp_labor_disputes_1.md', 'regulation', 54, 0, 0, ('第一条',), ('第五十四条',)),
+    ('md/interp_road_traffic_accident_compensation.md', 'regulation', 26, 0, 0, ('一、关于主体责任的认定',), ('第二十六条',)),
+    ('md/interp_prepaid_consumption.md', 'regulation', 27, 0, 0, ('第一条',), ('第二十七条',)),
 ]
 
 
