@@ -24,7 +24,7 @@ import gradio as gr
 from . import prompts
 from .api import RateLimiter, client_key, create_api, staff_name
 from .config import Settings
-from .errors import RagError
+from .errors import RagError, UploadRefused
 from .feedback import VERDICTS
 from .ingest.clean import clean
 from .record import answer_record
@@ -371,7 +371,8 @@ def export_feedback(service: Service) -> Path:
 
 def upload_message(service: Service, files, who: str = "", replace: bool = False) -> tuple[str, list]:
     """Copy uploaded files into the corpus. Returns one message naming what was stored and what was
-    refused, and the files held back because a file of that name exists (they wait for 确认替换)."""
+    refused, and the files held back because a file of that name exists or a corpus file has the same
+    content (they wait for 确认替换)."""
     msgs, stored, waiting = [], [], []
     for f in files or []:
         p = Path(getattr(f, "name", f))
@@ -383,6 +384,8 @@ def upload_message(service: Service, files, who: str = "", replace: bool = False
         try:
             stored.append(service.add_document(p, p.name, who=who, replace=replace))
         except RagError as exc:
+            if isinstance(exc, UploadRefused) and exc.code == "duplicate":
+                waiting.append(str(p))
             msgs.append(str(exc))
     if stored:
         msgs.insert(0, f"已上传 {'、'.join(stored)}，点击“更新索引”后生效")
