@@ -420,8 +420,11 @@ def trash_choices(service: Service) -> list[tuple[str, str]]:
 
 def reindex_message(report: dict) -> str:
     """What a finished reindex did, in words."""
+    dropped = report.get("dropped") or {}
     return (f"索引已更新：{report['chunks']} 个片段；重新向量化 {len(report['embedded'])} 个文件，"
             f"复用 {len(report['reused'])} 个，移除 {len(report['removed'])} 个；用时 {report['seconds']} 秒。"
+            + ("" if not dropped else " 与先收录的文件重复、未再收录的片段："
+               + "；".join(f"{f} {sum(by.values())} 个（同 {'、'.join(by)}）" for f, by in dropped.items()) + "。")
             + ("" if not report["skipped"] else " 跳过：" + "；".join(report["skipped"])))
 
 

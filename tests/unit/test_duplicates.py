@@ -6,6 +6,10 @@ Fake embedder and tiny corpora: plumbing, no claim about answers."""
 from __future__ import annotations
 
 import base64
+import json
+from collections import Counter
+
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -13,6 +17,7 @@ from conftest import FakeEmbedder
 from rag import ui
 from rag.api import create_api
 from rag.config import Settings
+from rag.search.index import build_index, load_index
 from rag.service import Service
 
 CLAUSES = [
@@ -96,3 +101,75 @@ def test_the_duplicate_share_is_a_setting(client):
     assert upload(client, "外摆办法修改稿.txt", NEAR).status_code == 200
     docs.settings = docs.settings.replace(duplicate_share=0)
     assert upload(client, "外摆办法副本.txt", DOC).status_code == 200
+
+
+# --- the index: one card per clause, however the copy came --------------------------------------------
+
+def build(tmp_path, files: dict[str, str], embedder=None, index="index"):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir(exist_ok=True)
+    for p in corpus.iterdir():
+        if p.name not in files:
+            p.unlink()
+    for name, text in files.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = Settings.make(corpus_dir=corpus, index_dir=tmp_path / index)
+    report = build_index(settings, embedder=embedder or FakeEmbedder())
+    return report, load_index(settings)
+
+
+def test_a_copy_put_into_the_corpus_by_hand_adds_no_card(tmp_path):
+    copy = "外摆办法（副本）.txt"
+    report, ix = build(tmp_path, {"外摆办法.txt": DOC, copy: DOC, "菜市场办法.txt": OTHER})
+    texts = Counter(c.text for c in ix.chunks)
+    assert [t for t, n in texts.items() if n > 1] == []
+    n = sum(c.source == "外摆办法.txt" for c in ix.chunks)
+    assert n >= len(CLAUSES) and not any(c.source == copy for c in ix.chunks)
+    # What was dropped, and for which file, is in the report and the manifest.
+    assert report.dropped == {copy: {"外摆办法.txt": n}}
+    files = ix.manifest["files"]
+    assert files[copy]["dropped"] == n and files[copy]["same_as"] == {"外摆办法.txt": n}
+    assert files[copy]["chunks"] == 0 and files["外摆办法.txt"]["dropped"] == 0
+    assert ix.manifest["counts"]["dropped"] == n
+    msg = ui.reindex_message({"chunks": report.chunks, "embedded": report.embedded_files, "reused": [], "removed": [],
+                              "skipped": [], "seconds": 1.0, "dropped": report.dropped})
+    assert msg.endswith(f"与先收录的文件重复、未再收录的片段：{copy} {n} 个（同 外摆办法.txt）。")
+    # A clause worded alike in two different documents is two cards: each names its own document.
+    closing = [c for c in ix.chunks if "2031年3月1日起施行" in c.text]
+    assert sorted(c.source for c in closing) == ["外摆办法.txt", "菜市场办法.txt"]
+    # The original leaves: the copy gets every chunk back with the next (incremental) build.
+    report, ix = build(tmp_path, {copy: DOC, "菜市场办法.txt": OTHER})
+    assert copy in report.embedded_files and report.dropped == {} and report.embedded_chunks == n
+    assert sum(c.source == copy for c in ix.chunks) == n and ix.manifest["counts"]["dropped"] == 0
+
+
+def same_index(a, b) -> None:
+    assert [c.to_dict() for c in a.chunks] == [c.to_dict() for c in b.chunks]
+    assert np.allclose(a.vectors, b.vectors) and a.unit_spans == b.unit_spans
+    assert np.allclose(a.unit_vectors, b.unit_vectors)
+
+
+def test_a_near_copy_keeps_its_changed_clause_and_gets_the_rest_back_when_the_original_goes(tmp_path):
+    copy, emb = "b_外摆办法修改稿.txt", FakeEmbedder()
+    corpus = {"a_外摆办法.txt": DOC, copy: NEAR, "菜市场办法.txt": OTHER}
+    report, first = build(tmp_path, corpus, emb)
+    kept = [c.text for c in first.chunks if c.source == copy]
+    assert kept == [next(c for c in NEAR.splitlines() if c.startswith("第五条"))]
+    assert report.dropped == {copy: {"a_外摆办法.txt": sum(c.source == "a_外摆办法.txt" for c in first.chunks) - 1}}
+    # Without the original, the next incremental build embeds only what the copy lacked and equals a
+    # full build of that corpus.
+    report, ix = build(tmp_path, {copy: NEAR, "菜市场办法.txt": OTHER}, emb)
+    assert copy in report.embedded_files and report.removed_files == ["a_外摆办法.txt"] and report.dropped == {}
+    assert report.embedded_chunks == sum(c.source == copy for c in ix.chunks) - 1
+    _, full = build(tmp_path, {copy: NEAR, "菜市场办法.txt": OTHER}, index="full")
+    same_index(ix, full)
+    # The original back: the index is again the first one, the copy's chunks taken from the last build.
+    report, ix = build(tmp_path, corpus, emb)
+    assert "a_外摆办法.txt" in report.embedded_files and copy in report.reused_files and set(report.dropped) == {copy}
+    same_index(ix, first)
+    # An unchanged corpus reuses everything, and what was dropped stays dropped.
+    report, again = build(tmp_path, corpus, emb)
+    assert report.embedded_files == [] and report.embedded_chunks == 0 and set(report.dropped) == {copy}
+    same_index(again, first)
+    manifest = json.loads((again.directory / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"][copy]["dropped"] == report.dropped[copy]["a_外摆办法.txt"]
