@@ -118,6 +118,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         "index": str(report.directory), "chunks": report.chunks, "faiss": report.faiss_type,
         "embedded_files": report.embedded_files, "reused_files": report.reused_files,
         "removed_files": report.removed_files, "embedded_chunks": report.embedded_chunks, "embedded_units": report.embedded_units,
+        "dropped_repeats": report.dropped,
         "seconds": round(report.seconds, 2),
         "store": {"uri": settings.index.vector_store, **vars(report.store)},
     }, ensure_ascii=False, indent=2))

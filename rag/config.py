@@ -138,6 +138,10 @@ class ServeSettings:
     # NOTE: embedding runs ~10 passages/s on 2 cores: 600,000 characters (~2,000 chunks plus their
     # sentences) reindex in about 10 minutes; a longer text is refused up front, never left half done.
     max_document_chars: int = 600_000
+    # An upload is refused as a copy (naming the file it repeats; replace=true swaps them) when this
+    # share of its clause text, by characters, occurs verbatim among one corpus file's clauses: a
+    # renamed copy is 1.0, a copy with one of ten clauses reworded about 0.9. 0 turns the check off.
+    duplicate_share: float = 0.8
     # Questions per client (IP) and minute on the JSON API and the chat page; 0 turns the limit off.
     rate_limit_per_minute: int = 60
     rate_limit_burst: int = 20

@@ -4,26 +4,64 @@ restore, and an audit row for each of them. Works on files only (no index, no mo
 
 A deleted or replaced file moves to ``<data_dir>/trash/<stamp>/<name>``; restoring puts the newest
 version (or the one of a given stamp) back, and whatever then holds that name goes to the trash.
+
+An upload that repeats a corpus file under another name (the same cleaned text, or most of its
+clauses verbatim: ``serve.duplicate_share``) is refused naming that file, or replaces it when asked.
+The comparison reads, cleans and chunks the corpus files (no model), remembered per file sha256.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import shutil
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Settings
+from .config import IngestSettings, Settings
 from .errors import LoadError, UploadRefused
 from .search.index import file_sha256
 from .staff import AuditLog
+from .text import squeeze
+from .types import SourceText
 
 log = logging.getLogger(__name__)
 
 ALLOWED_SUFFIXES = (".txt", ".pdf", ".docx", ".html", ".htm")
 _SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
+
+
+@dataclass(frozen=True)
+class Content:
+    """What two files are compared by: the digest of the whole cleaned text (whitespace removed) and
+    the cleaned text of each chunk (whitespace removed), in file order."""
+
+    digest: str
+    clauses: tuple[str, ...]
+
+
+def content_of(src: SourceText, ingest: IngestSettings | None = None) -> Content:
+    """A read file's cleaned text digest and clause texts (``clean`` and ``chunk_source``; no model)."""
+    from .chunk import chunk_source
+    from .ingest.clean import clean_text
+
+    digest = hashlib.sha256(squeeze(clean_text(src.text)).encode("utf-8")).hexdigest()
+    return Content(digest, tuple(t for t in (squeeze(c.text) for c in chunk_source(src, ingest)) if t))
+
+
+def shared_share(new: Content, old: Content) -> float:
+    """The share of new's clause text, by characters, that occurs verbatim among old's clauses
+    (1.0 when the cleaned texts are the same)."""
+    if new.digest == old.digest:
+        return 1.0
+    total = sum(map(len, new.clauses))
+    if not total:
+        return 0.0
+    have = set(old.clauses)
+    return sum(len(t) for t in new.clauses if t in have) / total
 
 
 class DocumentStore:
@@ -35,6 +73,7 @@ class DocumentStore:
         self.trash_dir = Path(settings.serve.data_dir) / "trash"
         self.audit = audit
         self._lock = threading.Lock()
+        self._contents: dict[str, Content] = {}  # file sha256 -> its Content
 
     def files(self) -> list[dict]:
         return [{"file": p.name, "bytes": p.stat().st_size}
@@ -56,10 +95,41 @@ class DocumentStore:
             raise UploadRefused(f"文件过大：{size / 1024 / 1024:.1f} MB，上限为 {limit:g} MB。请拆分后再上传。",
                                 status=413, code="too_large")
 
+    def duplicates(self, src: SourceText, skip: str = "") -> list[tuple[str, float, bool]]:
+        """Corpus files (other than ``skip``) that a read file repeats: (name, its share of clause text
+        found verbatim there (``shared_share``), whether the cleaned texts are the same), for shares at
+        ``serve.duplicate_share`` or above, highest first."""
+        from .ingest.load import iter_source_paths, read_source
+
+        threshold = self.settings.serve.duplicate_share
+        if threshold <= 0 or not self.corpus.is_dir():
+            return []
+        new = content_of(src, self.settings.ingest)
+        found, live = [], set()
+        for p in iter_source_paths([self.corpus]):
+            rel = p.relative_to(self.corpus).as_posix()
+            if rel == skip or not p.is_file():
+                continue
+            digest = file_sha256(p)
+            live.add(digest)
+            if digest not in self._contents:
+                try:
+                    self._contents[digest] = content_of(read_source(p, self.corpus), self.settings.ingest)
+                except LoadError:  # an unreadable corpus file is the index build's to report
+                    continue
+            old = self._contents[digest]
+            share = shared_share(new, old)
+            if share >= threshold:
+                found.append((rel, share, new.digest == old.digest))
+        for digest in set(self._contents) - live:  # forget files no longer in the corpus
+            self._contents.pop(digest, None)
+        return sorted(found, key=lambda x: -x[1])
+
     def add(self, path: Path, name: str | None = None, who: str = "", replace: bool = False) -> str:
         """Copy an uploaded file into the corpus if it can be read and is within the limits. A file of
-        the same name is replaced only with ``replace``, and its old version goes to the trash.
-        Returns the stored name; raises UploadRefused (a Chinese message) otherwise."""
+        the same name, or a corpus file whose content it repeats (``duplicates``), is replaced only with
+        ``replace``, and goes to the trash. Returns the stored name; raises UploadRefused (a Chinese
+        message) otherwise."""
         from .ingest.load import read_source
 
         path = Path(path)
@@ -78,13 +148,25 @@ class DocumentStore:
             raise UploadRefused(f"文件正文过长：{name} 约 {len(src.text) / 10000:.0f} 万字，上限为 {limit / 10000:g} 万字"
                                 f"（更新索引将超过十分钟）。请拆分后再上传。", status=413, code="too_long")
         dest = self.corpus / name
+        if dest.exists() and not replace:
+            raise _same_name(name)
+        dups = self.duplicates(src, skip=name)
+        if dups and not replace:
+            olds = "、".join(f for f, _, _ in dups)
+            same = "相同" if dups[0][2] else f"基本相同（{dups[0][1]:.0%} 的条文逐字一致）"
+            raise UploadRefused(f"未上传 {name}：内容与已有文件 {olds} {same}，重复收录会使回答和引用重复。"
+                                f"确认替换后，{olds} 将移入回收站", status=409, code="duplicate")
         with self._lock:
             if dest.exists():
-                if not replace:
-                    raise UploadRefused(f"已有同名文件：{name}。确认替换后，旧版本将移入回收站。", status=409,
-                                        code="exists")
+                if not replace:  # another upload took the name meanwhile
+                    raise _same_name(name)
                 old = self._to_trash(dest)
                 self.audit.write(who, "replace", name, old["sha256"], trash=old["stamp"])
+            for f, share, _ in dups:
+                if (self.corpus / f).is_file():
+                    old = self._to_trash(self.corpus / f)
+                    self.audit.write(who, "replace", f, old["sha256"], trash=old["stamp"], replaced_by=name,
+                                     duplicate_share=round(share, 3))
             self.corpus.mkdir(parents=True, exist_ok=True)
             tmp = dest.with_name(f".{name}.part")
             shutil.copyfile(path, tmp)
@@ -139,6 +221,10 @@ class DocumentStore:
                 pass
         self.audit.write(who, "restore", entry["file"], file_sha256(dest), trash=entry["stamp"])
         return entry
+
+
+def _same_name(name: str) -> UploadRefused:
+    return UploadRefused(f"已有同名文件：{name}。确认替换后，旧版本将移入回收站。", status=409, code="exists")
 
 
 def _stamp_time(stamp: str) -> str:

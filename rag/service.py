@@ -207,8 +207,10 @@ class Service:
                 raise
             self.reindex_status.update(progress=1.0, message="完成", finished_at=time.time())
             out = {"chunks": report.chunks, "embedded": report.embedded_files, "reused": report.reused_files,
-                   "removed": report.removed_files, "skipped": report.skipped, "seconds": round(report.seconds, 1)}
+                   "removed": report.removed_files, "skipped": report.skipped, "seconds": round(report.seconds, 1),
+                   "dropped": report.dropped}
             self.audit.write(who, "reindex", embedded=report.embedded_files, removed=report.removed_files,
+                             dropped=report.dropped,
                              sha256={f: v["sha256"] for f, v in self.index.manifest.get("files", {}).items()
                                      if f in report.embedded_files})
             self.reindex_status["report"] = out

@@ -25,7 +25,7 @@ from . import prompts
 from .api import RateLimiter, client_key, create_api, staff_name
 from .cite import quoted_section
 from .config import Settings
-from .errors import RagError
+from .errors import RagError, UploadRefused
 from .feedback import VERDICTS
 from .ingest.clean import clean
 from .record import answer_record
@@ -347,7 +347,8 @@ def export_feedback(service: Service) -> Path:
 
 def upload_message(service: Service, files, who: str = "", replace: bool = False) -> tuple[str, list]:
     """Copy uploaded files into the corpus. Returns one message naming what was stored and what was
-    refused, and the files held back because a file of that name exists (they wait for 确认替换)."""
+    refused, and the files held back because a file of that name exists or a corpus file has the same
+    content (they wait for 确认替换)."""
     msgs, stored, waiting = [], [], []
     for f in files or []:
         p = Path(getattr(f, "name", f))
@@ -359,6 +360,8 @@ def upload_message(service: Service, files, who: str = "", replace: bool = False
         try:
             stored.append(service.add_document(p, p.name, who=who, replace=replace))
         except RagError as exc:
+            if isinstance(exc, UploadRefused) and exc.code == "duplicate":
+                waiting.append(str(p))
             msgs.append(str(exc))
     if stored:
         msgs.insert(0, f"已上传 {'、'.join(stored)}，点击“更新索引”后生效")
@@ -393,8 +396,11 @@ def trash_choices(service: Service) -> list[tuple[str, str]]:
 
 def reindex_message(report: dict) -> str:
     """What a finished reindex did, in words."""
+    dropped = report.get("dropped") or {}
     return (f"索引已更新：{report['chunks']} 个片段；重新向量化 {len(report['embedded'])} 个文件，"
             f"复用 {len(report['reused'])} 个，移除 {len(report['removed'])} 个；用时 {report['seconds']} 秒。"
+            + ("" if not dropped else " 与先收录的文件重复、未再收录的片段："
+               + "；".join(f"{f} {sum(by.values())} 个（同 {'、'.join(by)}）" for f, by in dropped.items()) + "。")
             + ("" if not report["skipped"] else " 跳过：" + "；".join(report["skipped"])))
 
 

@@ -1,8 +1,10 @@
 """Build, save and load the on-disk index: chunks, dense vectors + FAISS, BM25, manifest.
 
 Owns: the index folder layout, atomic publication of a new build, incremental re-embedding of only
-the files that changed, and refusing (by name) an index that is damaged or was built with other
-settings. Never calls an LLM; reads nothing back with pickle.
+the files that changed, dropping a chunk that repeats an earlier file's card (``card_key``: a copy of
+a document under another name adds nothing; the manifest counts what each file lost, and a file gets
+its chunks back once the earlier one is gone), and refusing (by name) an index that is damaged or was
+built with other settings. Never calls an LLM; reads nothing back with pickle.
 
 Layout::
 
@@ -79,6 +81,8 @@ class BuildReport:
     removed_files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     store: object | None = None  # rag.search.store.SyncReport: what the vector store changed
+    # file -> {earlier file: chunks dropped because that file has the same card (``card_key``)}
+    dropped: dict[str, dict[str, int]] = field(default_factory=dict)
     embedded_chunks: int = 0
     embedded_units: int = 0
     seconds: float = 0.0
@@ -88,6 +92,14 @@ class BuildReport:
 def passage_text(chunk: Chunk, settings: Settings) -> str:
     """What is embedded and keyword-indexed for a chunk: its context line, then its text."""
     return f"{chunk.context}\n{chunk.text}" if settings.index.embed_with_context else chunk.text
+
+
+def card_key(chunk: Chunk) -> tuple:
+    """What makes two chunks the same card: the same cleaned text under the same title, 文号 and
+    section. A build keeps the first chunk of each key (in file order) and drops later files' repeats,
+    so a copy of a document adds nothing, while a clause worded alike in two different documents
+    ("本办法自发布之日起施行。") stays in both."""
+    return (chunk.title, chunk.doc_number, chunk.section, chunk.text)
 
 
 def file_sha256(path: Path) -> str:
@@ -145,7 +157,7 @@ def build_index(
             (the staff page shows them).
 
     Returns:
-        What was embedded, reused, removed and skipped.
+        What was embedded, reused, removed and skipped, and which chunks were dropped as repeats.
     """
     from .embed import load_embedder
     from ..ingest.load import load_corpus
@@ -178,22 +190,36 @@ def build_index(
     chunks: list[Chunk] = []
     blocks: list[np.ndarray] = []
     unit_spans: list[tuple[int, int, int]] = []
-    unit_blocks: list[np.ndarray] = []
+    unit_rows: list[np.ndarray] = []  # one vector per unit span
     files: dict[str, dict] = {}
+    owners: dict[tuple, str] = {}  # card_key -> the file whose chunk is kept
     for k, src in enumerate(sources):
         say(0.05 + 0.8 * k / len(sources), f"处理文件 {k + 1}/{len(sources)}：{src.source}")
         old = prev_files.get(src.source)
-        if prev and old and old["sha256"] == src.sha256 and src.source in prev_rows:
-            rows = prev_rows[src.source]
-            cs = [prev.chunks[i] for i in rows]
-            vecs = prev.vectors[rows]
-            urows = [u for i in rows for u in prev_units.get(i, [])]
-            new_row = {old: len(chunks) + j for j, old in enumerate(rows)}
-            unit_spans += [(new_row[prev.unit_spans[u][0]], *prev.unit_spans[u][1:]) for u in urows]
-            unit_blocks.append(prev.unit_vectors[urows].reshape(len(urows), embedder.dim))
-            report.reused_files.append(src.source)
+        same = bool(prev and old and old["sha256"] == src.sha256)
+        # The previous build holds every chunk of an unchanged file, unless it dropped some as
+        # repeats; then the file is cut again (cheap) and only chunks it lacks are embedded.
+        have = {prev.chunks[i].chunk_id: i for i in prev_rows.get(src.source, [])} if same else {}
+        if same and not old.get("dropped"):
+            cut = [prev.chunks[i] for i in prev_rows.get(src.source, [])]
         else:
-            cs = chunk_source(src, settings.ingest)
+            cut = chunk_source(src, settings.ingest)
+        cs, dropped = [], {}
+        for c in cut:
+            owner = owners.setdefault(card_key(c), src.source)
+            if owner == src.source:
+                cs.append(c)
+            else:
+                dropped[owner] = dropped.get(owner, 0) + 1
+        fresh = [j for j, c in enumerate(cs) if c.chunk_id not in have]
+        vecs = np.zeros((len(cs), embedder.dim), dtype=np.float32)
+        units_of: dict[int, list[tuple[int, int, np.ndarray]]] = {}  # chunk j -> (start, end, vector)
+        for j, c in enumerate(cs):
+            if c.chunk_id in have:
+                row = have[c.chunk_id]
+                vecs[j] = prev.vectors[row]
+                units_of[j] = [(*prev.unit_spans[u][1:], prev.unit_vectors[u]) for u in prev_units.get(row, [])]
+        if fresh:
             lo, hi = 0.05 + 0.8 * k / len(sources), 0.05 + 0.8 * (k + 1) / len(sources)
 
             def tick(half: int, what: str, src=src, lo=lo, hi=hi):
@@ -203,21 +229,31 @@ def build_index(
                                                f"{src.source}：{what} {done}/{total}")
 
             batch = settings.index.embed_batch_size
-            vecs = _embed_batches(embedder, [passage_text(c, settings) for c in cs], batch, tick(0, "片段"))
+            new = [cs[j] for j in fresh]
+            new_vecs = _embed_batches(embedder, [passage_text(c, settings) for c in new], batch, tick(0, "片段"))
             spans, uvecs, n_embedded = _embed_units(
-                cs, src.text, vecs, embedder, len(chunks),
+                new, src.text, new_vecs, embedder, 0,
                 lambda texts: _embed_batches(embedder, texts, batch, tick(1, "句子")))
-            unit_spans += spans
-            unit_blocks.append(uvecs)
-            report.embedded_files.append(src.source)
-            report.embedded_chunks += len(cs)
+            vecs[fresh] = new_vecs
+            for (r, a, b), v in zip(spans, uvecs):
+                units_of.setdefault(fresh[r], []).append((a, b, v))
+            report.embedded_chunks += len(fresh)
             report.embedded_units += n_embedded
+        (report.reused_files if same and not fresh else report.embedded_files).append(src.source)
+        for j in range(len(cs)):
+            for a, b, v in units_of.get(j, []):
+                unit_spans.append((len(chunks) + j, a, b))
+                unit_rows.append(v)
         chunks.extend(cs)
-        blocks.append(np.asarray(vecs, dtype=np.float32).reshape(len(cs), embedder.dim))
-        files[src.source] = {"sha256": src.sha256, "encoding": src.encoding, "chunks": len(cs)}
+        blocks.append(vecs)
+        files[src.source] = {"sha256": src.sha256, "encoding": src.encoding, "chunks": len(cs),
+                             "dropped": sum(dropped.values())}
+        if dropped:
+            files[src.source]["same_as"] = dropped
+            report.dropped[src.source] = dropped
     report.removed_files = sorted(set(prev_files) - set(files))
     vectors = np.concatenate(blocks) if blocks else np.zeros((0, embedder.dim), dtype=np.float32)
-    unit_vectors = np.concatenate(unit_blocks).astype(np.float32) if unit_blocks else np.zeros(
+    unit_vectors = np.stack(unit_rows).astype(np.float32) if unit_rows else np.zeros(
         (0, embedder.dim), dtype=np.float32)
 
     say(0.9, "建立关键词索引")
@@ -331,7 +367,8 @@ def _write(root, settings, embedder, index: Index, files, problems) -> tuple[Pat
             "embedder": {"name": embedder.name, "dim": int(embedder.dim)},
             "faiss": {"type": faiss_type(dense)},
             "counts": {"chunks": len(chunks), "files": len(files), "units": len(index.unit_spans),
-                       "documents": len({c.doc_id for c in chunks})},
+                       "documents": len({c.doc_id for c in chunks}),
+                       "dropped": sum(f.get("dropped", 0) for f in files.values())},
             "files": files,
             "skipped": [p.message for p in problems],
             "artifacts": {a: {"sha256": file_sha256(tmp / a), "bytes": (tmp / a).stat().st_size} for a in ARTIFACTS},

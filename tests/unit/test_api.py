@@ -17,6 +17,8 @@ from rag.service import Service
 
 DOC = ("示范停车管理办法\n第一条 为了规范停车管理，制定本办法。\n第二条 道路停车首小时收费2元，"
        "由市城管局负责。\n第三条 本办法自2030年1月1日起施行。\n")
+OTHER = ("示范绿化管理办法\n第一条 为了保护城市绿地，制定本办法。\n第二条 临街绿地由所在街道办事处养护。\n"
+         "第三条 本办法自2031年5月1日起施行。\n")
 AUTH = {"Authorization": "Basic " + base64.b64encode("张三:correct horse".encode()).decode()}
 
 
@@ -62,7 +64,7 @@ def test_staff_flow_over_the_api(client):
     docs = client.get("/api/documents", headers=AUTH).json()["documents"]
     assert [d["file"] for d in docs] == ["a.txt"] and docs[0]["indexed"]
     new = DOC.replace("2030", "2031").encode()
-    r = client.post("/api/documents", headers=AUTH, files={"file": ("b.txt", DOC.encode(), "text/plain")})
+    r = client.post("/api/documents", headers=AUTH, files={"file": ("b.txt", OTHER.encode(), "text/plain")})
     assert r.status_code == 200 and r.json()["stored"] == "b.txt"
     r = client.post("/api/documents", headers=AUTH, files={"file": ("a.txt", new, "text/plain")})
     assert r.status_code == 409 and r.json()["code"] == "exists" and "同名" in r.json()["error"]
