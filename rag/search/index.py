@@ -180,10 +180,32 @@ def build_index(
     unit_spans: list[tuple[int, int, int]] = []
     unit_blocks: list[np.ndarray] = []
     files: dict[str, dict] = {}
+    # First the plan: which files are reused, and for the others their chunks and the sentence texts
+    # to embed (cheap next to embedding). The bar then moves with the texts embedded over the whole
+    # build, so a big file, or the sentence half of a file, takes its real share of it.
+    plans: list[tuple[list[Chunk], tuple] | None] = []
     for k, src in enumerate(sources):
-        say(0.05 + 0.8 * k / len(sources), f"处理文件 {k + 1}/{len(sources)}：{src.source}")
+        say(0.05 * k / len(sources), f"切分文件 {k + 1}/{len(sources)}：{src.source}")
         old = prev_files.get(src.source)
         if prev and old and old["sha256"] == src.sha256 and src.source in prev_rows:
+            plans.append(None)
+        else:
+            cs = chunk_source(src, settings.ingest)
+            plans.append((cs, _unit_plan(cs, src.text)))
+    total = sum(len(plan[0]) + len(plan[1][2]) for plan in plans if plan is not None)
+    done = 0
+
+    def tick(src: str, what: str):
+        def on_batch(n: int, of: int, embedded: int) -> None:
+            nonlocal done
+            done += embedded
+            say(0.05 + 0.85 * done / max(total, 1), f"{src}：{what} {n}/{of}")
+        return on_batch
+
+    batch = settings.index.embed_batch_size
+    for k, (src, plan) in enumerate(zip(sources, plans)):
+        say(0.05 + 0.85 * done / max(total, 1), f"处理文件 {k + 1}/{len(sources)}：{src.source}")
+        if plan is None:
             rows = prev_rows[src.source]
             cs = [prev.chunks[i] for i in rows]
             vecs = prev.vectors[rows]
@@ -193,20 +215,11 @@ def build_index(
             unit_blocks.append(prev.unit_vectors[urows].reshape(len(urows), embedder.dim))
             report.reused_files.append(src.source)
         else:
-            cs = chunk_source(src, settings.ingest)
-            lo, hi = 0.05 + 0.8 * k / len(sources), 0.05 + 0.8 * (k + 1) / len(sources)
-
-            def tick(half: int, what: str, src=src, lo=lo, hi=hi):
-                # A big file moves the bar as its batches are embedded, not only once it is done:
-                # its clauses fill the first half of its share, their sentences the second.
-                return lambda done, total: say(lo + (hi - lo) * (half + done / max(total, 1)) / 2,
-                                               f"{src.source}：{what} {done}/{total}")
-
-            batch = settings.index.embed_batch_size
-            vecs = _embed_batches(embedder, [passage_text(c, settings) for c in cs], batch, tick(0, "片段"))
+            cs, units_plan = plan
+            vecs = _embed_batches(embedder, [passage_text(c, settings) for c in cs], batch, tick(src.source, "片段"))
             spans, uvecs, n_embedded = _embed_units(
-                cs, src.text, vecs, embedder, len(chunks),
-                lambda texts: _embed_batches(embedder, texts, batch, tick(1, "句子")))
+                units_plan, vecs, embedder, len(chunks),
+                lambda texts: _embed_batches(embedder, texts, batch, tick(src.source, "句子")))
             unit_spans += spans
             unit_blocks.append(uvecs)
             report.embedded_files.append(src.source)
@@ -256,43 +269,53 @@ def ensure_index(settings: Settings, embedder=None, announce: Callable[[], None]
     return build_index(settings, embedder=embedder)
 
 
-def _embed_batches(embedder, texts: list[str], batch: int, tick: Callable[[int, int], None]) -> np.ndarray:
-    """Passage vectors of texts, embedded a few batches at a time with tick(done, total) after each."""
+def _embed_batches(embedder, texts: list[str], batch: int, tick: Callable[[int, int, int], None]) -> np.ndarray:
+    """Passage vectors of texts, embedded a few batches at a time with tick(done, total, batch size)
+    after each."""
     if not texts:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     step = max(1, batch)
     out = []
     for i in range(0, len(texts), step):
         out.append(np.asarray(embedder.embed_passages(texts[i : i + step]), dtype=np.float32))
-        tick(min(i + step, len(texts)), len(texts))
+        tick(min(i + step, len(texts)), len(texts), len(out[-1]))
     return np.concatenate(out)
 
 
-def _embed_units(chunks: list[Chunk], raw: str, chunk_vectors: np.ndarray, embedder, first_row: int,
-                 embed: Callable[[list[str]], np.ndarray] | None = None):
-    """The sentence units of each chunk with one passage vector each, and how many texts were embedded
-    for them. A chunk of one unit reuses its own vector (the same text, with its context line), so
-    only longer chunks cost extra embedding; a sentence repeated in a file is embedded once."""
+def _unit_plan(chunks: list[Chunk], raw: str) -> tuple[list[tuple[int, int, int]], list[int | None], dict[str, list[int]]]:
+    """The sentence units of each chunk, before any embedding: their spans (chunk row within the
+    file, start, end), per unit the chunk whose own vector it reuses (a chunk of one unit: the same
+    text, with its context line) or None, and the texts to embed, each with the units it serves (a
+    sentence repeated in a file is embedded once)."""
     from ..cite import units
 
     spans: list[tuple[int, int, int]] = []
-    vecs: list[np.ndarray | None] = []
+    reuse: list[int | None] = []
     texts: dict[str, list[int]] = {}
     for j, c in enumerate(chunks):
         us = units(raw, c)
         for a, b, text in us:
-            spans.append((first_row + j, a, b))
+            spans.append((j, a, b))
             if len(us) == 1:
-                vecs.append(chunk_vectors[j])
+                reuse.append(j)
             else:
-                texts.setdefault(text, []).append(len(vecs))
-                vecs.append(None)
+                texts.setdefault(text, []).append(len(reuse))
+                reuse.append(None)
+    return spans, reuse, texts
+
+
+def _embed_units(plan, chunk_vectors: np.ndarray, embedder, first_row: int,
+                 embed: Callable[[list[str]], np.ndarray] | None = None):
+    """One passage vector per unit of ``_unit_plan``; the spans with their chunk rows counted from
+    first_row, the vectors, and how many texts were embedded for them."""
+    spans, reuse, texts = plan
+    vecs: list[np.ndarray | None] = [chunk_vectors[j] if j is not None else None for j in reuse]
     if texts:
         for text, row in zip(texts, (embed or embedder.embed_passages)(list(texts))):
             for i in texts[text]:
                 vecs[i] = row
     out = np.stack(vecs).astype(np.float32) if vecs else np.zeros((0, embedder.dim), dtype=np.float32)
-    return spans, out, len(texts)
+    return [(first_row + j, a, b) for j, a, b in spans], out, len(texts)
 
 
 def _write(root, settings, embedder, index: Index, files, problems) -> tuple[Path, dict]:
