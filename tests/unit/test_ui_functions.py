@@ -106,7 +106,7 @@ def test_citations_of_one_clause_share_one_card_with_every_quote_marked(service)
     clause = html.split("<div class='clause'>")[1].split("</div>")[0]
     assert "<mark data-cite='1'>（四）包秩序良好</mark><sup class='cite-n'>[1]</sup>" in clause
     assert "<mark data-cite='2'>（五）包绿化美观</mark><sup class='cite-n'>[2]</sup>" in clause
-    source = html.split("<div class='source-text'>")[1].split("</div>")[0]
+    source = html.split("<div class='source-text' tabindex='0' role='region' aria-label='原文'>")[1].split("</div>")[0]
     assert source.count("<mark") == 2
     assert "第七条 / （四）包秩序良好、（五）包绿化美观</span>" in html
 
