@@ -323,7 +323,9 @@ def _source_view(source: str, raw: str, spans: list[tuple[int | None, int, int]]
     return (f"<details><summary>查看原文</summary>"
             f"<div class='cite-meta'>位置：{esc(ctx['source'])} 第 {ctx['line']} 行（共 {ctx['total_lines']} 行），"
             f"字符 {ctx['start']}–{ctx['end']}</div>"
-            f"<div class='source-text' tabindex='0' role='region' aria-label='原文'>{esc(ctx['before'])}{body}{esc(ctx['after'])}</div></details>")
+            # Focusable, so its scrolling is reachable from the keyboard (axe: scrollable-region-focusable).
+            f"<div class='source-text' tabindex='0' role='region' aria-label='原文'>"
+            f"{esc(ctx['before'])}{body}{esc(ctx['after'])}</div></details>")
 
 
 # 查看原文 opens its box at the top; the highlight may sit below the box's visible part. When a card's
@@ -668,7 +670,9 @@ def build_blocks(service: Service, limiter: RateLimiter | None = None) -> gr.Blo
                     chat = gr.Chatbot(label="对话", height=460, elem_id="chat", sanitize_html=True,
                                       buttons=["copy", "copy_all"])
                     with gr.Row(elem_id="ask-row"):
-                        box = gr.Textbox(label="您的问题", placeholder="请输入您的问题，例如：门前五包包括哪些内容？", show_label=False,
+                        # The label is hidden on screen but names the box for screen readers.
+                        box = gr.Textbox(label="您的问题", show_label=False,
+                                         placeholder="请输入您的问题，例如：门前五包包括哪些内容？",
                                          scale=5, min_width=160, elem_id="question", max_lines=4)
                         send = gr.Button("提问", variant="primary", scale=1, min_width=64, elem_id="send")
                 with gr.Column(scale=2, min_width=340, elem_id="cards-column"):

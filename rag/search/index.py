@@ -282,7 +282,8 @@ def _embed_batches(embedder, texts: list[str], batch: int, tick: Callable[[int, 
     return np.concatenate(out)
 
 
-def _unit_plan(chunks: list[Chunk], raw: str) -> tuple[list[tuple[int, int, int]], list[int | None], dict[str, list[int]]]:
+def _unit_plan(chunks: list[Chunk], raw: str
+               ) -> tuple[list[tuple[int, int, int]], list[int | None], dict[str, list[int]]]:
     """The sentence units of each chunk, before any embedding: their spans (chunk row within the
     file, start, end), per unit the chunk whose own vector it reuses (a chunk of one unit: the same
     text, with its context line) or None, and the texts to embed, each with the units it serves (a
