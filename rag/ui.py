@@ -71,13 +71,25 @@ PAGE_CSS = """
           "Source Sans Pro", ui-sans-serif, system-ui, sans-serif !important;
 }
 body, .gradio-container { font-family: var(--font); }
+/* WCAG AA contrast (4.5:1) over the default theme's orange (#f97316 is 2.8:1 under white text):
+   primary buttons and the selected tab in a darker orange; in the light theme, placeholders and
+   subdued text (#bbbbc2, 1.9:1) in a darker grey. */
+:root, .gradio-container {
+  --button-primary-background-fill: #c2410c; --button-primary-background-fill-hover: #9a3412;
+  --button-primary-text-color: #ffffff; --button-primary-text-color-hover: #ffffff;
+  --button-primary-border-color: #c2410c; --button-primary-border-color-hover: #9a3412;
+}
+.gradio-container:not(.dark, .dark *) { --input-placeholder-color: #57606a; --body-text-color-subdued: #57606a; }
+.gradio-container:not(.dark, .dark *) button[role="tab"][aria-selected="true"] { color: #c2410c; }
+#page-title h1 { font-size: 1.4em; margin: 0; }
+.section-title h2 { font-size: 1.05em; margin: 8px 0 4px; }
 #chat { height: min(460px, 62vh) !important; }
 #chat-extras { margin-top: 4px; }
 #chat-extras #new-chat { align-self: flex-start; max-width: 12em; }
 @media (max-width: 640px) {
   .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }
   #welcome .welcome-more { display: none; }
-  #welcome h3 { margin: 0 0 2px; font-size: 1.1em; }
+  #page-title h1 { font-size: 1.15em; }
   #welcome p { margin: 0; font-size: 0.92em; }
   #chat { height: 48vh !important; min-height: 240px; }
 }
@@ -87,7 +99,10 @@ body, .gradio-container { font-family: var(--font); }
 # once when the app boots. The page is Chinese whatever the browser's language: this script, placed
 # first in the page's <head> by ``ChinesePage``, reports zh-CN before Gradio's code runs. It also
 # puts into Chinese the few status words Gradio prints without translation (outside the chat,
-# citations and tables, which hold documents' and users' text).
+# citations and tables, which hold documents' and users' text, save Gradio's status line over them:
+# "processing | 0.5/2.8s" over the documents table during a reindex), and the English aria-labels
+# Gradio's templates hard-code ("More tabs", "chatbot conversation", a message's "bot's message: ..."),
+# which screen readers would read out.
 LOCALE_SCRIPT = r"""<script>(function () {
   var LOCALE = "zh-CN";
   try {
@@ -98,24 +113,55 @@ LOCALE_SCRIPT = r"""<script>(function () {
   document.documentElement.lang = LOCALE;
   var RULES = [[/^processing \|/, "处理中 |"], [/^queue: (\d+)\/(\d*) \|/, "排队 $1/$2 |"],
                [/^from cache$/, "来自缓存"], [/^Loading\.\.\.$/, "加载中…"], [/^Error$/, "错误"],
-               [/^Warning$/, "警告"], [/^Info$/, "提示"], [/^Success$/, "成功"]];
+               [/^Warning$/, "警告"], [/^Info$/, "提示"], [/^Success$/, "成功"],
+               [/^(\d+(?:\.\d+)?)s$/, "$1 秒"], [/^(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?)s$/, "$1/$2 秒"]];
+  var LABELS = [[/^More tabs$/, "更多标签页"], [/^chatbot conversation$/, "对话记录"],
+                [/^Copy conversation$/, "复制对话"], [/^Copy message$/, "复制消息"], [/^Copy$/, "复制"],
+                [/^Copied( message)?$/, "已复制"], [/^Clear$/, "清除"], [/^Scroll down$/, "滚动到底部"],
+                [/^user's message: /, "用户消息："], [/^bot's message: /, "回答："], [/^Like$/, "有用"],
+                [/^Dislike$/, "没用"], [/^Retry$/, "重试"], [/^Undo$/, "撤销"], [/^Edit$/, "编辑"],
+                [/^Share$/, "分享"], [/^Fullscreen$/, "全屏"], [/^Exit fullscreen mode$/, "退出全屏"],
+                [/^Table actions$/, "表格操作"], [/^Copy table data$/, "复制表格数据"], [/^Dataframe$/, "表格"],
+                [/^Open cell menu$/, "单元格菜单"], [/^Sort (ascending|descending)$/, "排序"],
+                [/^File upload$/, "上传文件"],
+                // The upload box's visible text (将文件拖放到此处 - 或 - 点击上传, already Chinese) names it.
+                [/^Click to upload or drop files$/, null]];
   var SKIP = "#chat, #citations, #hits, #documents, textarea";
+  var STATUS = "[data-testid='status-tracker']";
   function fix(node) {
-    var t = node.nodeValue, s = t && t.trim();
-    if (!s || s.length > 40 || (node.parentElement && node.parentElement.closest(SKIP))) return;
+    var t = node.nodeValue, s = t && t.trim(), p = node.parentElement;
+    if (!s || s.length > 40 || (p && p.closest(SKIP) && !p.closest(STATUS))) return;
     for (var i = 0; i < RULES.length; i++) {
       if (RULES[i][0].test(s)) { node.nodeValue = t.replace(s, s.replace(RULES[i][0], RULES[i][1])); return; }
     }
   }
+  function fixAttr(el, name) {
+    var v = el.getAttribute(name);
+    if (!v) return;
+    for (var i = 0; i < LABELS.length; i++) {
+      if (!LABELS[i][0].test(v)) continue;
+      if (LABELS[i][1] === null) el.removeAttribute(name);
+      else el.setAttribute(name, v.replace(LABELS[i][0], LABELS[i][1]));
+      return;
+    }
+  }
+  function fixLabel(el) { fixAttr(el, "aria-label"); fixAttr(el, "title"); }
   function walk(root) {
     if (root.nodeType === 3) return fix(root);
     if (root.nodeType !== 1) return;
     var w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     while (w.nextNode()) fix(w.currentNode);
+    fixLabel(root);
+    root.querySelectorAll("[aria-label], [title]").forEach(fixLabel);
   }
   new MutationObserver(function (ms) {
-    ms.forEach(function (m) { if (m.type === "characterData") fix(m.target); else m.addedNodes.forEach(walk); });
-  }).observe(document.documentElement, {subtree: true, childList: true, characterData: true});
+    ms.forEach(function (m) {
+      if (m.type === "characterData") fix(m.target);
+      else if (m.type === "attributes") fixAttr(m.target, m.attributeName);
+      else m.addedNodes.forEach(walk);
+    });
+  }).observe(document.documentElement, {subtree: true, childList: true, characterData: true,
+                                        attributes: true, attributeFilter: ["aria-label", "title"]});
 })();</script>"""
 
 
@@ -253,7 +299,9 @@ def _source_view(source: str, raw: str, spans: list[tuple[int | None, int, int]]
     return (f"<details><summary>查看原文</summary>"
             f"<div class='cite-meta'>位置：{esc(ctx['source'])} 第 {ctx['line']} 行（共 {ctx['total_lines']} 行），"
             f"字符 {ctx['start']}–{ctx['end']}</div>"
-            f"<div class='source-text'>{esc(ctx['before'])}{body}{esc(ctx['after'])}</div></details>")
+            # Focusable, so its scrolling is reachable from the keyboard (axe: scrollable-region-focusable).
+            f"<div class='source-text' tabindex='0' role='region' aria-label='原文'>"
+            f"{esc(ctx['before'])}{body}{esc(ctx['after'])}</div></details>")
 
 
 # 查看原文 opens its box at the top; the highlight may sit below the box's visible part. When a card's
@@ -294,9 +342,9 @@ def welcome(service: Service) -> str:
     named = [t for t, n in titles if n][:6] + [t for t, n in titles if not n][:2]
     listing = "、".join(f"《{esc(t)}》" for t in named)
     # The list of documents is hidden on a phone (PAGE_CSS), so the question box stays on the first screen.
-    return (f"### {TITLE}\n您好！我可以依据济南市政府文件和政策报道回答问题，每句回答都注明出处条款。"
+    return (f"您好！{TITLE}依据济南市政府文件和政策报道回答问题，每句回答都注明出处条款。"
             f"<span class='welcome-more'>现有 {len(titles)} 份文件，包括 {listing} 等。"
-            f"文件中没有规定的问题，我会如实告诉您。</span>")
+            f"文件中没有规定的问题，会如实告诉您。</span>")
 
 
 # --- what each control does (plain functions over the service; the page only wires them) ----------
@@ -446,9 +494,9 @@ def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
         login_msg = gr.Markdown(elem_id="login-status")
     with gr.Column(visible=False, elem_id="staff-area") as area:
         logout_btn = gr.Button("退出登录", size="sm", elem_id="logout")
-        gr.Markdown("#### 检索详情（最近一次回答）")
+        gr.Markdown("## 检索详情（最近一次回答）", elem_classes="section-title")
         hits = gr.HTML(hits_table(None), elem_id="hits")
-        gr.Markdown("#### 审核反馈")
+        gr.Markdown("## 审核反馈", elem_classes="section-title")
         with gr.Row():
             verdict = gr.Radio(list(VERDICT_LABELS), label="这条回答", elem_id="verdict")
             comment = gr.Textbox(label="备注", lines=2, elem_id="comment")
@@ -457,8 +505,9 @@ def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
             export = gr.Button("导出 CSV", elem_id="export")
         fb_status = gr.Markdown(elem_id="feedback-status")
         csv_file = gr.File(label="反馈记录", visible=False)
-        gr.Markdown("#### 文件管理")
-        docs = gr.Dataframe(headers=["文件", "字节", "片段数", "已索引"], interactive=False, elem_id="documents")
+        gr.Markdown("## 文件管理", elem_classes="section-title")
+        docs = gr.Dataframe(headers=["文件", "字节", "片段数", "已索引"], interactive=False, elem_id="documents",
+                            label="文件列表", show_label=False)
         upload = gr.File(label="上传文件（txt / pdf / docx / html）", file_count="multiple",
                          file_types=[".txt", ".pdf", ".docx", ".html", ".htm"], elem_id="upload")
         pending = gr.State([])  # uploads waiting for 确认替换
@@ -498,8 +547,10 @@ def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
 
     view_out = [note, login_box, area, *files_out]
     demo.load(view, None, view_out, api_visibility="private")
-    login_btn.click(None, [login_name, login_pw], [login_msg, login_pw], js=LOGIN_JS).then(
-        view, None, view_out, api_visibility="private")
+    # The button, or Enter in either field (a form's usual way).
+    for trigger in (login_btn.click, login_name.submit, login_pw.submit):
+        trigger(None, [login_name, login_pw], [login_msg, login_pw], js=LOGIN_JS).then(
+            view, None, view_out, api_visibility="private")
     logout_btn.click(None, None, None, js=LOGOUT_JS).then(view, None, view_out, api_visibility="private")
 
     def guarded(fn):
@@ -589,19 +640,25 @@ def build_blocks(service: Service, limiter: RateLimiter | None = None) -> gr.Blo
     with gr.Blocks(title=TITLE) as demo:
         history = gr.State([])  # [(standalone question, Answer)]
         last = gr.State(None)  # the last Answer, for the staff view and feedback
+        # The page's one h1, above both tabs (the staff tab is a page of its own to a screen reader).
+        gr.Markdown(f"# {TITLE}", elem_id="page-title")
         with gr.Tab("咨询", id="chat"):
             gr.Markdown(welcome(service), elem_id="welcome")
             # Reading order: chat and question box, then the citation cards (beside them on a wide
             # screen; the row wraps on a phone, putting them right below), then examples and 新对话.
             with gr.Row(elem_id="chat-row"):
                 with gr.Column(scale=3, min_width=340, elem_id="chat-column"):
-                    chat = gr.Chatbot(label="对话", height=460, elem_id="chat", sanitize_html=True)
+                    # No share button (it has no accessible name, and nothing to share to).
+                    chat = gr.Chatbot(label="对话", height=460, elem_id="chat", sanitize_html=True,
+                                      buttons=["copy", "copy_all"])
                     with gr.Row(elem_id="ask-row"):
-                        box = gr.Textbox(placeholder="请输入您的问题，例如：门前五包包括哪些内容？", show_label=False,
+                        # The label is hidden on screen but names the box for screen readers.
+                        box = gr.Textbox(label="您的问题", show_label=False,
+                                         placeholder="请输入您的问题，例如：门前五包包括哪些内容？",
                                          scale=5, min_width=160, elem_id="question", max_lines=4)
                         send = gr.Button("提问", variant="primary", scale=1, min_width=64, elem_id="send")
                 with gr.Column(scale=2, min_width=340, elem_id="cards-column"):
-                    gr.Markdown("#### 引用条款")
+                    gr.Markdown("## 引用条款", elem_classes="section-title")
                     cards = gr.HTML(citation_cards(None, service), elem_id="citations")
             with gr.Column(elem_id="chat-extras"):
                 gr.Examples(EXAMPLES, inputs=box, label="示例问题")

@@ -193,8 +193,13 @@ def build_index(
     unit_rows: list[np.ndarray] = []  # one vector per unit span
     files: dict[str, dict] = {}
     owners: dict[tuple, str] = {}  # card_key -> the file whose chunk is kept
+    # First the plan (cheap next to embedding): per file, the chunks it keeps (repeats of an earlier
+    # file's cards dropped), which of them the previous build holds, and the sentence texts the
+    # others need. The bar then moves with the texts embedded over the whole build, so a big file,
+    # or the sentence half of a file, takes its real share of it.
+    plans = []
     for k, src in enumerate(sources):
-        say(0.05 + 0.8 * k / len(sources), f"处理文件 {k + 1}/{len(sources)}：{src.source}")
+        say(0.05 * k / len(sources), f"切分文件 {k + 1}/{len(sources)}：{src.source}")
         old = prev_files.get(src.source)
         same = bool(prev and old and old["sha256"] == src.sha256)
         # The previous build holds every chunk of an unchanged file, unless it dropped some as
@@ -212,6 +217,21 @@ def build_index(
             else:
                 dropped[owner] = dropped.get(owner, 0) + 1
         fresh = [j for j, c in enumerate(cs) if c.chunk_id not in have]
+        units_plan = _unit_plan([cs[j] for j in fresh], src.text) if fresh else None
+        plans.append((src, same, have, cs, dropped, fresh, units_plan))
+    total = sum(len(p[5]) + len(p[6][2]) for p in plans if p[6] is not None)
+    done = 0
+
+    def tick(src: str, what: str):
+        def on_batch(n: int, of: int, embedded: int) -> None:
+            nonlocal done
+            done += embedded
+            say(0.05 + 0.85 * done / max(total, 1), f"{src}：{what} {n}/{of}")
+        return on_batch
+
+    batch = settings.index.embed_batch_size
+    for k, (src, same, have, cs, dropped, fresh, units_plan) in enumerate(plans):
+        say(0.05 + 0.85 * done / max(total, 1), f"处理文件 {k + 1}/{len(sources)}：{src.source}")
         vecs = np.zeros((len(cs), embedder.dim), dtype=np.float32)
         units_of: dict[int, list[tuple[int, int, np.ndarray]]] = {}  # chunk j -> (start, end, vector)
         for j, c in enumerate(cs):
@@ -220,20 +240,12 @@ def build_index(
                 vecs[j] = prev.vectors[row]
                 units_of[j] = [(*prev.unit_spans[u][1:], prev.unit_vectors[u]) for u in prev_units.get(row, [])]
         if fresh:
-            lo, hi = 0.05 + 0.8 * k / len(sources), 0.05 + 0.8 * (k + 1) / len(sources)
-
-            def tick(half: int, what: str, src=src, lo=lo, hi=hi):
-                # A big file moves the bar as its batches are embedded, not only once it is done:
-                # its clauses fill the first half of its share, their sentences the second.
-                return lambda done, total: say(lo + (hi - lo) * (half + done / max(total, 1)) / 2,
-                                               f"{src.source}：{what} {done}/{total}")
-
-            batch = settings.index.embed_batch_size
             new = [cs[j] for j in fresh]
-            new_vecs = _embed_batches(embedder, [passage_text(c, settings) for c in new], batch, tick(0, "片段"))
+            new_vecs = _embed_batches(embedder, [passage_text(c, settings) for c in new], batch,
+                                      tick(src.source, "片段"))
             spans, uvecs, n_embedded = _embed_units(
-                new, src.text, new_vecs, embedder, 0,
-                lambda texts: _embed_batches(embedder, texts, batch, tick(1, "句子")))
+                units_plan, new_vecs, embedder, 0,
+                lambda texts, src=src: _embed_batches(embedder, texts, batch, tick(src.source, "句子")))
             vecs[fresh] = new_vecs
             for (r, a, b), v in zip(spans, uvecs):
                 units_of.setdefault(fresh[r], []).append((a, b, v))
@@ -292,43 +304,54 @@ def ensure_index(settings: Settings, embedder=None, announce: Callable[[], None]
     return build_index(settings, embedder=embedder)
 
 
-def _embed_batches(embedder, texts: list[str], batch: int, tick: Callable[[int, int], None]) -> np.ndarray:
-    """Passage vectors of texts, embedded a few batches at a time with tick(done, total) after each."""
+def _embed_batches(embedder, texts: list[str], batch: int, tick: Callable[[int, int, int], None]) -> np.ndarray:
+    """Passage vectors of texts, embedded a few batches at a time with tick(done, total, batch size)
+    after each."""
     if not texts:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     step = max(1, batch)
     out = []
     for i in range(0, len(texts), step):
         out.append(np.asarray(embedder.embed_passages(texts[i : i + step]), dtype=np.float32))
-        tick(min(i + step, len(texts)), len(texts))
+        tick(min(i + step, len(texts)), len(texts), len(out[-1]))
     return np.concatenate(out)
 
 
-def _embed_units(chunks: list[Chunk], raw: str, chunk_vectors: np.ndarray, embedder, first_row: int,
-                 embed: Callable[[list[str]], np.ndarray] | None = None):
-    """The sentence units of each chunk with one passage vector each, and how many texts were embedded
-    for them. A chunk of one unit reuses its own vector (the same text, with its context line), so
-    only longer chunks cost extra embedding; a sentence repeated in a file is embedded once."""
+def _unit_plan(chunks: list[Chunk], raw: str
+               ) -> tuple[list[tuple[int, int, int]], list[int | None], dict[str, list[int]]]:
+    """The sentence units of each chunk, before any embedding: their spans (chunk row within the
+    file, start, end), per unit the chunk whose own vector it reuses (a chunk of one unit: the same
+    text, with its context line) or None, and the texts to embed, each with the units it serves (a
+    sentence repeated in a file is embedded once)."""
     from ..cite import units
 
     spans: list[tuple[int, int, int]] = []
-    vecs: list[np.ndarray | None] = []
+    reuse: list[int | None] = []
     texts: dict[str, list[int]] = {}
     for j, c in enumerate(chunks):
         us = units(raw, c)
         for a, b, text in us:
-            spans.append((first_row + j, a, b))
+            spans.append((j, a, b))
             if len(us) == 1:
-                vecs.append(chunk_vectors[j])
+                reuse.append(j)
             else:
-                texts.setdefault(text, []).append(len(vecs))
-                vecs.append(None)
+                texts.setdefault(text, []).append(len(reuse))
+                reuse.append(None)
+    return spans, reuse, texts
+
+
+def _embed_units(plan, chunk_vectors: np.ndarray, embedder, first_row: int,
+                 embed: Callable[[list[str]], np.ndarray] | None = None):
+    """One passage vector per unit of ``_unit_plan``; the spans with their chunk rows counted from
+    first_row, the vectors, and how many texts were embedded for them."""
+    spans, reuse, texts = plan
+    vecs: list[np.ndarray | None] = [chunk_vectors[j] if j is not None else None for j in reuse]
     if texts:
         for text, row in zip(texts, (embed or embedder.embed_passages)(list(texts))):
             for i in texts[text]:
                 vecs[i] = row
     out = np.stack(vecs).astype(np.float32) if vecs else np.zeros((0, embedder.dim), dtype=np.float32)
-    return spans, out, len(texts)
+    return [(first_row + j, a, b) for j, a, b in spans], out, len(texts)
 
 
 def _write(root, settings, embedder, index: Index, files, problems) -> tuple[Path, dict]:

@@ -106,7 +106,7 @@ def test_citations_of_one_clause_share_one_card_with_every_quote_marked(service)
     clause = html.split("<div class='clause'>")[1].split("</div>")[0]
     assert "<mark data-cite='1'>（四）包秩序良好</mark><sup class='cite-n'>[1]</sup>" in clause
     assert "<mark data-cite='2'>（五）包绿化美观</mark><sup class='cite-n'>[2]</sup>" in clause
-    source = html.split("<div class='source-text'>")[1].split("</div>")[0]
+    source = html.split("<div class='source-text' tabindex='0' role='region' aria-label='原文'>")[1].split("</div>")[0]
     assert source.count("<mark") == 2
     assert "第七条 / （四）包秩序良好、（五）包绿化美观</span>" in html
 
@@ -210,8 +210,8 @@ def test_reindex_progress_messages_are_chinese(tmp_path):
     settings = Settings.make(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
     said = []
     build_index(settings, embedder=FakeEmbedder(), progress=lambda frac, msg: said.append((frac, msg)))
-    assert [m for _, m in said] == ["处理文件 1/1：示范.txt", "示范.txt：片段 1/1", "建立关键词索引", "写入索引",
-                                    "同步向量库", "完成"]
+    assert [m for _, m in said] == ["切分文件 1/1：示范.txt", "处理文件 1/1：示范.txt", "示范.txt：片段 1/1",
+                                    "建立关键词索引", "写入索引", "同步向量库", "完成"]
     assert [f for f, _ in said] == sorted(f for f, _ in said) and said[-1][0] == 1.0
     (tmp_path / "corpus" / "示范.txt").unlink()
     with pytest.raises(RagError, match="没有可读取的文件"):
