@@ -49,7 +49,7 @@ from . import prompts
 from .errors import RagError, UploadRefused
 from .record import answer_record
 from .text import SURROGATE_RE
-from .web import STATUS_TEXT, Edge, send_error
+from .web import REFUSED_BODY_CAP, STATUS_TEXT, Edge, drain, send_error
 
 if TYPE_CHECKING:
     from .service import Service
@@ -206,18 +206,23 @@ class UploadGuard:
             headers = [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
             if exc.status == 401:
                 headers.append((b"www-authenticate", b'Basic realm="staff", charset="UTF-8"'))
+            await drain(scope, receive, REFUSED_BODY_CAP)
             return await send_error(send, exc.status, exc.message, exc.code, headers)
         limit = int(self.service.settings.serve.max_upload_mb * 1024 * 1024) + UPLOAD_FRAMING
         size = Headers(scope=scope).get("content-length", "")
         if size.isdigit() and int(size) > limit:
+            # Decided on the header; the body is only read and dropped (never stored), up to twice
+            # the limit, so the client reads the answer.
+            await drain(scope, receive, 2 * limit)
             return await self._too_large(send, int(size))
-        seen, cut, started = 0, False, False
+        seen, cut, started, ended = 0, False, False, False
 
         async def limited():
-            nonlocal seen, cut
+            nonlocal seen, cut, ended
             if cut:
                 return {"type": "http.disconnect"}
             message = await receive()
+            ended = message["type"] != "http.request" or not message.get("more_body")
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
@@ -238,6 +243,8 @@ class UploadGuard:
             if not cut:
                 raise
         if cut and not started:
+            if not ended:
+                await drain(scope, receive, 2 * limit)
             await self._too_large(send, seen)
 
     async def _too_large(self, send, size: int):

@@ -97,6 +97,26 @@ async def send_error(send, status: int, message: str, code: str, headers: list |
     await send(dict(body, body=b"") if head else body)
 
 
+async def drain(scope, receive, cap: int) -> None:
+    """Read and drop a refused request's body (up to cap bytes) before answering, so a client that
+    sends its body regardless (no ``Expect: 100-continue``) reads the answer instead of a reset
+    connection. With 100-continue nothing is read: the server then tells the client not to send."""
+    headers = dict((k.lower(), v) for k, v in scope.get("headers", []))
+    if headers.get(b"expect", b"").lower() == b"100-continue":
+        return
+    seen = 0
+    while seen <= cap:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body"):
+            return
+
+
+REFUSED_BODY_CAP = 1024 * 1024  # what is read of a refused visitor's body; beyond it the connection closes
+
+
 class Edge:
     """Outermost middleware: the real client (trusted proxies only) and the security headers."""
 
@@ -179,6 +199,7 @@ class GradioGate:
             if staff_only == "ok":
                 verdict = await self.is_staff(scope)
                 if verdict is not True:
+                    await drain(scope, receive, REFUSED_BODY_CAP)
                     if verdict:
                         seconds = max(1, int(verdict + 0.999))
                         return await send_error(send, 429, prompts.LOGIN_THROTTLED.format(seconds=seconds),
@@ -186,6 +207,7 @@ class GradioGate:
                     return await send_error(send, 401, prompts.STAFF_LOGIN_REQUIRED, "login_required", head=head)
             else:
                 allowed = public | staff_only
+                await drain(scope, receive, REFUSED_BODY_CAP)
                 if allowed:
                     return await send_error(send, 405, STATUS_TEXT[405], "http_405",
                                             [(b"allow", ", ".join(sorted(allowed)).encode())], head)
