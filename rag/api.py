@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 COOKIE = "qc_staff"
 _STATUS_TEXT = STATUS_TEXT
 UPLOAD_FRAMING = 16 * 1024  # a multipart body's own bytes beyond its files
+STAFF_DRAIN_FACTOR = 16  # a staff upload refused as too large is read and dropped up to 16x the limit
 
 
 def error(status: int, message: str, code: str, headers: dict | None = None) -> JSONResponse:
@@ -190,8 +191,9 @@ def require_staff(service: Service, request: Request) -> str:
 
 class UploadGuard:
     """ASGI middleware for the upload routes (POST to one of ``paths``): decided on the headers alone,
-    before a byte of the body is read: staff only (as ``require_staff``), and a Content-Length over the
-    size limit is a 413; a body without one, or longer than it said, is cut off at the limit (413)."""
+    before the app reads the body: staff only (as ``require_staff``), and a Content-Length over the
+    size limit is a 413; a body without one, or longer than it said, is cut off at the limit (413).
+    A refused body is read only to be dropped (``web.drain``), so the client gets the answer."""
 
     def __init__(self, app, service: Service, paths: tuple[str, ...]):
         self.app, self.service, self.paths = app, service, paths
@@ -211,9 +213,9 @@ class UploadGuard:
         limit = int(self.service.settings.serve.max_upload_mb * 1024 * 1024) + UPLOAD_FRAMING
         size = Headers(scope=scope).get("content-length", "")
         if size.isdigit() and int(size) > limit:
-            # Decided on the header; the body is only read and dropped (never stored), up to twice
-            # the limit, so the client reads the answer.
-            await drain(scope, receive, 2 * limit)
+            # Decided on the header; a staff member's body is only read and dropped (never stored),
+            # up to STAFF_DRAIN_FACTOR times the limit, so their client reads the answer.
+            await drain(scope, receive, STAFF_DRAIN_FACTOR * limit)
             return await self._too_large(send, int(size))
         seen, cut, started, ended = 0, False, False, False
 
@@ -244,7 +246,7 @@ class UploadGuard:
                 raise
         if cut and not started:
             if not ended:
-                await drain(scope, receive, 2 * limit)
+                await drain(scope, receive, STAFF_DRAIN_FACTOR * limit)
             await self._too_large(send, seen)
 
     async def _too_large(self, send, size: int):
