@@ -13,8 +13,13 @@
     GET    /api/feedback.csv, /api/audit    staff: the feedback table, the audit log
 
 Staff requests carry HTTP Basic credentials or the session cookie the login set; without either: 401.
-With no staff account at all the staff routes answer 403 and say how to create one. Every error body is
-``{"error": <Chinese message>, "code": <machine code>}``. Knows nothing of Gradio (``ui.py`` mounts it).
+With no staff account at all the staff routes answer 403 and say how to create one. Failed logins, by
+Basic or by the form, are counted per account and per client (``LoginThrottle``): past
+``serve.login_max_failures`` a minute both answer 429 with Retry-After, and each failure is audited.
+An upload is refused before its body is read unless it comes from staff and within the size limit
+(``UploadGuard``). Every error body is ``{"error": <Chinese message>, "code": <machine code>}``, an
+unknown /api/ path's and a wrong method's too. The API docs (/api/docs) exist only with
+``serve.api_docs``, for staff. Knows nothing of Gradio (``ui.py`` mounts it).
 """
 
 from __future__ import annotations
@@ -32,22 +37,27 @@ from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, field_validator
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import prompts
 from .errors import RagError, UploadRefused
 from .record import answer_record
 from .text import SURROGATE_RE
+from .web import REFUSED_BODY_CAP, STATUS_TEXT, Edge, drain, send_error
 
 if TYPE_CHECKING:
     from .service import Service
 
 COOKIE = "qc_staff"
-_STATUS_TEXT = {400: "请求内容无法解析：须为 UTF-8 编码的 JSON。", 401: "需要工作人员登录", 403: "没有权限", 404: "没有这个地址",
-                405: "不支持这种请求方式", 409: "操作冲突", 413: "内容过大", 415: "不支持的类型",
-                422: "请求内容无法处理", 429: "请求过于频繁，请稍后再试", 500: "服务器内部错误，请稍后再试"}
+_STATUS_TEXT = STATUS_TEXT
+UPLOAD_FRAMING = 16 * 1024  # a multipart body's own bytes beyond its files
+STAFF_DRAIN_FACTOR = 16  # a staff upload refused as too large is read and dropped up to 16x the limit
 
 
 def error(status: int, message: str, code: str, headers: dict | None = None) -> JSONResponse:
@@ -55,8 +65,17 @@ def error(status: int, message: str, code: str, headers: dict | None = None) -> 
 
 
 class StaffRequired(Exception):
-    def __init__(self, status: int, message: str, code: str):
-        self.status, self.message, self.code = status, message, code
+    def __init__(self, status: int, message: str, code: str, headers: dict | None = None):
+        self.status, self.message, self.code, self.headers = status, message, code, headers
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins for this account or from this client: wait this many seconds."""
+
+    def __init__(self, wait: float):
+        self.wait = wait
+        self.seconds = max(1, math.ceil(wait))
+        super().__init__(prompts.LOGIN_THROTTLED.format(seconds=self.seconds))
 
 
 class AskBody(BaseModel):
@@ -109,8 +128,24 @@ class RateLimiter:
 
 
 def client_key(request) -> str:
+    """The client's address: the TCP peer, or what a trusted proxy forwarded (``web.Edge`` decides)."""
     client = getattr(request, "client", None)
     return getattr(client, "host", None) or "unknown"
+
+
+def check_login(service: Service, name: str, password: str, client: str, via: str) -> bool:
+    """One login attempt (Basic or the form) through the throttle: raises LoginThrottled while the
+    account or the client is refused (the password is then not checked at all); a failure is counted
+    for both and written to the audit log."""
+    keys = ("account:" + (name or ""), "client:" + client)
+    wait = service.logins.wait(*keys)
+    if wait:
+        raise LoginThrottled(wait)
+    if service.staff.verify(name, password):
+        return True
+    service.logins.failed(*keys)
+    service.audit.write((name or "")[:64], "login_failed", client=client, via=via)
+    return False
 
 
 def session_token(headers) -> str | None:
@@ -125,8 +160,9 @@ def session_token(headers) -> str | None:
     return jar[COOKIE].value if COOKIE in jar else None
 
 
-def staff_name(service: Service, headers) -> str | None:
-    """The logged-in staff member of a request (session cookie or Basic credentials), else None."""
+def staff_name(service: Service, headers, client: str = "unknown") -> str | None:
+    """The logged-in staff member of a request (session cookie or Basic credentials), else None.
+    Raises LoginThrottled for Basic credentials while their account or client is refused."""
     name = service.sessions.user(session_token(headers))
     if name and name in service.staff.names():
         return name
@@ -136,7 +172,7 @@ def staff_name(service: Service, headers) -> str | None:
             user, _, password = base64.b64decode(auth[6:].strip()).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        if service.staff.verify(user, password):
+        if check_login(service, user, password, client, "basic"):
             return user
     return None
 
@@ -144,17 +180,92 @@ def staff_name(service: Service, headers) -> str | None:
 def require_staff(service: Service, request: Request) -> str:
     if not service.staff:
         raise StaffRequired(403, prompts.NO_STAFF_ACCOUNT, "no_staff_account")
-    name = staff_name(service, request.headers)
+    try:
+        name = staff_name(service, request.headers, client_key(request))
+    except LoginThrottled as exc:
+        raise StaffRequired(429, str(exc), "login_throttled", {"Retry-After": str(exc.seconds)}) from None
     if name is None:
         raise StaffRequired(401, prompts.STAFF_LOGIN_REQUIRED, "login_required")
     return name
 
 
+class UploadGuard:
+    """ASGI middleware for the upload routes (POST to one of ``paths``): decided on the headers alone,
+    before the app reads the body: staff only (as ``require_staff``), and a Content-Length over the
+    size limit is a 413; a body without one, or longer than it said, is cut off at the limit (413).
+    A refused body is read only to be dropped (``web.drain``), so the client gets the answer."""
+
+    def __init__(self, app, service: Service, paths: tuple[str, ...]):
+        self.app, self.service, self.paths = app, service, paths
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
+            return await self.app(scope, receive, send)
+        request = Request(scope)
+        try:
+            await run_in_threadpool(require_staff, self.service, request)
+        except StaffRequired as exc:
+            headers = [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
+            if exc.status == 401:
+                headers.append((b"www-authenticate", b'Basic realm="staff", charset="UTF-8"'))
+            await drain(scope, receive, REFUSED_BODY_CAP)
+            return await send_error(send, exc.status, exc.message, exc.code, headers)
+        limit = int(self.service.settings.serve.max_upload_mb * 1024 * 1024) + UPLOAD_FRAMING
+        size = Headers(scope=scope).get("content-length", "")
+        if size.isdigit() and int(size) > limit:
+            # Decided on the header; a staff member's body is only read and dropped (never stored),
+            # up to STAFF_DRAIN_FACTOR times the limit, so their client reads the answer.
+            await drain(scope, receive, STAFF_DRAIN_FACTOR * limit)
+            return await self._too_large(send, int(size))
+        seen, cut, started, ended = 0, False, False, False
+
+        async def limited():
+            nonlocal seen, cut, ended
+            if cut:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            ended = message["type"] != "http.request" or not message.get("more_body")
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    cut = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded(message):
+            nonlocal started
+            if cut and not started:
+                return  # the app's answer to a body cut short; ours follows
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, guarded)
+        except Exception:
+            if not cut:
+                raise
+        if cut and not started:
+            if not ended:
+                await drain(scope, receive, STAFF_DRAIN_FACTOR * limit)
+            await self._too_large(send, seen)
+
+    async def _too_large(self, send, size: int):
+        try:
+            self.service.check_upload_size(size - UPLOAD_FRAMING)
+            message = _STATUS_TEXT[413]
+        except UploadRefused as exc:
+            message = str(exc)
+        await send_error(send, 413, message, "too_large")
+
+
 def create_api(service: Service, title: str) -> FastAPI:
-    app = FastAPI(title=title)
     serve = service.settings.serve
+    # No public docs: FastAPI's /docs and /openapi.json list every staff route (serve.api_docs below).
+    app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
     limiter = RateLimiter(serve.rate_limit_per_minute, serve.rate_limit_burst)
     app.state.limiter = limiter
+    app.add_middleware(UploadGuard, service=service, paths=("/api/documents",))
+    app.add_middleware(Edge, trusted_proxies=serve.trusted_proxies)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -173,8 +284,10 @@ def create_api(service: Service, title: str) -> FastAPI:
 
     @app.exception_handler(StaffRequired)
     async def _staff(request: Request, exc: StaffRequired):
-        headers = {"WWW-Authenticate": 'Basic realm="staff", charset="UTF-8"'} if exc.status == 401 else None
-        return error(exc.status, exc.message, exc.code, headers)
+        headers = dict(exc.headers or {})
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="staff", charset="UTF-8"'
+        return error(exc.status, exc.message, exc.code, headers or None)
 
     @app.exception_handler(UploadRefused)
     async def _refused(request: Request, exc: UploadRefused):
@@ -212,25 +325,33 @@ def create_api(service: Service, title: str) -> FastAPI:
     def login(body: LoginBody, request: Request):
         if not service.staff:
             raise StaffRequired(403, prompts.NO_STAFF_ACCOUNT, "no_staff_account")
-        if limiter.allow("login:" + client_key(request)):
-            return error(429, prompts.RATE_LIMITED, "rate_limited")
-        if not service.staff.verify(body.name, body.password):
-            return error(401, "账号或密码不正确", "bad_credentials")
+        try:
+            ok = check_login(service, body.name, body.password, client_key(request), "form")
+        except LoginThrottled as exc:
+            return error(429, str(exc), "login_throttled", {"Retry-After": str(exc.seconds)})
+        if not ok:
+            return error(401, prompts.BAD_CREDENTIALS, "bad_credentials")
         token = service.sessions.create(body.name)
         resp = JSONResponse({"name": body.name})
-        resp.set_cookie(COOKIE, token, max_age=int(serve.staff_session_s), httponly=True, samesite="strict", path="/")
+        # Secure whenever the request came over https (directly, or as a trusted proxy says).
+        resp.set_cookie(COOKIE, token, max_age=int(serve.staff_session_s), httponly=True, samesite="strict", path="/",
+                        secure=request.url.scheme == "https")
         return resp
 
     @app.post("/api/logout")
     def logout(request: Request):
         service.sessions.end(session_token(request.headers))
         resp = JSONResponse({"ok": True})
-        resp.delete_cookie(COOKIE, path="/")
+        resp.delete_cookie(COOKIE, path="/", secure=request.url.scheme == "https", httponly=True, samesite="strict")
         return resp
 
     @app.get("/api/me")
     def me(request: Request):
-        return {"name": staff_name(service, request.headers), "staff_enabled": bool(service.staff)}
+        try:
+            name = staff_name(service, request.headers, client_key(request))
+        except LoginThrottled:
+            name = None
+        return {"name": name, "staff_enabled": bool(service.staff)}
 
     @app.get("/api/documents")
     def list_documents(who: str = Depends(staff)):
@@ -239,6 +360,7 @@ def create_api(service: Service, title: str) -> FastAPI:
     @app.post("/api/documents")
     def upload_document(request: Request, who: str = Depends(staff), file: UploadFile = File(...),
                         replace: bool = Form(False)):
+        service.check_name(file.filename)  # before anything is written under that name
         size = request.headers.get("content-length")
         if size and size.isdigit():
             service.check_upload_size(int(size) - 1024)  # the form's own bytes aside
@@ -260,6 +382,7 @@ def create_api(service: Service, title: str) -> FastAPI:
 
     @app.delete("/api/documents/{name}")
     def delete_document(name: str, who: str = Depends(staff)):
+        service.check_name(name)
         entry = service.delete_document(name, who=who)
         return {"trashed": entry, "message": f"已将 {name} 移入回收站，更新索引后生效。"}
 
@@ -269,6 +392,7 @@ def create_api(service: Service, title: str) -> FastAPI:
 
     @app.post("/api/trash/{name}/restore")
     def restore(name: str, stamp: str | None = None, who: str = Depends(staff)):
+        service.check_name(name)
         entry = service.restore_document(name, stamp, who=who)
         return {"restored": entry, "message": f"已恢复 {name}，更新索引后生效。"}
 
@@ -289,5 +413,26 @@ def create_api(service: Service, title: str) -> FastAPI:
     @app.get("/api/audit")
     def audit(who: str = Depends(staff)):
         return {"audit": service.audit.rows()}
+
+    if serve.api_docs:
+        @app.get("/api/openapi.json", include_in_schema=False)
+        def openapi_json(who: str = Depends(staff)):
+            return app.openapi()
+
+        @app.get("/api/docs", include_in_schema=False)
+        def docs(who: str = Depends(staff)):
+            return get_swagger_ui_html(openapi_url="/api/openapi.json", title=f"{title} 接口说明")
+
+    # Last: an unknown /api/ path is a Chinese 404, a known one with another method a 405 (the page's
+    # catch-all mount would otherwise take both).
+    @app.api_route("/api/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                   include_in_schema=False)
+    def unknown(request: Request):
+        path = request.url.path
+        allowed = sorted({m for r in app.routes if isinstance(r, APIRoute) and r.path != "/api/{rest:path}"
+                          and r.path_regex.match(path) for m in r.methods})
+        if allowed:
+            return error(405, _STATUS_TEXT[405], "http_405", {"Allow": ", ".join(allowed)})
+        return error(404, _STATUS_TEXT[404], "http_404")
 
     return app

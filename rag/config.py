@@ -145,6 +145,16 @@ class ServeSettings:
     # Questions per client (IP) and minute on the JSON API and the chat page; 0 turns the limit off.
     rate_limit_per_minute: int = 60
     rate_limit_burst: int = 20
+    # Failed staff logins (HTTP Basic and the login form alike) allowed per account and per client
+    # within login_window_s; beyond it both are refused with 429 until the oldest failure ages out.
+    login_max_failures: int = 5
+    login_window_s: float = 60.0
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated
+    # addresses or networks, e.g. "127.0.0.1,10.0.0.0/8"). Empty: the headers are ignored and the
+    # client is the TCP peer. Run the ASGI server without its own proxy handling (rag serve does).
+    trusted_proxies: str = ""
+    # FastAPI's /docs and /openapi.json, for staff only; off by default.
+    api_docs: bool = False
     # Questions answered at once (the rest wait their turn): 0 = one per CPU core. More threads than
     # cores only share the GIL, and every answer in flight gets slower.
     answer_workers: int = 0

@@ -21,16 +21,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import prompts
 from .config import IngestSettings, Settings
 from .errors import LoadError, UploadRefused
 from .search.index import file_sha256
 from .staff import AuditLog
-from .text import squeeze
+from .text import SURROGATE_RE, squeeze
 from .types import SourceText
 
 log = logging.getLogger(__name__)
 
 ALLOWED_SUFFIXES = (".txt", ".pdf", ".docx", ".html", ".htm")
+MAX_NAME_BYTES = 255  # what Linux file systems allow in one name
 _SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
 
 
@@ -79,6 +81,26 @@ class DocumentStore:
         return [{"file": p.name, "bytes": p.stat().st_size}
                 for p in (sorted(self.corpus.iterdir()) if self.corpus.exists() else [])
                 if p.is_file() and not p.name.startswith(".")]
+
+    @staticmethod
+    def check_name(name: str | None) -> str:
+        """The one check of a file name from outside (an upload, a delete, a restore), made before
+        anything is read or touched: at most MAX_NAME_BYTES of UTF-8, no NUL or other control
+        character, no path separator, not empty, "." or "..". Returns the name; raises
+        UploadRefused (400, a Chinese message) otherwise."""
+        reason = None
+        if not name or name in (".", ".."):
+            reason = "empty"
+        elif any(c in name for c in "/\\"):
+            reason = "separator"
+        elif any(ord(c) < 32 or ord(c) == 127 for c in name) or SURROGATE_RE.search(name):
+            reason = "control"
+        elif len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+            reason = "too_long"
+        if reason:
+            raise UploadRefused(prompts.BAD_FILE_NAME.format(reason=prompts.BAD_FILE_NAME_REASONS[reason]),
+                                status=400, code="bad_name")
+        return name
 
     @staticmethod
     def safe_name(name: str) -> str:
@@ -133,7 +155,7 @@ class DocumentStore:
         from .ingest.load import read_source
 
         path = Path(path)
-        name = self.safe_name(name or path.name)
+        name = self.safe_name(self.check_name(name or path.name))
         if not name.lower().endswith(ALLOWED_SUFFIXES):
             raise UploadRefused(f"未上传 {name}：不支持的文件类型（支持 txt、pdf、docx、html）", status=415,
                                 code="unsupported_type")
@@ -168,7 +190,7 @@ class DocumentStore:
                     self.audit.write(who, "replace", f, old["sha256"], trash=old["stamp"], replaced_by=name,
                                      duplicate_share=round(share, 3))
             self.corpus.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{name}.part")
+            tmp = dest.with_name(f".upload-{time.time_ns()}.part")  # short: name may be 255 bytes
             shutil.copyfile(path, tmp)
             tmp.replace(dest)
         self.audit.write(who, "upload", name, file_sha256(dest), bytes=dest.stat().st_size)
@@ -176,6 +198,7 @@ class DocumentStore:
 
     def delete(self, name: str, who: str = "") -> dict:
         """Move a corpus file to the trash. Returns the trash entry."""
+        self.check_name(name)
         corpus = self.corpus.resolve()
         target = (corpus / Path(name or "").name).resolve()
         if not name or target.parent != corpus or not target.is_file():
@@ -204,6 +227,7 @@ class DocumentStore:
 
     def restore(self, name: str, stamp: str | None = None, who: str = "") -> dict:
         """Bring a file back from the trash (its newest version, or the one moved there at ``stamp``)."""
+        self.check_name(name)
         entries = [e for e in self.trash() if e["file"] == Path(name or "").name and stamp in (None, e["stamp"])]
         if not entries:
             raise UploadRefused(f"回收站里没有这个文件：{name}", status=404, code="not_in_trash")

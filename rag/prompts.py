@@ -19,6 +19,11 @@ NO_STAFF_ACCOUNT = ("工作人员功能未开启：尚未创建工作人员账�
 STAFF_LOGIN_REQUIRED = "需要工作人员登录：请先登录，或在接口请求中附上工作人员账号（HTTP Basic）。"
 INVALID_TEXT = "问题中含有无效字符（例如不成对的代理码位），无法识别。请删去这些字符后重新提问。"
 RATE_LIMITED = "提问过于频繁，请稍后再试。"
+LOGIN_THROTTLED = "登录失败次数过多，请 {seconds} 秒后再登录。"
+BAD_CREDENTIALS = "账号或密码不正确"
+BAD_FILE_NAME = "文件名无效：{reason}。请改名后重试。"
+BAD_FILE_NAME_REASONS = {"empty": "文件名为空", "separator": "不能含有路径分隔符（/ 或 \\）",
+                         "control": "不能含有控制字符或无效字符", "too_long": "不能超过 255 字节（约 85 个汉字）"}
 CONVERSATION_EXPIRED = "之前的对话已过期，已开始新的对话。"
 LLM_UNAVAILABLE = "回答服务暂时不可用，请稍后再试。下面列出的是检索到的相关段落，仅供参考。"
 

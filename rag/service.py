@@ -21,7 +21,7 @@ from .errors import RagError, UploadRefused
 from .factory import open_qa
 from .feedback import FeedbackStore
 from .qa import QA
-from .staff import AuditLog, Sessions, StaffStore
+from .staff import AuditLog, LoginThrottle, Sessions, StaffStore
 from .types import Answer, Refusal
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class Service:
         data = Path(settings.serve.data_dir)
         self.staff = StaffStore(data / "staff.json")
         self.sessions = Sessions(settings.serve.staff_session_s)
+        self.logins = LoginThrottle(settings.serve.login_max_failures, settings.serve.login_window_s)
         self.audit = AuditLog(data / "audit.jsonl")
         self.docs = DocumentStore(settings, self.audit)
         self.conversations = ConversationStore(settings)
@@ -145,7 +146,6 @@ class Service:
                 "documents": len(self.document_titles()), "embedder": m["embedder"]["name"],
                 "fingerprint": m.get("fingerprint") or self.settings.fingerprint(),
                 "settings_hash": self.qa.settings_hash, "answerer": self.qa.answerer.version,
-                "index": str(self.index.directory),
                 "reindexing": self.reindex_status["running"], "uptime_s": round(time.time() - self.started_at, 1),
                 "answered": self.answered}
 
@@ -162,6 +162,9 @@ class Service:
         return out
 
     # Corpus and trash operations (rag.documents); the CLI runs them without a loaded index.
+    def check_name(self, name: str | None) -> str:
+        return self.docs.check_name(name)
+
     def safe_name(self, name: str) -> str:
         return self.docs.safe_name(name)
 

@@ -138,6 +138,48 @@ class Sessions:
             self._tokens = {t: v for t, v in self._tokens.items() if v[0] != name}
 
 
+class LoginThrottle:
+    """Failed logins counted per key (an account, a client): ``max_failures`` within ``window_s`` and
+    that key is refused until its oldest counted failure ages out. Successes are not counted, so a
+    guess can never be confirmed while a key is refused. Bounded: idle keys are forgotten."""
+
+    def __init__(self, max_failures: int, window_s: float, clock=time.monotonic, max_keys: int = 10_000):
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self.clock = clock
+        self.max_keys = max_keys
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, *keys: str) -> float:
+        """0 when every key may try now, else the seconds until all of them may."""
+        if self.max_failures <= 0:
+            return 0.0
+        now = self.clock()
+        longest = 0.0
+        with self._lock:
+            for key in keys:
+                recent = [t for t in self._failures.get(key, []) if now - t < self.window_s]
+                if recent:
+                    self._failures[key] = recent
+                else:
+                    self._failures.pop(key, None)
+                if len(recent) >= self.max_failures:
+                    longest = max(longest, recent[-self.max_failures] + self.window_s - now)
+        return longest
+
+    def failed(self, *keys: str) -> None:
+        now = self.clock()
+        with self._lock:
+            if len(self._failures) >= self.max_keys:
+                self._failures = {k: v for k, v in self._failures.items() if v and now - v[-1] < self.window_s}
+                while len(self._failures) >= self.max_keys:
+                    self._failures.pop(next(iter(self._failures)))
+            for key in keys:
+                self._failures.setdefault(key, []).append(now)
+                del self._failures[key][: -max(1, self.max_failures)]
+
+
 class AuditLog:
     """Append-only JSON Lines: one line per document operation."""
 

@@ -15,22 +15,29 @@ import argparse
 import html
 import inspect
 import logging
+import os
 import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 import gradio as gr
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
 from . import prompts
-from .api import RateLimiter, client_key, create_api, staff_name
+from .api import LoginThrottled, RateLimiter, UploadGuard, client_key, create_api, staff_name
 from .cite import quoted_section
 from .config import Settings
+from .documents import DocumentStore
 from .errors import RagError, UploadRefused
 from .feedback import VERDICTS
 from .ingest.clean import clean
 from .record import answer_record
 from .service import Service
 from .types import Answer, Refusal
+from .web import Edge, GradioGate
 
 log = logging.getLogger("rag.ui")
 
@@ -400,6 +407,11 @@ def upload_message(service: Service, files, who: str = "", replace: bool = False
     msgs, stored, waiting = [], [], []
     for f in files or []:
         p = Path(getattr(f, "name", f))
+        try:
+            DocumentStore.check_name(p.name)
+        except RagError as exc:
+            msgs.append(str(exc))
+            continue
         name = service.safe_name(p.name)
         if not replace and service.exists(name):
             waiting.append(str(p))
@@ -478,8 +490,13 @@ LOGOUT_JS = "async () => { await fetch('/api/logout', {method: 'POST', credentia
 
 
 def who_is(service: Service, request: gr.Request | None) -> str | None:
-    """The staff member logged in on the page's session cookie, else None."""
-    return staff_name(service, getattr(request, "headers", None)) if request is not None else None
+    """The staff member logged in on the page's session cookie, else None (also while throttled)."""
+    if request is None:
+        return None
+    try:
+        return staff_name(service, getattr(request, "headers", None), client_key(request))
+    except LoginThrottled:
+        return None
 
 
 def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
@@ -637,7 +654,8 @@ def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
 def build_blocks(service: Service, limiter: RateLimiter | None = None) -> gr.Blocks:
     """The page: the citizens' chat tab and the staff tab, each control wired to a function above.
     ``limiter``: the API's per-client question limit, shared by the page."""
-    with gr.Blocks(title=TITLE) as demo:
+    # Gradio's temporary files (staff uploads, the feedback CSV) are deleted an hour after they were made.
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         history = gr.State([])  # [(standalone question, Answer)]
         last = gr.State(None)  # the last Answer, for the staff view and feedback
         # The page's one h1, above both tabs (the staff tab is a page of its own to a screen reader).
@@ -695,14 +713,38 @@ def build_blocks(service: Service, limiter: RateLimiter | None = None) -> gr.Blo
 
 # --- the server ------------------------------------------------------------------------------
 
+def gradio_temp_dir(service: Service) -> Path:
+    """Gradio's own files (staff uploads on their way in, the feedback CSV on its way out): under the
+    data folder, emptied at each start; Gradio reads the folder from GRADIO_TEMP_DIR."""
+    folder = Path(service.settings.serve.data_dir).resolve() / "gradio-tmp"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    return folder
+
+
 def build_app(service: Service):
-    """The JSON API (rag.api) with the page mounted at /."""
+    """The JSON API (rag.api) with the page mounted at /, behind the Gradio route gate (rag.web):
+    visitors reach the chat's routes only; Gradio's upload and file routes are for staff."""
+    gradio_temp_dir(service)
     app = create_api(service, TITLE)
     demo = build_blocks(service, app.state.limiter)
     serve = service.settings.serve
     demo.queue(default_concurrency_limit=serve.concurrency, max_size=serve.queue_size)
     app.add_middleware(ChinesePage)
-    return gr.mount_gradio_app(app, demo, path="", css=CSS + PAGE_CSS, js=CARD_JS, footer_links=[])
+    app.add_middleware(UploadGuard, service=service, paths=("/gradio_api/upload",))
+
+    async def is_staff(scope) -> bool | float:
+        try:
+            request = Request(scope)
+            return await run_in_threadpool(staff_name, service, request.headers, client_key(request)) is not None
+        except LoginThrottled as exc:
+            return exc.wait
+
+    app.add_middleware(GradioGate, is_staff=is_staff)
+    app.user_middleware.sort(key=lambda m: m.cls is not Edge)  # the edge stays outermost
+    return gr.mount_gradio_app(app, demo, path="", css=CSS + PAGE_CSS, js=CARD_JS, footer_links=[],
+                               max_file_size=int(serve.max_upload_mb * 1024 * 1024))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -725,7 +767,9 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     app = build_app(service)
     print(f"{TITLE}: http://{settings.serve.host}:{settings.serve.port}/", file=sys.stderr)
-    uvicorn.run(app, host=settings.serve.host, port=settings.serve.port, log_level="warning")
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from any loopback peer; rag.web.Edge
+    # believes it only from serve.trusted_proxies.
+    uvicorn.run(app, host=settings.serve.host, port=settings.serve.port, log_level="warning", proxy_headers=False)
     return 0
 
 

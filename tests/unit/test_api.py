@@ -29,7 +29,7 @@ def client(tmp_path):
     (corpus / "a.txt").write_text(DOC, encoding="utf-8")
     settings = Settings.make(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data",
                              feedback_db=tmp_path / "data" / "fb.sqlite", rate_limit_per_minute=600,
-                             rate_limit_burst=50)
+                             rate_limit_burst=50, login_max_failures=100)
     service = Service(settings, embedder=FakeEmbedder())
     with TestClient(create_api(service, "test")) as c:
         c.service = service

@@ -12,7 +12,7 @@ from rag.config import Settings
 from rag.documents import DocumentStore
 from rag.errors import RagError, UploadRefused
 from rag.search.index import file_sha256
-from rag.staff import AuditLog, Sessions, StaffStore
+from rag.staff import AuditLog, LoginThrottle, Sessions, StaffStore
 
 TEXT = "示范管理办法\n第一条 为了规范管理，制定本办法。\n第二条 本办法自2030年1月1日起施行。\n"
 
@@ -64,7 +64,8 @@ def test_staff_name_from_cookie_or_basic_credentials(tmp_path):
 
     from types import SimpleNamespace
 
-    service = SimpleNamespace(staff=StaffStore(tmp_path / "staff.json"), sessions=Sessions(60))
+    service = SimpleNamespace(staff=StaffStore(tmp_path / "staff.json"), sessions=Sessions(60),
+                              logins=LoginThrottle(5, 60), audit=AuditLog(tmp_path / "audit.jsonl"))
     service.staff.add("张三", "correct horse")
     token = service.sessions.create("张三")
     assert session_token({"cookie": f"other=1; qc_staff={token}"}) == token
@@ -98,7 +99,7 @@ def test_delete_goes_to_the_trash_and_restore_brings_it_back(docs):
     assert [e["file"] for e in store.trash()] == ["a.txt"]
     with pytest.raises(UploadRefused, match="没有这个文件"):
         store.delete("a.txt")
-    with pytest.raises(UploadRefused, match="没有这个文件"):
+    with pytest.raises(UploadRefused, match="文件名无效"):  # a path is no file name (issue 20)
         store.delete("../data/audit.jsonl")
     store.restore("a.txt", who="张三")
     assert (tmp / "corpus" / "a.txt").read_text(encoding="utf-8") == TEXT and store.trash() == []
