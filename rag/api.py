@@ -18,8 +18,8 @@ Basic or by the form, are counted per account and per client (``LoginThrottle``)
 ``serve.login_max_failures`` a minute both answer 429 with Retry-After, and each failure is audited.
 An upload is refused before its body is read unless it comes from staff and within the size limit
 (``UploadGuard``). Every error body is ``{"error": <Chinese message>, "code": <machine code>}``, an
-unknown /api/ path's and a wrong method's too. The API docs (/api/docs) exist only with
-``serve.api_docs``, for staff. Knows nothing of Gradio (``ui.py`` mounts it).
+unknown /api/ path's and a wrong method's too. The API schema (/api/openapi.json) exists only
+with ``serve.api_docs``, for staff. Knows nothing of Gradio (``ui.py`` mounts it).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, field_validator
@@ -415,13 +414,11 @@ def create_api(service: Service, title: str) -> FastAPI:
         return {"audit": service.audit.rows()}
 
     if serve.api_docs:
+        # The schema only: FastAPI's Swagger page loads its scripts from a CDN, and nothing the service
+        # shows may need a network beyond this machine. Staff open the JSON in a local tool.
         @app.get("/api/openapi.json", include_in_schema=False)
         def openapi_json(who: str = Depends(staff)):
             return app.openapi()
-
-        @app.get("/api/docs", include_in_schema=False)
-        def docs(who: str = Depends(staff)):
-            return get_swagger_ui_html(openapi_url="/api/openapi.json", title=f"{title} 接口说明")
 
     # Last: an unknown /api/ path is a Chinese 404, a known one with another method a 405 (the page's
     # catch-all mount would otherwise take both).

@@ -153,7 +153,7 @@ class ServeSettings:
     # addresses or networks, e.g. "127.0.0.1,10.0.0.0/8"). Empty: the headers are ignored and the
     # client is the TCP peer. Run the ASGI server without its own proxy handling (rag serve does).
     trusted_proxies: str = ""
-    # FastAPI's /docs and /openapi.json, for staff only; off by default.
+    # The API schema at /api/openapi.json, for staff only; off by default (no Swagger page: it needs a CDN).
     api_docs: bool = False
     # Questions answered at once (the rest wait their turn): 0 = one per CPU core. More threads than
     # cores only share the GIL, and every answer in flight gets slower.

@@ -26,10 +26,6 @@ from . import prompts
 CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; media-src 'self' data: blob:; "
        "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
-# The staff-only API docs (serve.api_docs) load Swagger UI from its CDN.
-DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' https://cdn.jsdelivr.net").replace(
-    "style-src 'self'", "style-src 'self' https://cdn.jsdelivr.net").replace(
-    "img-src 'self'", "img-src 'self' https://fastapi.tiangolo.com")
 SECURITY_HEADERS = [(b"x-frame-options", b"SAMEORIGIN"), (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"strict-origin-when-cross-origin")]
 _FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-port", b"forwarded",
@@ -130,7 +126,7 @@ class Edge:
         scope = forwarded_scope(scope, self.networks)
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        csp = (DOCS_CSP if scope["path"] == "/api/docs" else CSP).encode()
+        csp = CSP.encode()
 
         async def with_headers(message):
             if message["type"] == "http.response.start":
