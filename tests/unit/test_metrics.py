@@ -221,3 +221,20 @@ def test_retention_is_concise_over_top3_holds_and_classes_sum_to_one():
     assert m["retention"] == pytest.approx(0.25 / 0.75)
     assert sum(m["failure_classes"].values()) == pytest.approx(1.0)
     assert m["failure_classes"]["refused with evidence"] == pytest.approx(0.25)
+
+
+def test_rescore_reads_a_saved_run_and_scores_it_with_todays_metrics(tmp_path):
+    import json
+
+    from eval import rescore
+
+    (tmp_path / "corpus").mkdir()
+    for name, text in RAW.items():
+        (tmp_path / "corpus" / name).write_text(text, encoding="utf-8", newline="")
+    (tmp_path / "q.jsonl").write_text(json.dumps(gold(), ensure_ascii=False) + "\n", encoding="utf-8")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "ours.jsonl").write_text(json.dumps(output(retrieved=[HIT], answer="每月1至2次。")) + "\n", encoding="utf-8")
+    m = rescore.rescore(run, tmp_path / "q.jsonl", tmp_path / "corpus")["ours"]
+    assert m["concise_accuracy"] == 1.0 and m["holds@3"] == 1.0 and m["retention"] == 1.0
+    assert m["failure_classes"]["ok"] == 1.0
