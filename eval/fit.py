@@ -14,9 +14,12 @@ Procedure (rerunnable, deterministic):
    answerable question, label 1 when the sentence overlaps a gold evidence quote.
 4. Answerability model: logistic regression over the question features, read with sentence
    probabilities from a model that did not see that question (5 folds by document), label = the
-   question is answerable. Threshold: maximises balanced accuracy (answer the answerable, refuse
-   the rest) on those out-of-fold probabilities; the gate threshold is the highest one under which
-   at least 80% of questions are unanswerable (the LLM's gate refuses only there).
+   question is answerable. Threshold: the one of least expected cost on those out-of-fold
+   probabilities, where a false refusal (telling a citizen "文件中没有相关规定" when the document does
+   answer) costs ``--false-refusal-cost`` (2) and answering an unanswerable question costs 1; the
+   curve (refusals and false refusals over the threshold) is saved beside the split files. The gate
+   threshold is the highest one under which at least 80% of questions are unanswerable (the LLM's
+   gate refuses only there).
 5. Composition: ``add_ratio`` (when a further sentence joins an answer) from a small grid, by
    the share of fit questions the whole pipeline gets right (concise and correct, or refused when
    unanswerable).
@@ -45,6 +48,7 @@ HELD_SHARE = 0.3
 FOLDS = 5
 GATE_PRECISION = 0.8
 ADD_RATIOS = (0.2, 0.3, 0.45, 0.6, 0.8)
+FALSE_REFUSAL_COST = 2.0  # a false refusal, against 1 for answering an unanswerable question
 
 
 def group_of(q: dict) -> str:
@@ -175,21 +179,62 @@ def question_rows(questions, readings):
     return np.array(X, dtype=float), np.array(y), keep
 
 
-def choose_thresholds(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(threshold maximising balanced accuracy, gate threshold with refusals >= GATE_PRECISION unanswerable)."""
-    grid = np.unique(np.round(p, 3))
-    best, best_t = -1.0, 0.5
-    for t in grid:
-        tpr = float(np.mean(p[y == 1] >= t)) if (y == 1).any() else 1.0
-        tnr = float(np.mean(p[y == 0] < t)) if (y == 0).any() else 1.0
-        if tpr + tnr > best:
-            best, best_t = tpr + tnr, float(t)
+def refusal_curve(p: np.ndarray, y: np.ndarray) -> list[dict]:
+    """Over every candidate threshold t (refuse when p < t): the share of unanswerable questions
+    refused and the share of answerable ones refused (false refusals)."""
+    out = []
+    for t in np.unique(np.concatenate([np.round(p, 3), [0.0, 1.0]])):
+        out.append({"t": float(t),
+                    "refusal": float(np.mean(p[y == 0] < t)) if (y == 0).any() else 1.0,
+                    "false_refusal": float(np.mean(p[y == 1] < t)) if (y == 1).any() else 0.0})
+    return out
+
+
+def choose_thresholds(p: np.ndarray, y: np.ndarray, false_refusal_cost: float = FALSE_REFUSAL_COST
+                      ) -> tuple[float, float]:
+    """(threshold of least expected cost, gate threshold with refusals >= GATE_PRECISION unanswerable).
+
+    Expected cost per question at t: false_refusal_cost x (answerable refused) + 1 x (unanswerable
+    answered), counted over the questions as they come (their own share of unanswerable ones); ties go
+    to the lower threshold (fewer refusals)."""
+    n = max(1, len(y))
+    best, best_t = float("inf"), 0.5
+    for point in refusal_curve(p, y):
+        cost = (false_refusal_cost * point["false_refusal"] * int((y == 1).sum())
+                + (1 - point["refusal"]) * int((y == 0).sum())) / n
+        if cost < best - 1e-12:
+            best, best_t = cost, point["t"]
     gate = 0.0
-    for t in grid:
+    for t in np.unique(np.round(p, 3)):
         below = y[p < t]
         if len(below) >= 3 and float(np.mean(below == 0)) >= GATE_PRECISION:
             gate = max(gate, float(t))
     return best_t, min(gate, best_t)
+
+
+def plot_refusal_curve(curve: list[dict], threshold: float, path: Path, title: str) -> None:
+    """Refusals (of unanswerable questions) against false refusals (of answerable ones), one point
+    per threshold, the chosen one marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    ax.plot([c["false_refusal"] for c in curve], [c["refusal"] for c in curve], "-", lw=1.5)
+    chosen = min(curve, key=lambda c: abs(c["t"] - threshold))
+    ax.plot([chosen["false_refusal"]], [chosen["refusal"]], "o", color="#b42318",
+            label=f"threshold {threshold:.2f}: refusal {chosen['refusal']:.2f}, false {chosen['false_refusal']:.2f}")
+    ax.set_xlabel("false refusals (answerable questions refused)")
+    ax.set_ylabel("refusals (unanswerable questions refused)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def top1_rate(readings_ranked, questions, raws) -> float:
@@ -212,7 +257,7 @@ def read_questions(paths: list[Path]) -> list[dict]:
     return out
 
 
-def fit(questions: list[dict], reader: Reader, work: Path) -> tuple:
+def fit(questions: list[dict], reader: Reader, work: Path, false_refusal_cost: float = FALSE_REFUSAL_COST) -> tuple:
     from rag.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
     from rag.answer.model import AnswerModel
 
@@ -247,7 +292,11 @@ def fit(questions: list[dict], reader: Reader, work: Path) -> tuple:
         if te.any() and len(set(Qy[tr].tolist())) == 2:
             p_oof[te] = [_fit_logistic(QX[tr], Qy[tr], QUESTION_FEATURES).p(dict(zip(QUESTION_FEATURES, row)))
                          for row in QX[te]]
-    threshold, gate = choose_thresholds(p_oof, Qy)
+    threshold, gate = choose_thresholds(p_oof, Qy, false_refusal_cost)
+    curve = refusal_curve(p_oof, Qy)
+    (work / "refusal_curve.json").write_text(json.dumps(curve), encoding="utf-8")
+    plot_refusal_curve(curve, threshold, work / "refusal_curve.png",
+                       f"answerability, out of fold ({len(Qy)} fit questions); false refusal costs {false_refusal_cost:g}")
     stamp = hashlib.sha256(json.dumps([sentence.to_dict(), answerable.to_dict(), threshold]).encode()).hexdigest()[:8]
     model = AnswerModel(f"answer-model/1+{stamp}", sentence, answerable, threshold, gate, {})
 
@@ -283,6 +332,8 @@ def fit(questions: list[dict], reader: Reader, work: Path) -> tuple:
         "sklearn": sklearn.__version__,
         "cues_version": reader.cues_version,
         "split": {"rule": f"by document, sha256(name) mod 1000 < {HELD_SHARE * 1000:.0f} -> held", "folds": FOLDS},
+        "threshold_rule": {"least expected cost, out of fold": {"false_refusal": false_refusal_cost,
+                                                                "answered_unanswerable": 1.0}},
         "fit_documents": sorted({group_of(q) for q in fit_q if q.get("evidence")}),
         "held_documents": sorted({group_of(q) for q in held_q if q.get("evidence")}),
         "fit_questions": sorted(question_key(q["question"]) for q in fit_q),
@@ -310,11 +361,13 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus", type=Path, default=COLLECTION_MD, help="folder the evidence 'md/...' files are in")
     ap.add_argument("--work", type=Path, default=Path("eval/out/fit"), help="index, split files")
     ap.add_argument("--out", type=Path, default=DEFAULT_PATH)
+    ap.add_argument("--false-refusal-cost", type=float, default=FALSE_REFUSAL_COST,
+                    help="cost of refusing an answerable question, against 1 for answering an unanswerable one")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     questions = read_questions(args.questions)
     reader = Reader(args.work, args.corpus)
-    model, metrics = fit(questions, reader, args.work)
+    model, metrics = fit(questions, reader, args.work, args.false_refusal_cost)
     model.save(args.out)
     print(json.dumps({"version": model.version, "threshold": model.threshold, "gate_threshold": model.gate_threshold,
                       "metrics": metrics, "out": str(args.out), "held_questions": str(args.work / "held.jsonl")},
