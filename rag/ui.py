@@ -121,7 +121,9 @@ LOCALE_SCRIPT = r"""<script>(function () {
   var RULES = [[/^processing \|/, "处理中 |"], [/^queue: (\d+)\/(\d*) \|/, "排队 $1/$2 |"],
                [/^from cache$/, "来自缓存"], [/^Loading\.\.\.$/, "加载中…"], [/^Error$/, "错误"],
                [/^Warning$/, "警告"], [/^Info$/, "提示"], [/^Success$/, "成功"],
-               [/^(\d+(?:\.\d+)?)s$/, "$1 秒"], [/^(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?)s$/, "$1/$2 秒"]];
+               [/^(\d+(?:\.\d+)?)s$/, "$1 秒"], [/^(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?)s$/, "$1/$2 秒"],
+               // Gradio's zh-CN locale has no queue_position: its English fallback while a task waits.
+               [/^In queue: (\d+) of (\d+)$/, "排队中：第 $1 位，共 $2 位"]];
   var LABELS = [[/^More tabs$/, "更多标签页"], [/^chatbot conversation$/, "对话记录"],
                 [/^Copy conversation$/, "复制对话"], [/^Copy message$/, "复制消息"], [/^Copy$/, "复制"],
                 [/^Copied( message)?$/, "已复制"], [/^Clear$/, "清除"], [/^Scroll down$/, "滚动到底部"],

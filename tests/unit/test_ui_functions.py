@@ -216,3 +216,22 @@ def test_reindex_progress_messages_are_chinese(tmp_path):
     (tmp_path / "corpus" / "示范.txt").unlink()
     with pytest.raises(RagError, match="没有可读取的文件"):
         build_index(settings, embedder=FakeEmbedder())
+
+
+def test_the_locale_script_puts_every_status_gradio_shows_in_english_into_chinese():
+    """Gradio's status texts its zh-CN locale lacks (the queue position among them) are rewritten by
+    the page's locale script; its rules are read here as the browser reads them (JS regexes that are
+    valid Python regexes too)."""
+    rules = re.findall(r'\[/(\^.*?)/, "([^"]*)"\]', ui.LOCALE_SCRIPT.split("var LABELS")[0])
+    assert len(rules) >= 8
+
+    def shown(text):
+        for pattern, repl in rules:
+            if re.search(pattern, text):
+                return re.sub(pattern, repl.replace("$", "\\"), text)
+        return text
+
+    for english in ("In queue: 1 of 1", "In queue: 3 of 12", "processing | 0.5/2.8s", "queue: 1/2 | 0.4s", "2.8s",
+                    "0.5/2.8s", "Loading..."):
+        assert re.search(r"[\u4e00-\u9fff]", shown(english)), english
+    assert shown("In queue: 3 of 12") == "排队中：第 3 位，共 12 位"
