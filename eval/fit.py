@@ -20,9 +20,10 @@ Procedure (rerunnable, deterministic):
    curve (refusals and false refusals over the threshold) is saved beside the split files. The gate
    threshold is the highest one under which at least 80% of questions are unanswerable (the LLM's
    gate refuses only there).
-5. Composition: ``add_ratio`` (when a further sentence joins an answer) from a small grid, by
-   the share of fit questions the whole pipeline gets right (concise and correct, or refused when
-   unanswerable).
+5. Composition: ``add_ratio`` (when a further sentence joins an answer) from a small grid, then
+   the length budgets (an answer's, and a procedure's or list's) from ``BUDGETS``, each by the share
+   of fit questions the whole pipeline gets right (concise and correct, or refused when
+   unanswerable); the budget grid's acc and concise are printed and saved beside it.
 6. Saved as JSON with its version, what it was fitted on (document list, hashes of the fit
    questions, so `rag eval` can mark a run on them as the fitting split) and its fit-time metrics.
 """
@@ -48,6 +49,8 @@ HELD_SHARE = 0.3
 FOLDS = 5
 GATE_PRECISION = 0.8
 ADD_RATIOS = (0.2, 0.3, 0.45, 0.6, 0.8)
+# (answer budget, budget of a procedure, list or condition), in characters: the grid of step 5.
+BUDGETS = ((120, 170), (160, 240), (160, 300), (200, 300))
 FALSE_REFUSAL_COST = 2.0  # a false refusal, against 1 for answering an unanswerable question
 
 
@@ -133,9 +136,10 @@ class Reader:
         return [answerer.read(q["question"], qa.search(q["question"])) for q in questions]
 
 
-    def concise(self, questions: list[dict], model) -> float:
-        """Share of questions the whole extractive pipeline gets right (compose and citation check
-        included): concise and correct when answerable, refused when not."""
+    def scores(self, questions: list[dict], model) -> dict:
+        """The whole extractive pipeline (compose and citation check included) on questions: ``right``,
+        the share it gets right (concise and correct when answerable, refused when not), and over the
+        answerable ones ``acc`` (every key fact) and ``concise`` (and short enough)."""
         from .metrics import score
         from rag.factory import make_extractive
         from rag.qa import QA
@@ -146,7 +150,10 @@ class Reader:
         outputs = [{**answer_record(qa.ask(q["question"]), q.get("id")), "question": q["question"], "latency_ms": 0.0}
                    for q in questions]
         rows = score(questions, outputs, self.raws)["rows"]
-        return round(sum(r["concise"] if r["answerable"] else r["refused"] for r in rows) / max(1, len(rows)), 4)
+        ans = [r for r in rows if r["answerable"]]
+        return {"right": round(sum(r["concise"] if r["answerable"] else r["refused"] for r in rows) / max(1, len(rows)), 4),
+                "acc": round(sum(r["correct"] for r in ans) / max(1, len(ans)), 4),
+                "concise": round(sum(r["concise"] for r in ans) / max(1, len(ans)), 4)}
 
 
 def sentence_rows(questions, readings, raws):
@@ -302,11 +309,18 @@ def fit(questions: list[dict], reader: Reader, work: Path, false_refusal_cost: f
 
     # Composition: the share of the best sentence's probability at which a further sentence joins,
     # chosen on the fit split by the share of questions the whole pipeline gets right (ties: the larger share).
-    scores = {r: reader.concise(fit_q, replace(model, add_ratio=r)) for r in ADD_RATIOS}
+    scores = {r: reader.scores(fit_q, replace(model, add_ratio=r))["right"] for r in ADD_RATIOS}
     model = replace(model, add_ratio=max(ADD_RATIOS, key=lambda r: (scores[r], r)))
     print(f"add_ratio by right answers on the fit split: {scores} -> {model.add_ratio}", file=sys.stderr)
+    # The length budgets, the same way (ties: the shorter answer); acc and concise shown beside.
+    budget_grid = {b: reader.scores(fit_q, replace(model, budget_chars=b[0], how_budget_chars=b[1])) for b in BUDGETS}
+    best = max(BUDGETS, key=lambda b: (budget_grid[b]["right"], -b[0], -b[1]))
+    model = replace(model, budget_chars=best[0], how_budget_chars=best[1])
+    for b, s in budget_grid.items():
+        print(f"budget {b[0]}/{b[1]}: right {s['right']:.3f} acc {s['acc']:.3f} concise {s['concise']:.3f}"
+              + ("  <- chosen" if b == best else ""), file=sys.stderr)
     stamp = hashlib.sha256(json.dumps([sentence.to_dict(), answerable.to_dict(), threshold, gate,
-                                       model.add_ratio]).encode()).hexdigest()[:8]
+                                       model.add_ratio, best]).encode()).hexdigest()[:8]
     model = replace(model, version=f"answer-model/1+{stamp}")
 
     # Fit-time metrics: in-sample (fit) and held-out (held) sentence top-1 and answerability AUC.
@@ -323,6 +337,8 @@ def fit(questions: list[dict], reader: Reader, work: Path, false_refusal_cost: f
                  "refusal_accuracy": _round(float(np.mean(hp[Hy == 0] < threshold))) if (Hy == 0).any() else None,
                  "false_refusals": _round(float(np.mean(hp[Hy == 1] < threshold))) if (Hy == 1).any() else None},
         "blank_model_top1_fit": round(top1_rate(base, fit_q, reader.raws), 3),
+        "add_ratio_grid": {str(r): s for r, s in scores.items()},
+        "budget_grid": {f"{b[0]}/{b[1]}": s for b, s in budget_grid.items()},
     }
     import sklearn
 

@@ -86,10 +86,11 @@ class AnswerSettings:
     add_ratio: float = -1.0
     max_extra_sentences: int = 2
     max_hits: int = 6  # how many top hits the extractive answerer reads
-    # NOTE: about 120 characters is what a citizen reads at a glance; several sentences share it,
-    # none gets under 60; a "how" question gets 170, since a procedure needs its steps.
-    budget_chars: int = 120
-    how_budget_chars: int = 170
+    # The answer's length in characters, shared by its sentences (none gets under min_sentence_chars),
+    # and for a procedure, list or condition, which needs its steps. < 0: the budgets fitted with the
+    # answer model (python -m eval.fit chooses them on the fit split).
+    budget_chars: int = -1
+    how_budget_chars: int = -1
     min_sentence_chars: int = 60
     item_max_chars: int = 200  # "那第二项呢？": the item's sentences, up to this many characters
     related_shown: int = 3  # nearest passages shown with a refusal

@@ -9,7 +9,7 @@ module: ``frame`` (question reading), ``candidates`` and ``features`` (what each
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .. import prompts
 from ..config import AnswerSettings
@@ -57,7 +57,10 @@ class ExtractiveAnswerer:
         self.pool = pool
         self.model = model
         self.raws = raws
-        self.settings = settings
+        # The length budgets: the settings' where set, else the ones fitted with the model.
+        self.settings = settings = replace(
+            settings, budget_chars=settings.budget_chars if settings.budget_chars >= 0 else model.budget_chars,
+            how_budget_chars=settings.how_budget_chars if settings.how_budget_chars >= 0 else model.how_budget_chars)
         self.cov = Coverage(reader)
         add_ratio = settings.add_ratio if settings.add_ratio >= 0 else model.add_ratio
         self.selector = Selector(model, self.cov, add_ratio, settings.max_extra_sentences)

@@ -68,6 +68,10 @@ class AnswerModel:
     # A further sentence joins an answer at this share of the best one's probability (chosen on
     # the fit split by concise accuracy; see eval/fit.py).
     add_ratio: float = 0.6
+    # The answer's length budget in characters, and for a procedure, list or condition (chosen on the
+    # fit split by right answers of the whole pipeline; see eval/fit.py).
+    budget_chars: int = 120
+    how_budget_chars: int = 170
 
     @classmethod
     def blank(cls) -> "AnswerModel":
@@ -81,7 +85,7 @@ class AnswerModel:
         return {"format": FORMAT, "version": self.version, "sentence": self.sentence.to_dict(),
                 "answerable": {**self.answerable.to_dict(), "threshold": self.threshold,
                                "gate_threshold": self.gate_threshold}, "add_ratio": self.add_ratio,
-                "meta": self.meta}
+                "budget": {"chars": self.budget_chars, "how_chars": self.how_budget_chars}, "meta": self.meta}
 
     def save(self, path: Path) -> None:
         path = Path(path)
@@ -108,6 +112,7 @@ def load_model(path: Path | None = None) -> AnswerModel:
         if set(model.features) != set(names):
             raise RagError(f"the answer model {path} was fitted on other features than this code computes "
                            f"(differs in {sorted(set(model.features) ^ set(names))}); refit it with `python -m eval.fit`")
-    a = d["answerable"]
+    a, budget = d["answerable"], d.get("budget") or {}
     return AnswerModel(d["version"], sentence, answerable, float(a["threshold"]), float(a["gate_threshold"]),
-                       d.get("meta", {}), float(d.get("add_ratio", 0.6)))
+                       d.get("meta", {}), float(d.get("add_ratio", 0.6)), int(budget.get("chars", 120)),
+                       int(budget.get("how_chars", 170)))

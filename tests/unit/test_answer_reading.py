@@ -10,7 +10,7 @@ import re
 import pytest
 
 from rag.cite import renumber, verify
-from rag.config import AnswerSettings, Settings
+from rag.config import Settings
 from rag.types import Refusal
 
 NOTICE = (
@@ -66,7 +66,7 @@ def test_the_asked_amount_comes_first_and_is_cited(qa):
     a, hits = ask("道路停车首小时收多少钱？")
     assert not a.refused and "2元" in a.text, a.text
     assert "第二条" in a.citations[0].section
-    assert len(re.sub(r"\[\d+\]", "", a.text)) <= AnswerSettings().budget_chars + 10
+    assert len(re.sub(r"\[\d+\]", "", a.text)) <= answerer.settings.budget_chars + 10
     assert a.trace.answerer_version == "extractive/2"
     assert a.trace.model_version == answerer.model.version and a.trace.slot == "money"
     assert 0.0 <= a.trace.answerable_p <= 1.0
