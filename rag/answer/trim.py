@@ -1,10 +1,8 @@
 """Trimming: a chosen sentence cut to the run of clauses that carries what was asked.
 
 A sentence within its share of the answer budget is kept whole (less newspaper furniture); a longer
-one is cut to the run of its whole sentences (each ending at 。！？；) with the most of the question's
-terms, the asked slot's entities and the focus, shorter runs winning ties. A sentence is never cut
-inside: a single sentence longer than the share is kept whole. Offsets stay exact: the cut is mapped
-back to raw text.
+one is cut to the run of clauses with the most of the question's terms, the asked slot's entities
+and the focus, shorter runs winning ties. Offsets stay exact: the cut is mapped back to raw text.
 """
 
 from __future__ import annotations
@@ -12,14 +10,12 @@ from __future__ import annotations
 import re
 
 from ..cite import span_cleaning
-from ..text import CLAUSE_END, COMMAS, FULL_STOP, LEAD_FURNITURE_RE, SEMICOLONS, STOPS
+from ..text import CLAUSE_END, COMMAS, FULL_STOP, LEAD_FURNITURE_RE
 from . import entities
 from .candidates import Candidate
 from .features import Coverage, flat
 from .frame import Part
 from .slots import Slot
-
-SENTENCE_STOPS = STOPS + SEMICOLONS  # where a quoted run of sentences may start or end
 
 
 def trim(cand: Candidate, raw: str, parts: tuple[Part, ...], cov: Coverage, limit: int) -> tuple[int, int, str]:
@@ -48,7 +44,7 @@ def trim(cand: Candidate, raw: str, parts: tuple[Part, ...], cov: Coverage, limi
     # Terms the citation's title and section already show need not be repeated in the quote.
     for t in cov.cover(terms, cand.chunk.context):
         terms[t] *= 0.3
-    bounds = sorted({a0} | {i + 1 for i, ch in enumerate(text) if ch in SENTENCE_STOPS and i >= a0} | {len(text)})
+    bounds = sorted({a0} | {i + 1 for i, ch in enumerate(text) if ch in CLAUSE_END and i >= a0} | {len(text)})
     # A run that repeats the question's words but drops the asked entity ("经营者违反本规定…的" without
     # "由…部门") answers nothing: runs holding more of the asked entities always win.
     asked = [p for p in parts if p.entity_slots and any(entities.has(s, text, p.given) for s in p.entity_slots)]
@@ -70,7 +66,7 @@ def trim(cand: Candidate, raw: str, parts: tuple[Part, ...], cov: Coverage, limi
     _, _, a, b = best
     piece = text[a:b]
     lead = len(piece) - len(piece.lstrip())
-    piece = piece.strip()
+    piece = piece.strip().rstrip(CLAUSE_END)
     a += lead
     b = a + len(piece)
     s, e = c.raw_span(a, b)
