@@ -148,6 +148,43 @@ def site_copy(root: Path, settings, **changes):
     return settings.replace(corpus_dir=root / "corpus", index_dir=root / "index", **changes)
 
 
+def served_site(tmp_path_factory, name: str, index_settings, embedder, staff: tuple[str, str], **changes):
+    """The page and API (rag.ui.build_app) over a copy of the corpus and of an already built index, with
+    one staff account, served in a thread: a generator for module fixtures, yielding {"url",
+    "service", "settings", "root"} and stopping the server after."""
+    from rag import ui
+    from rag.service import Service
+
+    root = tmp_path_factory.mktemp(name)
+    settings = site_copy(root, index_settings, feedback_db=root / "data" / "feedback.sqlite", data_dir=root / "data",
+                         **changes)
+    service = Service(settings, embedder=embedder)
+    service.staff.add(*staff)
+    url, stop = serve_in_thread(ui.build_app(service))
+    yield {"url": url, "service": service, "settings": settings, "root": root}
+    stop()
+
+
+def page_ask(pg, question: str) -> None:
+    """Ask on the chat tab; returns when the answer is complete (the citation panel shows cards or
+    the refusal banner)."""
+    pg.fill("#question textarea", question)
+    pg.click("#send")
+    pg.wait_for_function(
+        "document.querySelectorAll('#chat .message, #chat [data-testid=\"bot\"]').length >= 2 && "
+        "(document.querySelector('#citations .cite-card') || document.querySelector('#refusal'))",
+        timeout=30_000)
+
+
+def page_login(pg, staff: tuple[str, str]) -> None:
+    """Open the 工作人员 tab and log in."""
+    pg.get_by_role("tab", name="工作人员").click()
+    pg.fill("#login-name input", staff[0])
+    pg.fill("#login-password input", staff[1])
+    pg.click("#login")
+    pg.wait_for_selector("#staff-area", state="visible", timeout=30_000)
+
+
 def serve_in_thread(app):
     """Serve an ASGI app with uvicorn on a free loopback port in a thread; its URL and a stop function."""
     import threading

