@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     from .service import Service
 
 COOKIE = "qc_staff"
-_STATUS_TEXT = STATUS_TEXT
 UPLOAD_FRAMING = 16 * 1024  # a multipart body's own bytes beyond its files
 STAFF_DRAIN_FACTOR = 16  # a staff upload refused as too large is read and dropped up to 16x the limit
 
@@ -251,7 +250,7 @@ class UploadGuard:
     async def _too_large(self, send, size: int):
         try:
             self.service.check_upload_size(size - UPLOAD_FRAMING)
-            message = _STATUS_TEXT[413]
+            message = STATUS_TEXT[413]
         except UploadRefused as exc:
             message = str(exc)
         await send_error(send, 413, message, "too_large")
@@ -279,7 +278,7 @@ def create_api(service: Service, title: str) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        return error(exc.status_code, _STATUS_TEXT.get(exc.status_code, "请求失败"), f"http_{exc.status_code}")
+        return error(exc.status_code, STATUS_TEXT.get(exc.status_code, "请求失败"), f"http_{exc.status_code}")
 
     @app.exception_handler(StaffRequired)
     async def _staff(request: Request, exc: StaffRequired):
@@ -298,7 +297,7 @@ def create_api(service: Service, title: str) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):
-        return error(500, _STATUS_TEXT[500], "internal_error")
+        return error(500, STATUS_TEXT[500], "internal_error")
 
     def staff(request: Request) -> str:
         """The dependency of every staff route: resolved before the body is read or validated."""
@@ -429,7 +428,7 @@ def create_api(service: Service, title: str) -> FastAPI:
         allowed = sorted({m for r in app.routes if isinstance(r, APIRoute) and r.path != "/api/{rest:path}"
                           and r.path_regex.match(path) for m in r.methods})
         if allowed:
-            return error(405, _STATUS_TEXT[405], "http_405", {"Allow": ", ".join(allowed)})
-        return error(404, _STATUS_TEXT[404], "http_404")
+            return error(405, STATUS_TEXT[405], "http_405", {"Allow": ", ".join(allowed)})
+        return error(404, STATUS_TEXT[404], "http_404")
 
     return app

@@ -49,6 +49,21 @@ class FakeEmbedder:
         return self.embed_queries(list(texts))
 
 
+def fake_service(root: Path, files: dict[str, str], **changes):
+    """A Service over a small corpus written under root (file name -> text), indexed with the fake
+    embedder: plumbing tests of the API and the documents, no claim about answers."""
+    from rag.config import Settings
+    from rag.service import Service
+
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, text in files.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = Settings.make(corpus_dir=corpus, index_dir=root / "index", data_dir=root / "data",
+                             feedback_db=root / "data" / "fb.sqlite", **changes)
+    return Service(settings, embedder=FakeEmbedder())
+
+
 @pytest.fixture()
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
@@ -163,6 +178,17 @@ def served_site(tmp_path_factory, name: str, index_settings, embedder, staff: tu
     url, stop = serve_in_thread(ui.build_app(service))
     yield {"url": url, "service": service, "settings": settings, "root": root}
     stop()
+
+
+def chat_page(browser, url: str):
+    """A desktop-sized zh-CN browser page on the chat tab, ready for a question: a generator for page
+    fixtures, closing its context after."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    pg = context.new_page()
+    pg.goto(url + "/")
+    pg.wait_for_selector("#question textarea", timeout=30_000)
+    yield pg
+    context.close()
 
 
 def page_ask(pg, question: str) -> None:

