@@ -86,6 +86,9 @@ class AnswerSettings:
     add_ratio: float = -1.0
     max_extra_sentences: int = 2
     max_hits: int = 6  # how many top hits the extractive answerer reads
+    # A question of several parts (two questions, "A和B分别…") is retrieved and answered part by part,
+    # at most this many parts (the rest get a notice).
+    max_parts: int = 4
     # The answer's length in characters, shared by its sentences (none gets under min_sentence_chars),
     # and for a procedure, list or condition, which needs its steps. < 0: the budgets fitted with the
     # answer model (python -m eval.fit chooses them on the fit split).

@@ -85,5 +85,11 @@ def open_qa(settings: Settings, embedder=None, index=None, chat=None):
     """Retriever and answerer together: what `rag ask`, the chat page and `ours` in the eval answer with."""
     from .qa import QA
 
+    from .answer import QuestionReader
+
     retriever = open_retriever(settings, embedder, index)
-    return QA(retriever, make_answerer(settings, retriever.index, chat, retriever.query_vector), settings)
+    answerer = make_answerer(settings, retriever.index, chat, retriever.query_vector)
+    # One reader of questions: the extractive answerer's (the LLM's gate's), else one of its own.
+    reader = getattr(answerer, "reader", None) or getattr(getattr(answerer, "gate", None), "reader", None)
+    index = retriever.index
+    return QA(retriever, answerer, settings, reader or QuestionReader(index.tokenizer, index.bm25.idf()))

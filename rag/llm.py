@@ -76,7 +76,7 @@ class LLMAnswerer:
     """
 
     name = "llm"
-    version = "llm/2"
+    version = "llm/3"
 
     def __init__(self, chat, raws: dict[str, str], settings: LLMSettings, gate=None):
         self.chat = chat
@@ -106,7 +106,9 @@ class LLMAnswerer:
         units = reading.by_chunk.get(hit.chunk.chunk_id) or []
         if len(units) <= 1:
             return hit.chunk.text[: self.passage_chars]
-        best = [c.index for c in reading.ranked[0] if c.chunk.chunk_id == hit.chunk.chunk_id][: self.best_sentences]
+        # The best sentences for every asked part (a two-part question's evidence for both).
+        best = [c.index for ranked in reading.ranked
+                for c in [c for c in ranked if c.chunk.chunk_id == hit.chunk.chunk_id][: self.best_sentences]]
         keep = sorted({j for i in best for j in (i - 1, i, i + 1) if 0 <= j < len(units)})
         text, last = "", None
         for j in keep:
@@ -125,14 +127,16 @@ class LLMAnswerer:
         return [SystemMessage(prompts.SYSTEM_PROMPT), HumanMessage(prompts.EXAMPLE_USER),
                 AIMessage(prompts.EXAMPLE_ANSWER), HumanMessage(user)]
 
-    def answer(self, question: str, hits: list[Hit]) -> Answer:
+    def answer(self, question: str, hits: list[Hit], frame=None, part_hits=None) -> Answer:
         final = None
-        for piece in self.stream(question, hits):
+        for piece in self.stream(question, hits, frame, part_hits):
             if isinstance(piece, Answer):
                 final = piece
         return final
 
-    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
+    def stream(self, question: str, hits: list[Hit], frame=None, part_hits=None) -> Iterator[str | Answer]:
+        """The model reads ``hits`` (every asked part's retrievals merged, in turn); ``part_hits`` are
+        not read apart: one call answers every part."""
         """Yield the model's text as it arrives, then the verified Answer (whose text replaces it)."""
         hits = list(hits)
         if not hits:
@@ -140,7 +144,7 @@ class LLMAnswerer:
             return
         reading = None
         if self.gate is not None:
-            reading = self.gate.read(question, hits)
+            reading = self.gate.read(question, hits, frame)
             gated = self.gate.refusal_from(question, hits, reading)
             if gated is not None:
                 # The model is not asked: the offline model is confident the documents do not answer.

@@ -8,6 +8,9 @@ EMPTY_QUESTION = "请输入您的问题。"
 TRUNCATED_NOTICE = "问题过长，只按前 {n} 个字回答。"
 RESOLVED_NOTICE = "按上下文理解为：{question}"
 RESOLVED_ITEM_NOTICE = "按上下文理解为：{question}（第 {n} 项）"
+# A question of several parts: a part the documents do not answer, and parts beyond the limit.
+PART_NOT_FOUND_NOTICE = "“{part}”：现有文件中没有找到直接规定。"
+TOO_MANY_PARTS_NOTICE = "问题包含的小问较多，只回答了前 {n} 个。"
 # "那第五项呢？" after a list of four, or after an answer that listed nothing.
 ITEM_NOT_IN_LIST = "上一条列表回答只列出 {n} 项，没有第 {k} 项。"
 NO_LIST_TO_PICK_FROM = "前面的回答没有分项列出内容，请把问题说完整。"

@@ -6,6 +6,7 @@ eval call (built by ``rag.factory.open_qa``).
 from __future__ import annotations
 
 import time
+from itertools import zip_longest
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,6 +18,19 @@ from .conversation import resolve
 from .ingest.clean import clean
 from .text import CONTROL_RE, INVISIBLE_RE, LIST_ITEM_RE, SURROGATE_RE, list_items, question_tail
 from .types import Answer, Chunk, Hit, Refusal, Trace
+
+
+def _interleave(lists: list[list[Hit]]) -> list[Hit]:
+    """Several rankings as one: first hits of each in turn, then the second ones..., each chunk once,
+    ranks numbered anew."""
+    out: list[Hit] = []
+    seen: set[str] = set()
+    for row in zip_longest(*lists):
+        for h in row:
+            if h is not None and h.chunk.chunk_id not in seen:
+                seen.add(h.chunk.chunk_id)
+                out.append(Hit(h.chunk, h.score, len(out) + 1, h.scores))
+    return out
 
 
 def sanitize(question: str | None, max_chars: int) -> tuple[str, list[str]]:
@@ -35,14 +49,18 @@ class QA:
 
     Args:
         retriever: a ``rag.search.retrieve.Retriever``.
-        answerer: anything with ``answer(question, hits) -> Answer``, ``name`` and ``version``
-            (and ``stream`` to stream).
+        answerer: anything with ``answer(question, hits, frame, part_hits) -> Answer``, ``name`` and
+            ``version`` (and ``stream`` to stream). ``hits`` are every part's retrievals merged;
+            ``part_hits`` each part's own (None for a question of one part).
         settings: limits, retrieval depth; their ``answer_hash()`` is stamped on every answer.
+        reader: a ``QuestionReader`` (the frame of parts); without one a question is one part.
     """
 
-    def __init__(self, retriever, answerer, settings: Settings):
+    def __init__(self, retriever, answerer, settings: Settings, reader=None):
         self.retriever = retriever
         self.answerer = answerer
+        # Reads a question once into its frame of parts, for retrieval and the answerer alike.
+        self.reader = reader
         self.settings = settings
         self.settings_hash = settings.answer_hash()
         index = retriever.index
@@ -103,9 +121,21 @@ class QA:
                          trace=self._stamp(Trace(refusal=Refusal.EMPTY_QUESTION), q))
             return
         resolved = resolve(q, history)
-        hits = self.search(resolved.question)  # keyword search reads all of it
         # What the answerer reads (and the embedder embeds): a long message's closing sentences.
         focus = question_tail(resolved.question, self.settings.retrieval.question_focus_chars)
+        frame = self.reader.read(focus) if self.reader is not None else None
+        parts = frame.parts[: self.settings.answer.max_parts] if frame is not None else ()
+        if frame is not None and len(frame.parts) > len(parts):
+            notices.append(prompts.TOO_MANY_PARTS_NOTICE.format(n=len(parts)))
+        if len(parts) > 1 and not resolved.item:
+            # Every asked part is retrieved on its own, beside the whole question (a clause that answers
+            # several parts at once): each part's evidence is its own hits and the question's, in turn.
+            whole = self.search(resolved.question)
+            part_hits = [_interleave([self.search(p.query), whole]) for p in parts]
+            hits = _interleave([whole] + part_hits)
+        else:
+            part_hits = None
+            hits = self.search(resolved.question)  # keyword search reads all of it
         t1 = time.perf_counter()
         if resolved.item and resolved.refers_to is not None:
             listed = history[resolved.refers_to][1]
@@ -116,13 +146,13 @@ class QA:
             answer = self._pick_item(resolved.question, listed, resolved.item)
         elif stream:
             answer = None
-            for piece in self.answerer.stream(focus, hits):
+            for piece in self.answerer.stream(focus, hits, frame, part_hits):
                 if isinstance(piece, Answer):
                     answer = piece
                 else:
                     yield piece
         else:
-            answer = self.answerer.answer(focus, hits)
+            answer = self.answerer.answer(focus, hits, frame, part_hits)
         answer = self._final_check(answer)
         answer.question = q
         if resolved.item and resolved.refers_to is not None:

@@ -190,6 +190,8 @@ class Trace:
     refusal_detail: str = ""
     dropped_citations: int = 0  # citations removed by the final verification
     timings_ms: dict[str, float] = field(default_factory=dict)  # retrieve, answer, total
+    # A question of several parts: per part, what was searched and whether it was answered.
+    parts: list[dict] = field(default_factory=list)
     llm: LLMTrace | None = None
 
     def to_dict(self) -> dict:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .. import prompts
+from ..cite import renumber
 from ..config import AnswerSettings
 from ..search.retrieve import parse_reference
 from ..types import Answer, Hit, Refusal, Trace
@@ -49,7 +50,7 @@ class ExtractiveAnswerer:
     """
 
     name = "extractive"
-    version = "extractive/2"
+    version = "extractive/3"
 
     def __init__(self, reader: QuestionReader, pool: CandidatePool, model: AnswerModel, raws: dict[str, str],
                  settings: AnswerSettings):
@@ -66,8 +67,9 @@ class ExtractiveAnswerer:
         self.selector = Selector(model, self.cov, add_ratio, settings.max_extra_sentences)
         self.judge = Judge(model, self.cov, model.threshold)
 
-    def read(self, question: str, hits: list[Hit]) -> Reading:
-        frame = self.reader.read(question)
+    def read(self, question: str, hits: list[Hit], frame: QuestionFrame | None = None) -> Reading:
+        """What the evidence says to the question (read here unless its ``frame`` is given)."""
+        frame = frame or self.reader.read(question)
         reading = Reading(frame)
         if not hits:
             reading.refusal = Refusal.NO_EVIDENCE
@@ -117,17 +119,58 @@ class ExtractiveAnswerer:
         return not ref.doc_numbers or bool(set(ref.doc_numbers) & set(self.reader.tokenizer.doc_numbers(
             chunk.doc_number or "")))
 
-    def answer(self, question: str, hits: list[Hit]) -> Answer:
+    def answer(self, question: str, hits: list[Hit], frame: QuestionFrame | None = None,
+               part_hits: list[list[Hit]] | None = None) -> Answer:
+        """Whether to answer is decided on the whole question over ``hits``; a question of several
+        parts with ``part_hits`` (each part's own retrieval) is then answered part by part."""
         hits = list(hits)
-        r = self.read(question, hits)
+        r = self.read(question, hits, frame)
         if r.refusal is not None:
             return self._refuse(question, hits, r, r.refusal)
         d = r.decision
         if not r.chosen or not d.answer:
             return self._refuse(question, hits, r, d.reason or Refusal.NO_EVIDENCE, d.detail)
+        if part_hits and len(r.frame.parts) > 1:
+            joined = self._answer_parts(question, r, part_hits, hits)
+            if joined is not None:
+                return joined
         text, citations = compose(r.frame, r.chosen, self.raws, self.cov, self.settings, r.whole_clause)
         # NOTE: citations are verified once, for every answerer alike, by QA._final_check.
         return Answer(question, text, citations, hits, refused=False, trace=self._trace(r))
+
+    def _answer_parts(self, question: str, r: Reading, part_hits: list[list[Hit]], hits: list[Hit]) -> Answer | None:
+        """Each part's sentences chosen from its own evidence, composed, and joined in the question's
+        order with the citations numbered through. A sentence an earlier part already quoted (or
+        overlaps) is not repeated. A part that finds nothing to read gets a notice; None when no part
+        does (the whole question's composition stands)."""
+        text, citations, notices, parts = "", [], [], []
+        # NOTE: each part gets the whole length budget: halving it for two parts lowered acc on the
+        # held training split from 0.52 to 0.47 (the trim cuts the asked fact away).
+        for i, h in enumerate(part_hits[: len(r.frame.parts)]):
+            part = r.frame.parts[i]
+            if not part.own:
+                # "…？那这个呢？": nothing asked of its own; the other parts answer the question.
+                parts.append({"part": part.text, "query": part.query, "answered": False, "refusal": None})
+                continue
+            ri = self.read(part.query, h, r.frame.part_frame(i))
+            parts.append({"part": part.text, "query": part.query, "answered": bool(ri.refusal is None and ri.chosen),
+                          "refusal": ri.refusal.value if ri.refusal else None})
+            if ri.refusal is not None or not ri.chosen:
+                notices.append(prompts.PART_NOT_FOUND_NOTICE.format(part=part.text))
+                continue
+            t, cits = compose(ri.frame, ri.chosen, self.raws, self.cov, self.settings, ri.whole_clause)
+            mapping = {}
+            for j, c in enumerate(cits, 1):
+                given = any(x.source == c.source and c.start < x.end and x.start < c.end for x in citations)
+                if not given:
+                    citations.append(c)
+                mapping[j] = None if given else len(citations)
+            text += renumber(t, mapping)
+        if not citations:
+            return None
+        trace = self._trace(r)
+        trace.parts = parts
+        return Answer(question, text, citations, hits, refused=False, notices=notices, trace=trace)
 
     def refusal_from(self, question: str, hits: list[Hit], r: Reading) -> Answer | None:
         """For the LLM's gate: a refusal only when the model is confident there is no answer

@@ -7,7 +7,7 @@ read it and never the raw string again.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..text import ARTICLE, CN_SMALL, DOCNUM_REF, DOCNUM_RE, QUESTION_BREAKS, normalize
 from ..search.tokenize import STOPWORDS
@@ -15,6 +15,12 @@ from . import entities
 from .slots import Cues, Slot, load_cues
 
 _PART_RE = re.compile(f"[{QUESTION_BREAKS}]")
+# "A和B分别/各…": one question about two things, read as two parts that share the rest.
+_PAIR_RE = re.compile(r"(?:和|与|以及|及|、)([\u4e00-\u9fff]{1,12}?)(?:分别|各自|各)")
+# "…？另外/此外/还有…": a further question joined by a connective.
+_CONNECTIVE_RE = re.compile(r"[，,。]\s*(?:另外|此外|还有|以及|同时)[，,]?")
+# Parts of speech that end the noun phrase before 和 in "A和B各…" (reading backwards from 和).
+_PHRASE_STOP_POS = set("pcudryewx")
 _REFERENCE_RE = re.compile(f"{ARTICLE}|{DOCNUM_REF}")
 _MARKUP_RE = re.compile(r"<[^>]{0,200}>")
 # Parts of speech that carry no evidence: adverbs, prepositions, conjunctions, particles, pronouns,
@@ -40,6 +46,8 @@ class Part:
     own: dict[str, float]  # the part's own terms, before boost or inheritance
     category: str | None = None  # the noun a list question counts ("哪几条断层" -> 断层)
     numbers: tuple[str, ...] = ()  # numbers the part itself states (not an answer to "how many")
+    query: str = ""  # what retrieval searches for this part: its text, with the topic it leaves out
+    topic: tuple[str, ...] = ()  # the part's heaviest content nouns other than the focus
 
     @property
     def mass(self) -> float:
@@ -74,6 +82,12 @@ class QuestionFrame:
     def slot(self) -> Slot:
         return self.parts[0].slot
 
+    def part_frame(self, i: int) -> "QuestionFrame":
+        """The frame of part i alone: what the answerer reads when each part is answered on its own."""
+        p = self.parts[i]
+        return QuestionFrame(p.query or p.text, (p,), dict(p.terms), self.reference, self.years, self.places,
+                             self.quantities, self.unknown_share, self.cues_version, dict(self.notes))
+
 
 class QuestionReader:
     """Reads questions with the index's tokenizer and term statistics.
@@ -92,23 +106,65 @@ class QuestionReader:
 
     def read(self, question: str) -> QuestionFrame:
         text = _MARKUP_RE.sub(" ", question)  # markup is not a question
-        parts = [p.strip() for p in _PART_RE.split(text) if len(p.strip()) >= 4] or [text.strip()]
-        read = [self._part(p) for p in parts]
+        split = self.split(text)
+        read = [self._part(p) for p, _ in split]
         first = read[0]
-        out = [first]
-        for p in read[1:]:
-            # "…由哪个部门负责？" is about the subject named in the first part.
+        out = [replace(first, query=first.text)]
+        for p, (_, whole) in zip(read[1:], split[1:]):
+            # "…由哪个部门负责？" is about the subject named in the first part (and is searched with
+            # the first part's topic nouns it leaves out).
             terms = dict(p.terms)
             for t, w in first.terms.items():
                 terms.setdefault(t, 0.3 * w)
-            out.append(Part(p.text, p.slot, p.slots, p.focus, p.subject or first.subject, terms, p.own, p.category,
-                            p.numbers))
+            missing = "" if whole else "".join(t for t in first.topic if t not in p.text)
+            out.append(replace(p, subject=p.subject or first.subject, terms=terms, query=missing + p.text))
         terms = self.terms(text)
         unknown = sum(w for t, w in terms.items() if not self.known(t))
         return QuestionFrame(
             question, tuple(out), terms, bool(_REFERENCE_RE.search(normalize(text))),
             frozenset(entities.years(text)), frozenset(entities.places(text)), tuple(entities.quantities(text)),
             unknown / (sum(terms.values()) or 1.0), self.cues.version)
+
+    def split(self, text: str) -> list[tuple[str, bool]]:
+        """The asked parts of a question, in order, each with whether it is whole (names its own
+        subject): its questions (？！；), a further question joined by 另外/此外/还有, and "A和B分别/各…"
+        as one whole part for A and one for B."""
+        pieces = [p.strip() for p in _PART_RE.split(text) if len(p.strip()) >= 4] or [text.strip()]
+        out: list[tuple[str, bool]] = []
+        for piece in pieces:
+            for chunk in self._split_connective(piece):
+                pair = self._split_pair(chunk)
+                out += [(p, len(pair) > 1) for p in pair]
+        return out
+
+    def _split_connective(self, text: str) -> list[str]:
+        bits = [b.strip() for b in _CONNECTIVE_RE.split(text)]
+        if len(bits) < 2 or any(len(b) < 4 or not _INTERROGATIVE_RE.search(b) for b in bits):
+            return [text]
+        return bits
+
+    def _split_pair(self, text: str) -> list[str]:
+        m = _PAIR_RE.search(text)
+        if not m or not _INTERROGATIVE_RE.search(text[m.end():]):
+            return [text]
+        other = m.group(1)
+        # The first thing named: the noun phrase just before 和, of about as many words as the second.
+        words: list[str] = []
+        for pair in reversed(self.tokenizer.tagger().lcut(text[: m.start()])):
+            w = pair.word
+            if not re.fullmatch(r"[\u4e00-\u9fff]+", w) or pair.flag[:1] in _PHRASE_STOP_POS:
+                break
+            if words and len("".join(words)) >= len(other) + 4:
+                break
+            words.insert(0, w)
+        if not words:
+            return [text]
+        first = "".join(words)
+        # "城镇和农村居民补助标准": what the second names beyond the first's length is their shared head
+        # noun, unless both already end alike ("首小时和之后每小时").
+        shared = other[len(first):] if len(other) > len(first) and first[-1] != other[-1] else ""
+        head, rest = text[: m.start() - len(first)], text[m.end():]
+        return [head + first + shared + rest, head + other + rest]
 
     def _part(self, text: str) -> Part:
         found = self.cues.slots_of(normalize(text))
@@ -122,13 +178,16 @@ class QuestionReader:
         if focus in terms:
             terms[focus] *= 1.5
         subject = tuple(t for t, _ in sorted(own.items(), key=lambda kv: -kv[1]) if t != focus)[:2]
+        nouns = {p.word for p in self.tokenizer.tagger().lcut(normalize(text))
+                 if (p.flag[:1] == "n" or p.flag in ("vn", "eng")) and len(p.word) >= 2}
+        topic = tuple(t for t, _ in sorted(own.items(), key=lambda kv: -kv[1]) if t != focus and t in nouns)[:2]
         category = None
         m = _GOVERNED_RE.search(normalize(text))
         if m:
             words = [w for w in self.tokenizer.words(m.group(1)) if len(w) >= 2 and w not in self.cues.question_words]
             category = words[0] if words else None
         numbers = tuple(re.findall(r"\d+(?:\.\d+)?", normalize(text)))
-        return Part(text, slot, frozenset(found), focus, subject, terms, own, category, numbers)
+        return Part(text, slot, frozenset(found), focus, subject, terms, own, category, numbers, topic=topic)
 
     # --- terms ---------------------------------------------------------------------------------
 

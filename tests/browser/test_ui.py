@@ -180,7 +180,7 @@ def test_feedback_is_stored_in_sqlite_with_the_answer(page, server):
     assert row[2] == "citation_wrong" and row[3] == "第三项引用需要核对"
     assert json.loads(row[4])[0]["source"] == "002_1ade5e92c4242b0a.txt"
     assert row[5] == server["settings"].fingerprint()
-    assert row[6] == server["settings"].answer_hash() and row[7] == "extractive/2"
+    assert row[6] == server["settings"].answer_hash() and row[7] == "extractive/3"
     assert row[8].startswith("answer-model/1+")
 
 

@@ -192,7 +192,7 @@ class _LyingAnswerer:
     def __init__(self, inner):
         self.inner = inner
 
-    def answer(self, question, hits):
+    def answer(self, question, hits, frame=None):
         a = self.inner.answer(question, hits)
         good = a.citations[0]
         forged = replace(good, quote=good.quote + "，罚款五千元")
@@ -232,7 +232,7 @@ def test_batch_record_matches_the_eval_format(qa):
                 "trace"):
         assert key in r
     assert r["settings_hash"] == qa.settings.answer_hash() == r["trace"]["settings_hash"]
-    assert r["trace"]["answerer_version"] == "extractive/2" and r["trace"]["model_version"].startswith("answer-model/1+") and r["trace"]["timings_ms"]["total"] > 0
+    assert r["trace"]["answerer_version"] == "extractive/3" and r["trace"]["model_version"].startswith("answer-model/1+") and r["trace"]["timings_ms"]["total"] > 0
     assert len(r["retrieved"]) >= 10
     json.dumps(r, ensure_ascii=False)
 

@@ -154,7 +154,7 @@ def test_real_llama_server_answers_with_verified_citations(llama_server, retriev
             final = piece
     assert streamed, "the server streamed nothing"
     assert final.trace.llm.output_tokens and final.trace.llm.tokens_per_s
-    assert final.trace.answerer_version == "llm/2" and final.trace.settings_hash == settings.answer_hash()
+    assert final.trace.answerer_version == "llm/3" and final.trace.settings_hash == settings.answer_hash()
     # Whatever the small model wrote, only verified citations reach the user.
     for c in final.citations:
         assert verify(c, qa.raws, final.hits) is None

@@ -11,6 +11,8 @@ import pytest
 
 from rag.cite import renumber, verify
 from rag.config import Settings
+from rag.qa import QA
+from rag import prompts
 from rag.types import Refusal
 
 NOTICE = (
@@ -46,6 +48,8 @@ def qa(tmp_path_factory):
         hits = retriever.search(question)
         return answerer.answer(question, hits), hits
 
+    # The whole pipeline over the same index: the frame of parts, per-part retrieval, the final check.
+    ask.qa = QA(retriever, answerer, settings, answerer.reader)
     return answerer, ask, report
 
 
@@ -67,7 +71,7 @@ def test_the_asked_amount_comes_first_and_is_cited(qa):
     assert not a.refused and "2元" in a.text, a.text
     assert "第二条" in a.citations[0].section
     assert len(re.sub(r"\[\d+\]", "", a.text)) <= answerer.settings.budget_chars + 10
-    assert a.trace.answerer_version == "extractive/2"
+    assert a.trace.answerer_version == "extractive/3"
     assert a.trace.model_version == answerer.model.version and a.trace.slot == "money"
     assert 0.0 <= a.trace.answerable_p <= 1.0
     check_cited(a, hits, answerer.raws)
@@ -78,6 +82,49 @@ def test_each_part_of_a_two_part_question_is_answered(qa):
     a, hits = ask("泊位申请材料每年哪天之前交？交给哪个部门？")
     assert not a.refused and "3月31日" in a.text and "市交通运输局" in a.text, a.text
     check_cited(a, hits, answerer.raws)
+
+
+def test_each_part_is_retrieved_and_answered_on_its_own_in_the_question_order(qa):
+    answerer, ask, _ = qa
+    a = ask.qa.ask("道路停车首小时收多少钱？泊位申请材料每年哪天之前提交？")
+    assert not a.refused and "2元" in a.text and "3月31日" in a.text, a.text
+    assert a.text.index("2元") < a.text.index("3月31日")
+    assert "第二条" in a.citations[0].section and any("第三条" in c.section for c in a.citations)
+    assert [p["part"] for p in a.trace.parts] == ["道路停车首小时收多少钱", "泊位申请材料每年哪天之前提交"]
+    assert a.trace.parts[1]["query"].endswith("泊位申请材料每年哪天之前提交")
+    assert all(p["answered"] for p in a.trace.parts)
+    check_cited(a, a.hits, answerer.raws)
+    # The hits are both parts' retrievals, each chunk once.
+    assert len({h.chunk.chunk_id for h in a.hits}) == len(a.hits)
+
+
+def test_a_part_with_nothing_to_read_gets_a_notice_and_the_rest_is_answered(qa):
+    answerer, ask, _ = qa
+    a = ask.qa.ask("道路停车首小时收多少钱？第九十九条规定了什么？")
+    assert not a.refused and "2元" in a.text and "第九十九条" not in a.text
+    assert prompts.PART_NOT_FOUND_NOTICE.format(part="第九十九条规定了什么") in a.notices
+    assert [p["answered"] for p in a.trace.parts] == [True, False]
+    # A part that asks nothing of its own ("那这个又怎么样呢") is no separate question: no notice.
+    b = ask.qa.ask("道路停车首小时收多少钱？那这个又怎么样呢？")
+    assert not b.refused and "2元" in b.text and not b.notices and "第一条" not in b.text
+    check_cited(a, a.hits, answerer.raws)
+
+
+def test_a_sentence_two_parts_both_find_is_quoted_once(qa):
+    answerer, ask, _ = qa
+    a = ask.qa.ask("道路停车首小时收多少钱？之后每小时收多少钱？")
+    assert not a.refused and "2元" in a.text and "1元" in a.text
+    spans = [(c.source, c.start, c.end) for c in a.citations]
+    assert not any(s[0] == t[0] and s[1] < t[2] and t[1] < s[2] for i, s in enumerate(spans) for t in spans[i + 1:])
+    assert len(re.findall(r"首小时收费2元", a.text)) == 1
+    check_cited(a, a.hits, answerer.raws)
+
+
+def test_parts_beyond_the_limit_get_a_notice(qa):
+    answerer, ask, _ = qa
+    n = ask.qa.settings.answer.max_parts
+    a = ask.qa.ask("停车首小时收多少钱？之后每小时多少？谁负责管理？本办法何时施行？泊位分为哪几类？")
+    assert prompts.TOO_MANY_PARTS_NOTICE.format(n=n) in a.notices and len(a.trace.parts) == n
 
 
 def test_a_list_question_keeps_every_item(qa):

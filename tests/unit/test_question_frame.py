@@ -154,3 +154,35 @@ def test_a_model_of_other_features_is_refused_by_name(tmp_path):
 def test_a_blank_model_gives_even_odds():
     m = AnswerModel.blank()
     assert m.sentence.p({n: 1.0 for n in SENTENCE_FEATURES}) == 0.5
+
+
+@pytest.mark.parametrize("question, parts", [
+    # Two questions; the second leaves its subject out and searches with the first's.
+    ("居住证由哪一级机关签发？申领时材料交到哪里？", ["居住证由哪一级机关签发", "申领时材料交到哪里"]),
+    # "A和B分别/各…": one part for A and one for B, sharing the rest of the question.
+    ("家属能领的丧葬补助金和抚恤金分别按什么标准算？",
+     ["家属能领的丧葬补助金按什么标准算", "家属能领的抚恤金按什么标准算"]),
+    ("放火罪和失火罪分别对应刑法哪一条？", ["放火罪对应刑法哪一条", "失火罪对应刑法哪一条"]),
+    # The words the second thing names beyond the first's are shared by both.
+    ("城镇和农村居民补助标准分别是多少？", ["城镇居民补助标准是多少", "农村居民补助标准是多少"]),
+    # A further question joined by 另外.
+    ("申请需要什么材料，另外要交多少钱？", ["申请需要什么材料", "要交多少钱"]),
+    # One question stays one part: 和 without 分别/各, a connective without a second question.
+    ("企业和个人都可以申请吗？", ["企业和个人都可以申请吗"]),
+    ("申请需要什么材料，另外请尽快答复", ["申请需要什么材料，另外请尽快答复"]),
+])
+def test_a_question_is_read_into_its_asked_parts(reader, question, parts):
+    assert [p.text for p in reader.read(question).parts] == parts
+
+
+def test_each_part_searches_with_the_subject_it_leaves_out(reader):
+    f = reader.read("道路停车首小时收费多少钱？由哪个部门负责？")
+    assert f.parts[0].query == f.parts[0].text
+    assert f.parts[1].query.endswith("由哪个部门负责") and len(f.parts[1].query) > len(f.parts[1].text)
+    assert any(t in f.parts[1].query for t in f.parts[0].subject)
+    # A part of "A和B分别…" names its own subject: it searches with its own text.
+    g = reader.read("首小时和之后每小时分别收费多少？")
+    assert [p.query for p in g.parts] == [p.text for p in g.parts] and len(g.parts) == 2
+    # The frame of one part is what the answerer reads when that part is answered on its own.
+    one = f.part_frame(1)
+    assert one.parts == (f.parts[1],) and one.question == f.parts[1].query
