@@ -5,14 +5,14 @@ is cut to the run of its whole sentences (``rag.text.whole_sentences``: each end
 end or an item's end) with the most of the question's terms, the asked slot's entities and the focus,
 shorter runs winning ties. A sentence is never cut inside (no comma cut, no full stop added): a single
 sentence longer than the share is quoted whole. An item of a list is quoted from its start; a run that
-is only a heading ("第三条 工作原则") brings the sentence after it. Offsets stay exact: the cut is
+is only a heading ("第三条 工作原则") brings the sentence after it, one ending in ： the items after it. Offsets stay exact: the cut is
 mapped back to raw text.
 """
 
 from __future__ import annotations
 
 from ..cite import span_cleaning
-from ..text import COMMAS, FULL_STOP, LEAD_FURNITURE_RE, LIST_ITEM_RE, is_heading, whole_sentences
+from ..text import COLONS, COMMAS, FULL_STOP, LEAD_FURNITURE_RE, LIST_ITEM_RE, is_heading, whole_sentences
 from . import entities
 from .candidates import Candidate
 from .features import Coverage, flat
@@ -73,6 +73,12 @@ def trim(cand: Candidate, raw: str, parts: tuple[Part, ...], cov: Coverage, limi
     # whatever the share (unless that opens the next item or article).
     if j < len(spans) and is_heading(text[spans[i][0]:spans[j - 1][1]]) and not _starts_part(text, spans[j]):
         j += 1
+    # A lead-in ending in ： brings the items after it ("…如下：一是…；二是…"): as many whole ones as
+    # fit the share, the first whatever its length.
+    if j < len(spans) and text[spans[j - 1][1] - 1] in COLONS:
+        j += 1
+        while j < len(spans) and spans[j][1] - spans[i][0] <= limit:
+            j += 1
     a, b = spans[i][0], spans[j - 1][1]
     s, e = c.raw_span(a, b)
     return s, e, text[a:b]

@@ -35,6 +35,7 @@ RAW = (
     "第五条 河长应当定期巡查责任河道，对巡查中发现的问题及时处理，处理不了的及时报告上级河长，"
     "并如实记录巡查情况和处理结果以备查验。\n"
     "第六条 河长履行下列职责：\n（一）组织开展河道巡查，每月不少于一次；\n（二）督促整改发现的问题。\n"
+    "第七条 河道保洁的要求如下：一是及时打捞漂浮物；二是清除岸坡垃圾；三是保持护栏完好。\n"
 )
 
 
@@ -108,6 +109,16 @@ def test_a_first_sentence_that_is_only_a_heading_brings_its_body(doc):
     frame = reader.read("河道管理原则是什么？")
     _, _, text = trim(heading_unit, RAW, frame.parts, Coverage(reader), 12)
     assert text.startswith("第二条 河道管理原则") and "生态优先" in text, text
+
+
+def test_a_sentence_ending_in_a_colon_brings_the_items_after_it_within_the_share(doc):
+    reader, by_chunk = doc
+    cand = unit(by_chunk, "第七条")
+    frame = reader.read("河道保洁有什么要求？")
+    s, e, text = trim(cand, RAW, frame.parts, Coverage(reader), 24)
+    # Not the lead-in alone; its first item (7 characters) fits 24, the second would not.
+    assert text == "第七条 河道保洁的要求如下：一是及时打捞漂浮物；", text
+    assert RAW[s:e] == text
 
 
 def test_an_item_over_its_share_is_quoted_from_its_start_in_whole_sentences(doc):
