@@ -271,6 +271,67 @@ def sentence_bounds(text: str) -> list[tuple[int, int]]:
     return out
 
 
+# Where a quote may begin or end inside an answerable unit: a sentence end or a semicolon (which ends
+# a clause of a provision and an item of an inline list), besides line breaks and item starts.
+QUOTE_END = STOPS + STOPS_ASCII + SEMICOLONS
+
+
+def whole_sentences(text: str) -> list[tuple[int, int]]:
+    """[start, end) of the whole sentences of a cleaned text, outer whitespace excluded: the pieces an
+    answer may quote and a trim may drop. A sentence ends at 。！？!?；; (kept, with a closing quote or
+    bracket after it), at a line break (dropped), or where a list item begins ("…如下：（一）…"); it
+    is never cut at a comma."""
+    cuts = {0, len(text)}
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in QUOTE_END:
+            j = i + 1
+            while j < len(text) and text[j] in CLOSERS:
+                j += 1
+            cuts.add(j)
+            i = j
+            continue
+        if ch == "\n":
+            cuts.add(i)
+        i += 1
+    cuts |= {m.start("mark") for m in _ITEM_AT_RE.finditer(text)}
+    out = []
+    bounds = sorted(cuts)
+    for a, b in zip(bounds, bounds[1:]):
+        piece = text[a:b]
+        lead, trail = len(piece) - len(piece.lstrip()), len(piece) - len(piece.rstrip())
+        if b - trail > a + lead:
+            out.append((a + lead, b - trail))
+    return out
+
+
+# A heading's label: 第X条 (章, 节), 一、, （一）, （1）, 1.
+HEAD_LABEL_RE = re.compile(rf"^\s*(?:{HEADING}|{CN_ITEM}|{PAREN_CN}|{PAREN_ARABIC}|{ARABIC_ITEM})\s*")
+HEAD_TITLE_CHARS = 20  # a heading's title is at most this long
+
+
+def is_heading(sentence: str) -> bool:
+    """A sentence that only names what follows: a label (第X条, 一、, （一）) with a short title and no
+    clause of a body ("第三条 工作原则", "（一）推动办事流程集成。"), or a short line without sentence
+    punctuation (a title). An item that ends in ；, or has a comma, is a whole item, not a heading."""
+    s = squeeze(sentence)
+    m = HEAD_LABEL_RE.match(s)
+    title = s[m.end():] if m else s
+    if title.endswith(FULL_STOP) and m:
+        title = title[:-1]
+    return len(title) <= HEAD_TITLE_CHARS and not any(ch in SENTENCE_PUNCT for ch in title)
+
+
+_CASE_END_RE = re.compile(rf"的[{SEMICOLONS}{STOPS}]?$")
+
+
+def names_a_case(item: str) -> bool:
+    """An item that only names a case ("（十）驾驶摩托车，不戴安全头盔的。"): what holds for it is said
+    by the list's lead-in ("…一次记1分："), not by the item."""
+    return bool(_CASE_END_RE.search(item.strip()))
+
+
 def question_tail(text: str, max_chars: int) -> str:
     """The end of a long question, at most max_chars characters, cut at a sentence start where one
     fits: a citizen's long message tells its story first and asks last. Text within the limit comes

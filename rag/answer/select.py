@@ -1,15 +1,17 @@
 """Selection: the sentences that answer each part of the question, by the fitted sentence model.
 
-Per part: every candidate is scored; the best one is taken; a heading brings the body that follows
-it; a list brings all its items; a further sentence is added only when it is nearly as likely and
-supplies what the chosen ones lack (the asked slot or the focus).
+Per part: every candidate is scored; the best one is taken; a list brings all its items; a further
+sentence is added only when it is nearly as likely and supplies what the chosen ones lack (the asked
+slot or the focus). Then each picked sentence brings what it needs to be read: a heading the body
+that follows it, a lead-in ending in ： the items after it, an item naming a case its lead-in.
 """
 
 from __future__ import annotations
 
 import re
 
-from ..text import CLAUSE_END, COLONS, FULL_STOP, LEADING_NUMERAL_RE, LIST_ITEM_RE, normalize
+from ..text import (CLAUSE_END, COLONS, FULL_STOP, HEADING_RE, LEADING_NUMERAL_RE, LIST_ITEM_RE, is_heading,
+                    names_a_case, normalize)
 from . import entities
 from .candidates import Candidate
 from .features import Coverage, flat, sentence_features
@@ -17,7 +19,29 @@ from .frame import Part, QuestionFrame
 from .model import AnswerModel
 from .slots import Slot
 
+_MAX_BROUGHT = 30  # at most this many units follow a heading or lead-in (compose fits them to the budget)
 _QUOTED_RE = re.compile(r"[“\"「]([^”\"」]{2,12})[”\"」]")
+
+
+def _same(a: Candidate, b: Candidate) -> bool:
+    return a.chunk.source == b.chunk.source and a.start == b.start
+
+
+def _adjacent(c: Candidate, by_chunk: dict[str, list[Candidate]], step: int) -> Candidate | None:
+    """The unit right after (step 1) or before (step -1) c in its clause: the next or previous unit of
+    its chunk, or across the boundary of the neighbouring retrieved chunk of the same clause."""
+    for cs in by_chunk.values():
+        for x in cs:
+            if x.chunk.source != c.chunk.source or x.chunk.clause_key != c.chunk.clause_key:
+                break
+            if x.chunk.chunk_id == c.chunk.chunk_id:
+                if x.index == c.index + step:
+                    return x
+            elif step > 0 and c.index == c.n_units - 1 and x.index == 0 and 0 <= x.chunk.start - c.chunk.end <= 2:
+                return x
+            elif step < 0 and c.index == 0 and x.index == x.n_units - 1 and 0 <= c.chunk.start - x.chunk.end <= 2:
+                return x
+    return None
 
 
 class Selector:
@@ -50,12 +74,8 @@ class Selector:
             if items:
                 return items
         picked = [best]
-        if best.heading:
-            # "第三十条 建立健全考核机制。": the heading brings the sentence that says what it names.
-            nxt = next((c for c in by_chunk.get(best.chunk.chunk_id, []) if c.index == best.index + 1), None)
-            if nxt is not None:
-                picked.append(nxt)
-        have = flat(" ".join(c.text for c in picked) + " " + best.chunk.context)
+        have = flat(best.text + " " + " ".join(c.text for c in self.brought(best, by_chunk)) + " "
+                    + best.chunk.context)
         for c in ranked[1:]:
             if len(picked) >= 1 + self.max_extra or c.p < self.add_ratio * best.p:
                 break
@@ -67,7 +87,76 @@ class Selector:
             if new_slot or new_focus:
                 picked.append(c)
                 have += flat(c.text)
-        return picked
+        return self.complete(picked, by_chunk)
+
+    def complete(self, picked: list[Candidate], by_chunk: dict[str, list[Candidate]]) -> list[Candidate]:
+        """The picked sentences with what each one needs to be read: a heading its body, a lead-in
+        ending in ： its items (compose keeps as many as fit the budget), an item naming a case the
+        lead-in that says what holds for it ("…一次记1分：" before "（十）驾驶摩托车，不戴安全头盔的。").
+        A group that takes in sentences already there stands where the first of them stood."""
+        out: list[Candidate] = []
+        for c in picked:
+            there = any(_same(x, c) for x in out)
+            group = ([] if there else self.leading(c, by_chunk)) + [c] + self.brought(c, by_chunk)
+            at = [i for i, x in enumerate(out) if any(_same(x, g) for g in group)]
+            if at:
+                out = [x for x in out if not any(_same(x, g) for g in group)]
+                out[min(at):min(at)] = group
+            else:
+                out += group
+        # A list reads in document order: a run of one clause holding a lead-in is sorted by position.
+        i = 0
+        while i < len(out):
+            j = i + 1
+            while j < len(out) and out[j].chunk.source == out[i].chunk.source \
+                    and out[j].chunk.clause_key == out[i].chunk.clause_key:
+                j += 1
+            if any(x.text.rstrip()[-1:] in COLONS for x in out[i:j]):
+                out[i:j] = sorted(out[i:j], key=lambda x: x.start)
+            i = j
+        return out
+
+    @staticmethod
+    def brought(c: Candidate, by_chunk: dict[str, list[Candidate]]) -> list[Candidate]:
+        """What a picked unit brings with it from its clause (which may be split over several
+        retrieved chunks): the list items after a lead-in ending in ：, or the sentence after a
+        heading ("第三十条 建立健全考核机制。"); nothing for a unit that says something itself."""
+        lead_in = c.text.rstrip()[-1:] in COLONS
+        if not (lead_in or c.heading or is_heading(c.text)):
+            return []
+        after, cur = [], c
+        while len(after) < _MAX_BROUGHT and (cur := _adjacent(cur, by_chunk, 1)) is not None:
+            after.append(cur)
+        if not after:
+            return []
+        if lead_in:
+            items = []
+            for x in after:
+                if not LIST_ITEM_RE.match(x.text):
+                    break
+                items.append(x)
+            if items:
+                for x in items:
+                    x.item = True
+                return items
+        # The body: the next unit, unless it opens the next item or article.
+        nxt = after[0]
+        return [] if not lead_in and (LIST_ITEM_RE.match(nxt.text) or HEADING_RE.match(nxt.text)) else [nxt]
+
+    @staticmethod
+    def leading(c: Candidate, by_chunk: dict[str, list[Candidate]]) -> list[Candidate]:
+        """The lead-in ending in ： of the list a picked item belongs to, when the item only names a
+        case ("…的；") and the lead-in says what holds for it; else nothing."""
+        if not LIST_ITEM_RE.match(c.text) or not names_a_case(c.text):
+            return []
+        cur = c
+        for _ in range(_MAX_BROUGHT):
+            cur = _adjacent(cur, by_chunk, -1)
+            if cur is None:
+                return []
+            if not LIST_ITEM_RE.match(cur.text):
+                return [cur] if cur.text.rstrip()[-1:] in COLONS else []
+        return []
 
     def list_items(self, part: Part, best: Candidate, by_chunk: dict[str, list[Candidate]]) -> list[Candidate]:
         """Every item of the list the best sentence belongs to: parallel paragraphs of one document

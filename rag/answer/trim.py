@@ -1,16 +1,18 @@
-"""Trimming: a chosen sentence cut to the run of clauses that carries what was asked.
+"""Trimming: a chosen unit cut to the whole sentences that carry what was asked.
 
-A sentence within its share of the answer budget is kept whole (less newspaper furniture); a longer
-one is cut to the run of clauses with the most of the question's terms, the asked slot's entities
-and the focus, shorter runs winning ties. Offsets stay exact: the cut is mapped back to raw text.
+A unit within its share of the answer budget is kept whole (less newspaper furniture); a longer one
+is cut to the run of its whole sentences (``rag.text.whole_sentences``: each ends at 。！？；, a line
+end or an item's end) with the most of the question's terms, the asked slot's entities and the focus,
+shorter runs winning ties. A sentence is never cut inside (no comma cut, no full stop added): a single
+sentence longer than the share is quoted whole. An item of a list is quoted from its start; a run that
+is only a heading ("第三条 工作原则") brings the sentence after it, one ending in ： the items after it. Offsets stay exact: the cut is
+mapped back to raw text.
 """
 
 from __future__ import annotations
 
-import re
-
 from ..cite import span_cleaning
-from ..text import CLAUSE_END, COMMAS, FULL_STOP, LEAD_FURNITURE_RE
+from ..text import COLONS, COMMAS, FULL_STOP, LEAD_FURNITURE_RE, LIST_ITEM_RE, is_heading, whole_sentences
 from . import entities
 from .candidates import Candidate
 from .features import Coverage, flat
@@ -27,16 +29,20 @@ def trim(cand: Candidate, raw: str, parts: tuple[Part, ...], cov: Coverage, limi
     if m and m.end() < len(text) - 4:
         a0 = m.end()
     a0 += len(text[a0:]) - len(text[a0:].lstrip(COMMAS + FULL_STOP + " "))
+    spans = [(max(a, a0), b) for a, b in whole_sentences(text) if b > a0]
+    if len(text) - a0 <= limit or len(spans) <= 1:
+        a, b = (spans[0][0], spans[-1][1]) if spans else (a0, len(text))
+        s, e = c.raw_span(a, b)
+        return s, e, text[a:b]
     if cand.item:
-        # An item is named by its opening clause ("推动办事流程集成").
-        cut = re.search(f"[{CLAUSE_END}{FULL_STOP}]", text[a0:])
-        if cut and len(text) > 40:
-            b = a0 + cut.start()
-            s, e = c.raw_span(a0, b)
-            return s, e, text[a0:b]
-    if len(text) - a0 <= limit:
-        s, e = c.raw_span(a0, len(text))
-        return s, e, text[a0:]
+        # An item is named by its opening sentence(s): quoted from its start, as many whole
+        # sentences as fit (its first whatever its length).
+        j = 1
+        while j < len(spans) and spans[j][1] - spans[0][0] <= limit:
+            j += 1
+        a, b = spans[0][0], spans[j - 1][1]
+        s, e = c.raw_span(a, b)
+        return s, e, text[a:b]
     terms: dict[str, float] = {}
     for p in parts:
         for t, w in p.terms.items():
@@ -44,14 +50,13 @@ def trim(cand: Candidate, raw: str, parts: tuple[Part, ...], cov: Coverage, limi
     # Terms the citation's title and section already show need not be repeated in the quote.
     for t in cov.cover(terms, cand.chunk.context):
         terms[t] *= 0.3
-    bounds = sorted({a0} | {i + 1 for i, ch in enumerate(text) if ch in CLAUSE_END and i >= a0} | {len(text)})
     # A run that repeats the question's words but drops the asked entity ("经营者违反本规定…的" without
     # "由…部门") answers nothing: runs holding more of the asked entities always win.
     asked = [p for p in parts if p.entity_slots and any(entities.has(s, text, p.given) for s in p.entity_slots)]
-    best = (-1, -1e9, a0, len(text))
-    for i in range(len(bounds) - 1):
-        for j in range(i + 1, len(bounds)):
-            a, b = bounds[i], bounds[j]
+    best = (-1, -1e9, 0, len(spans))
+    for i in range(len(spans)):
+        for j in range(i + 1, len(spans) + 1):
+            a, b = spans[i][0], spans[j - 1][1]
             if b - a > limit and j > i + 1:
                 break
             piece = text[a:b]
@@ -62,19 +67,30 @@ def trim(cand: Candidate, raw: str, parts: tuple[Part, ...], cov: Coverage, limi
                     w += window_score(p, piece)
             w -= 0.002 * len(piece)  # on a tie the shorter run wins
             if (held, w) > best[:2]:
-                best = (held, w, a, b)
-    _, _, a, b = best
-    piece = text[a:b]
-    lead = len(piece) - len(piece.lstrip())
-    piece = piece.strip().rstrip(CLAUSE_END)
-    a += lead
-    b = a + len(piece)
+                best = (held, w, i, j)
+    _, _, i, j = best
+    # A heading alone names what follows without saying it: the sentence after it comes with it,
+    # whatever the share (unless that opens the next item or article).
+    if j < len(spans) and is_heading(text[spans[i][0]:spans[j - 1][1]]) and not _starts_part(text, spans[j]):
+        j += 1
+    # A lead-in ending in ： brings the items after it ("…如下：一是…；二是…"): as many whole ones as
+    # fit the share, the first whatever its length.
+    if j < len(spans) and text[spans[j - 1][1] - 1] in COLONS:
+        j += 1
+        while j < len(spans) and spans[j][1] - spans[i][0] <= limit:
+            j += 1
+    a, b = spans[i][0], spans[j - 1][1]
     s, e = c.raw_span(a, b)
-    return s, e, piece
+    return s, e, text[a:b]
+
+
+def _starts_part(text: str, span: tuple[int, int]) -> bool:
+    """The sentence opens a new item or article rather than continuing a heading's body."""
+    return bool(LIST_ITEM_RE.match(text[span[0]:span[1]])) or is_heading(text[span[0]:span[1]])
 
 
 def window_score(part: Part, piece: str) -> float:
-    """How well a run of clauses answers one part beyond its words: the asked slot's entity, the
+    """How well a run of sentences answers one part beyond its words: the asked slot's entity, the
     enumeration of a list, the focus (answers rarely repeat the question)."""
     score = 0.0
     for slot in part.entity_slots | (part.slots & {Slot.DEFINITION, Slot.CONSEQUENCE}):

@@ -64,7 +64,10 @@ def test_list_question_keeps_every_item_even_across_chunks(qa):
     assert not a.refused
     for item in FIVE:  # 第七条 is split over two chunks at its items; the answer has all five
         assert item in a.text, (item, a.text)
-    assert len(a.text) <= 160
+    # Whole items (an item's title brings its body where the share allows), within the list budget:
+    # the quotes without their markers are no longer than how_budget_chars.
+    assert len(re.sub(r"\[\d+\]", "", a.text)) <= qa.answerer.settings.how_budget_chars, a.text
+    assert not re.search(r"[，,][\[]", a.text)  # no item cut at a comma
     assert_verified(a, qa)
 
 
@@ -296,10 +299,15 @@ def test_every_dev_citation_starts_and_ends_on_the_quoted_characters(qa):
 
 
 def test_quote_after_a_joined_line_break_starts_on_its_first_character(qa):
-    """The news paragraph breaks "免费创\\n\\n业工位" inside its first sentence; the quoted clause that
-    follows used to start one character early ("，租房补贴…去年以")."""
+    """The news paragraph breaks "免费创\\n\\n业工位" inside its first sentence; a quote cut after the
+    break used to start one character early ("，租房补贴…去年以"). The answer quotes the whole
+    sentence that holds 租房补贴: from the character after the semicolon that ends the one before it
+    to its own full stop, never from the comma in the middle."""
     a = qa.ask("青年人才在济南租房有补贴吗？")
     assert not a.refused and "租房补贴" in a.text
     assert span_mismatches(a, qa.raws) == []
-    quote = a.citations[0].quote
-    assert quote.startswith("租房补贴"), quote
+    c = a.citations[0]
+    raw = qa.raws[c.source]
+    assert c.quote.startswith("公交地铁3年免费，租房补贴") and c.quote.endswith("。"), c.quote
+    assert raw[c.start - 1] == "；" and raw[c.end - 1] == "。"
+    assert a.text.startswith(c.quote.replace("\n", "") + "[1]"), a.text
