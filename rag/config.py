@@ -72,7 +72,7 @@ class RetrievalSettings:
     # How the fused candidates are ordered: "fitted" re-scores the top ``rank_depth`` of them with the
     # fitted ranking model (``rag/search/rank.py``, fitted by ``python -m eval.fit_rank``), "fusion"
     # keeps the weighted reciprocal-rank order. The 文号/第X条 lookup goes first either way.
-    ranker: str = "fusion"
+    ranker: str = "fitted"
     rank_depth: int = 40
     # The ranking model file; "" reads the packaged rag/search/rank_model.json.
     rank_model: str = ""

@@ -11,7 +11,7 @@ import pytest
 
 from rag.config import Settings
 from rag.errors import RagError
-from rag.search.rank import FEATURES, RankModel, RankSignals, features, load_rank_model
+from rag.search.rank import DEFAULT_PATH, FEATURES, RankModel, RankSignals, features, load_rank_model
 from rag.search.retrieve import Retriever
 from rag.search.tokenize import Tokenizer
 from rag.types import Chunk, Scored
@@ -153,3 +153,13 @@ def test_unknown_ranker_and_bad_model_files_are_named(tmp_path):
     with pytest.raises(RagError, match="format"):
         other.write_text(json.dumps({**d, "format": "rank-model/0"}), encoding="utf-8")
         load_rank_model(other)
+
+
+def test_the_packaged_model_loads_and_round_trips(tmp_path):
+    m = load_rank_model()
+    assert m.version.startswith("rank-model/1+") and set(m.features) == set(FEATURES)
+    assert DEFAULT_PATH.name == "rank_model.json" and "held" in m.meta["metrics"]
+    m.save(tmp_path / "m.json")
+    again = load_rank_model(tmp_path / "m.json")
+    rows = features(QUESTION, Q, FakeStore().search_hybrid(Q, [], 10, 60, 1.0, 2.0), RankSignals(_index()))
+    assert np.array_equal(again.logits(rows), m.logits(rows))
