@@ -60,6 +60,7 @@ class RankSignals:
         self.vectors = index.vectors
         self.unit_vectors = index.unit_vectors
         self.tokenizer = index.tokenizer
+        self.bm25 = index.bm25
         self.idf = index.bm25.idf()
         self.row = {c.chunk_id: i for i, c in enumerate(index.chunks)}
         self.units: dict[str, list[int]] = {}
@@ -91,43 +92,70 @@ class RankSignals:
         return d, u
 
 
+def engine_info(query: str, q: np.ndarray, candidates: list[Scored], signals: RankSignals, depth: int) -> list[dict]:
+    """Each candidate's dense and BM25 scores and ranks: as the store reported them, or, from a store
+    that fuses inside its engine and reports none (Milvus), computed over the local index the same way
+    (a rank past ``depth``, where the local engines stop reading, counts as none)."""
+    if all("dense_rank" in s.info and "bm25_rank" in s.info for s in candidates):
+        return [s.info for s in candidates]
+    dense_all = signals.vectors @ q
+    bm25_all = np.asarray(signals.bm25.scores(signals.tokenizer.tokens(query)), dtype=np.float64)
+    out = []
+    for s in candidates:
+        row = signals.row.get(s.chunk.chunk_id)
+        if row is None:
+            out.append({"dense": None, "dense_rank": None, "bm25": None, "bm25_rank": None, **s.info})
+            continue
+        d, b = float(dense_all[row]), float(bm25_all[row])
+        d_rank = 1 + int(np.sum(dense_all > d))
+        b_rank = 1 + int(np.sum(bm25_all > b)) if b > 0 else None
+        out.append({"dense": d, "dense_rank": d_rank if d_rank <= depth else None,
+                    "bm25": b if b_rank and b_rank <= depth else None,
+                    "bm25_rank": b_rank if b_rank and b_rank <= depth else None})
+    return out
+
+
 def _share(terms: dict[str, float], text: str, total: float) -> float:
     return sum(w for t, w in terms.items() if t in text) / total if total > 0 else 0.0
 
 
-def features(query: str, q: np.ndarray, candidates: list[Scored], signals: RankSignals) -> list[dict]:
+def features(query: str, q: np.ndarray, candidates: list[Scored], signals: RankSignals,
+             depth: int = RANK_CAP) -> list[dict]:
     """One row of ``FEATURES`` per candidate (in the fused order given, best first).
 
     Args:
         query: the question as searched.
         q: its query vector (unit length, as the store searched with).
-        candidates: the top fused chunks, each with the store's info (dense, dense_rank, bm25, bm25_rank).
+        candidates: the top fused chunks, each with the store's info (dense, dense_rank, bm25, bm25_rank;
+            computed locally when the store reports none).
         signals: the index's ``RankSignals``.
+        depth: how deep the store read each engine's ranking.
     """
     if not candidates:
         return []
     q = np.asarray(q, dtype=np.float32)
+    infos = engine_info(query, q, candidates, signals, depth)
     terms = signals.terms(query)
     total = sum(terms.values())
-    cos = [signals.cosines(s.chunk, q, s.info.get("dense")) for s in candidates]
+    cos = [signals.cosines(s.chunk, q, i.get("dense")) for s, i in zip(candidates, infos)]
     best_d = max(d for d, _ in cos)
     best_u = max(u for _, u in cos)
     best_f = max(s.score for s in candidates) or 1.0
-    best_b = max((s.info.get("bm25") or 0.0) for s in candidates) or 1.0
+    best_b = max((i.get("bm25") or 0.0) for i in infos) or 1.0
     mass: dict[str, float] = {}
     for s in candidates:
         mass[s.chunk.doc_id] = mass.get(s.chunk.doc_id, 0.0) + s.score
     all_mass = sum(mass.values()) or 1.0
     rows = []
-    for rank, (s, (d, u)) in enumerate(zip(candidates, cos), 1):
+    for rank, (s, info, (d, u)) in enumerate(zip(candidates, infos, cos), 1):
         c = s.chunk
         rows.append({
             "fused_logrank": math.log(rank),
             "fused_rel": s.score / best_f,
             "dense_gap": d - best_d,
-            "dense_logrank": _logrank(s.info.get("dense_rank")),
-            "bm25_rel": (s.info.get("bm25") or 0.0) / best_b,
-            "bm25_logrank": _logrank(s.info.get("bm25_rank")),
+            "dense_logrank": _logrank(info.get("dense_rank")),
+            "bm25_rel": (info.get("bm25") or 0.0) / best_b,
+            "bm25_logrank": _logrank(info.get("bm25_rank")),
             "unit_gap": u - best_u,
             "unit_over_chunk": u - d,
             "title_match": _share(terms, c.title or "", total),

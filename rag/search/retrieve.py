@@ -117,7 +117,7 @@ class Retriever:
         order_key = dict(fused)
         fitted: dict[str, float] = {}
         if self.rank_model is not None:
-            top, rows = self.rank_candidates(query, q, ranked)
+            top, rows = self.rank_candidates(query, q, ranked, depth)
             logits = self.rank_model.logits(rows)
             # The re-scored candidates go before the rest (the rest keep their fused order).
             fitted = {s.chunk.chunk_id: float(z) for s, z in zip(top, logits)}
@@ -159,19 +159,20 @@ class Retriever:
         query = query[: r.max_query_chars]
         if not self.chunks or not query.strip():
             return [], []
-        q, ranked = self._fused(query, self._depth(k or r.top_k))
-        return self.rank_candidates(query, q, ranked)
+        depth = self._depth(k or r.top_k)
+        q, ranked = self._fused(query, depth)
+        return self.rank_candidates(query, q, ranked, depth)
 
-    def rank_candidates(self, query: str, q, ranked) -> tuple[list, list[dict]]:
+    def rank_candidates(self, query: str, q, ranked, depth: int | None = None) -> tuple[list, list[dict]]:
         """The top ``rank_depth`` of the fused ranking (best first) and their ranking features
         (``rag.search.rank.FEATURES``): what the fitted model scores, and what it is fitted on."""
         if self._signals is None:
             with self._signals_lock:
                 if self._signals is None:
                     self._signals = RankSignals(self.index)
-        depth = self.settings.retrieval.rank_depth
-        top = sorted(ranked, key=lambda s: (-s.score, s.chunk.source, s.chunk.start))[:depth]
-        return top, features(query, q, top, self._signals)
+        top = sorted(ranked, key=lambda s: (-s.score, s.chunk.source, s.chunk.start))
+        top = top[: self.settings.retrieval.rank_depth]
+        return top, features(query, q, top, self._signals, depth or self._depth(self.settings.retrieval.top_k))
 
     def _reference_boost(self, query: str, fused: dict[str, float], chunk_of: dict[str, Chunk]) -> dict[str, float]:
         """Chunks the user named by 文号 and/or 第X条 go first, in fused order among themselves."""

@@ -59,8 +59,12 @@ def _index():
         return out
 
     idf = {"门前": 3.0, "五包": 4.0, "责任区": 3.0, "范围": 1.0, "城市": 0.5, "管理": 0.5}
+    bm25 = SimpleNamespace(idf=lambda: idf, scores=lambda tokens: BM25.copy())
     return SimpleNamespace(chunks=CHUNKS, vectors=VECTORS, unit_vectors=np.stack(vecs), units_by_chunk=units_by_chunk,
-                           tokenizer=Tokenizer(), bm25=SimpleNamespace(idf=lambda: idf), raws={})
+                           tokenizer=Tokenizer(), bm25=bm25, raws={})
+
+
+BM25 = np.array([2.0, 5.0, 0.0, 0.0])  # the keyword scores of the four chunks for any question
 
 
 Q = np.array([1.0, 0.0, 0.0], dtype=np.float32)
@@ -115,6 +119,20 @@ def test_features_are_normalised_within_the_question():
     assert [r["doc_position"] for r in rows] == [0.0, 0.5, 1.0, 0.0] and rows[3]["doc_first"] == 1.0
     assert rows[0]["doc_mass"] == pytest.approx((0.05 + 0.04 + 0.03) / (0.05 + 0.04 + 0.03 + 0.02))
     assert features(QUESTION, Q, cands, RankSignals(_index())) == rows  # deterministic
+
+
+def test_a_store_that_reports_no_engine_ranks_gets_them_from_the_local_index():
+    """Milvus fuses inside its engine and reports no per-engine scores: the same features result."""
+    dense = VECTORS @ Q
+    order = np.argsort(-dense, kind="stable")
+    reported = [Scored(c, 0.05 - 0.01 * i, {"dense": float(dense[i]), "dense_rank": int(np.where(order == i)[0][0]) + 1,
+                                            "bm25": float(BM25[i]) if BM25[i] else None,
+                                            "bm25_rank": {0: 2, 1: 1}.get(i)}) for i, c in enumerate(CHUNKS)]
+    silent = [Scored(s.chunk, s.score, {"engine": "milvus"}) for s in reported]
+    signals = RankSignals(_index())
+    a, b = features(QUESTION, Q, reported, signals, 50), features(QUESTION, Q, silent, signals, 50)
+    assert [r.keys() for r in a] == [r.keys() for r in b]
+    assert all(r[k] == pytest.approx(t[k], abs=1e-6) for r, t in zip(a, b) for k in FEATURES)
 
 
 def test_the_fitted_model_reorders_and_fusion_keeps_the_fused_order():
