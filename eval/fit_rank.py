@@ -14,8 +14,10 @@ Procedure (rerunnable, deterministic):
    candidates holds a quote say nothing about the order and are left out.
 3. Logistic regression on standardised features; its strength C from a small grid by the mean
    reciprocal rank of the first positive, out of fold (5 folds by document, as ``eval.fit``).
-4. Saved as JSON (``rag.search.rank.RankModel``) with its version, the fit split's and held split's
-   R@1/R@5/MRR of the product's search with plain fusion and with the model, and what it was fitted on.
+4. Parameters rounded to 6 decimals (a rerun then gives the same version; the embedder's last bits
+   vary between runs). Saved as JSON (``rag.search.rank.RankModel``) with its version, the fit split's
+   and held split's R@1/R@5/MRR of the product's search with plain fusion and with the model, and
+   what it was fitted on.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from .metrics import locate_quotes, span_hits
 
 C_GRID = (0.01, 0.1, 1.0, 10.0)
 METRIC_K = 10  # hits scored per question (the product's top_k)
+DIGITS = 6  # decimals the model's parameters are saved with
 
 
 def candidate_rows(retriever, questions: list[dict], raws: dict) -> tuple[np.ndarray, np.ndarray, list[int], list[str]]:
@@ -112,8 +115,11 @@ def fit(questions: list[dict], reader: Reader) -> tuple:
     c, grid = choose_c(X, y, qid, docs)
     print(f"out-of-fold MRR over the candidates by C: {grid} -> C={c}", file=sys.stderr)
     lr = fit_logistic(X, y, FEATURES, C=c)
-    version = RankModel.stamp(lr.features, lr.mean, lr.scale, lr.coef, lr.intercept)
-    model = RankModel(version, lr.features, lr.mean, lr.scale, lr.coef, lr.intercept)
+    # Rounded, so a rerun gives the same file and version (the embedder's and BLAS's last bits vary).
+    mean, scale, coef = (tuple(round(v, DIGITS) for v in vs) for vs in (lr.mean, lr.scale, lr.coef))
+    intercept = round(lr.intercept, DIGITS)
+    version = RankModel.stamp(lr.features, mean, scale, coef, intercept)
+    model = RankModel(version, lr.features, mean, scale, coef, intercept)
     fitted = Retriever(fusion.index, fusion.embedder, fusion.store, reader.settings.replace(ranker="fitted"),
                        rank_model=model)
     metrics = {}
@@ -135,7 +141,7 @@ def fit(questions: list[dict], reader: Reader) -> tuple:
         "held_documents": sorted({group_of(q) for q in held_q if q.get("evidence")}),
         "metrics": metrics,
     }
-    return RankModel(version, lr.features, lr.mean, lr.scale, lr.coef, lr.intercept, meta), metrics
+    return RankModel(version, lr.features, mean, scale, coef, intercept, meta), metrics
 
 
 def main(argv=None) -> int:
