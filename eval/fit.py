@@ -59,7 +59,7 @@ def group_of(q: dict) -> str:
     return ev[0]["file"] if ev else f"id:{q['id']}"
 
 
-def _bucket(name: str, n: int) -> int:
+def bucket(name: str, n: int) -> int:
     return int(hashlib.sha256(name.encode()).hexdigest(), 16) % n
 
 
@@ -67,7 +67,7 @@ def split(questions: list[dict]) -> tuple[list[dict], list[dict]]:
     """(fit, held) by document, deterministic."""
     fit, held = [], []
     for q in questions:
-        (held if _bucket(group_of(q), 1000) < HELD_SHARE * 1000 else fit).append(q)
+        (held if bucket(group_of(q), 1000) < HELD_SHARE * 1000 else fit).append(q)
     return fit, held
 
 
@@ -83,7 +83,7 @@ def overlaps(c, golds) -> bool:
     return False
 
 
-def _fit_logistic(X: np.ndarray, y: np.ndarray, names, C: float = 1.0):
+def fit_logistic(X: np.ndarray, y: np.ndarray, names, C: float = 1.0):
     from sklearn.linear_model import LogisticRegression
 
     from rag.answer.model import Logistic
@@ -104,9 +104,10 @@ def _auc(p: np.ndarray, y: np.ndarray) -> float | None:
 
 
 class Reader:
-    """The product's retrieval and extractive reading over the training collection."""
+    """The product's retrieval and extractive reading over the training collection (``settings``:
+    flat settings changed from the defaults, e.g. ``ranker="fusion"``)."""
 
-    def __init__(self, work: Path, corpus: Path):
+    def __init__(self, work: Path, corpus: Path, **settings):
         from rag.config import Settings
         from rag.factory import open_retriever
         from rag.search.index import build_index
@@ -118,7 +119,7 @@ class Reader:
             link = view / "md" / f.name
             if f.is_file() and not link.exists():
                 link.symlink_to(f.resolve())
-        self.settings = Settings.make(corpus_dir=view, index_dir=work / "index")
+        self.settings = Settings.make(corpus_dir=view, index_dir=work / "index", **settings)
         t0 = time.perf_counter()
         report = build_index(self.settings)
         print(f"index: {report.chunks} chunks ({len(report.embedded_files)} files embedded) in "
@@ -274,30 +275,30 @@ def fit(questions: list[dict], reader: Reader, work: Path, false_refusal_cost: f
     base = reader.readings(fit_q, blank)
     print(f"read {len(fit_q)} fit questions in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     X, y, groups = sentence_rows(fit_q, base, reader.raws)
-    sentence = _fit_logistic(X, y, SENTENCE_FEATURES)
+    sentence = fit_logistic(X, y, SENTENCE_FEATURES)
 
     # Out-of-fold: each fold's questions read with a sentence model fitted without their documents.
     docs = sorted({group_of(q) for q in fit_q})
-    fold_of = {d: _bucket("fold:" + d, FOLDS) for d in docs}
+    fold_of = {d: bucket("fold:" + d, FOLDS) for d in docs}
     oof_readings = [None] * len(fit_q)
     for k in range(FOLDS):
         train_rows = np.array([fold_of[g] != k for g in groups])
         if not train_rows.any() or len(set(y[train_rows].tolist())) < 2:
             continue
-        m = replace(blank, sentence=_fit_logistic(X[train_rows], y[train_rows], SENTENCE_FEATURES))
+        m = replace(blank, sentence=fit_logistic(X[train_rows], y[train_rows], SENTENCE_FEATURES))
         idx = [i for i, q in enumerate(fit_q) if fold_of[group_of(q)] == k]
         for i, r in zip(idx, reader.readings([fit_q[i] for i in idx], m)):
             oof_readings[i] = r
     oof_readings = [r if r is not None else b for r, b in zip(oof_readings, base)]
     QX, Qy, kept = question_rows(fit_q, oof_readings)
-    answerable = _fit_logistic(QX, Qy, QUESTION_FEATURES)
+    answerable = fit_logistic(QX, Qy, QUESTION_FEATURES)
     # Out-of-fold answerability probabilities for the threshold.
     qfold = np.array([fold_of[group_of(q)] for q in kept])
     p_oof = np.zeros(len(kept))
     for k in range(FOLDS):
         tr, te = qfold != k, qfold == k
         if te.any() and len(set(Qy[tr].tolist())) == 2:
-            p_oof[te] = [_fit_logistic(QX[tr], Qy[tr], QUESTION_FEATURES).p(dict(zip(QUESTION_FEATURES, row)))
+            p_oof[te] = [fit_logistic(QX[tr], Qy[tr], QUESTION_FEATURES).p(dict(zip(QUESTION_FEATURES, row)))
                          for row in QX[te]]
     threshold, gate = choose_thresholds(p_oof, Qy, false_refusal_cost)
     curve = refusal_curve(p_oof, Qy)

@@ -69,6 +69,13 @@ class RetrievalSettings:
     question_focus_chars: int = 80
     # The other parts of a clause split over several chunks are added for this many top hits.
     expand_top: int = 3
+    # How the fused candidates are ordered: "fitted" re-scores the top ``rank_depth`` of them with the
+    # fitted ranking model (``rag/search/rank.py``, fitted by ``python -m eval.fit_rank``), "fusion"
+    # keeps the weighted reciprocal-rank order. The 文号/第X条 lookup goes first either way.
+    ranker: str = "fitted"
+    rank_depth: int = 40
+    # The ranking model file; "" reads the packaged rag/search/rank_model.json.
+    rank_model: str = ""
 
 
 @dataclass(frozen=True)
