@@ -195,7 +195,7 @@ class _LyingAnswerer:
     def __init__(self, inner):
         self.inner = inner
 
-    def answer(self, question, hits, frame=None):
+    def answer(self, question, hits, frame=None, part_hits=None):
         a = self.inner.answer(question, hits)
         good = a.citations[0]
         forged = replace(good, quote=good.quote + "，罚款五千元")
