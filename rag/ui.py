@@ -16,7 +16,6 @@ import html
 import inspect
 import logging
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from .feedback import VERDICTS
 from .ingest.clean import clean
 from .record import answer_record
 from .service import Service
+from .text import MARK_RE
 from .types import Answer, Refusal
 from .web import Edge, GradioGate
 
@@ -218,7 +218,7 @@ def esc(text: str | None) -> str:
 def answer_markdown(answer: Answer) -> str:
     """The chat bubble: escaped text, citation markers as superscripts, notices in small print."""
     body = esc(answer.text)
-    body = re.sub(r"\[(\d{1,2})\]", r"<sup>[\1]</sup>", body)
+    body = MARK_RE.sub(r"<sup>[\1]</sup>", body)
     if answer.notices:
         body += "<br><small>" + "<br>".join(esc(n) for n in answer.notices) + "</small>"
     return body

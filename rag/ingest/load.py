@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from ..errors import LoadError
-from ..text import int_to_cn, is_cjk
+from ..text import drop_spaces, int_to_cn, is_cjk
 from ..types import SourceText
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def strip_page_furniture(pages: list[str]) -> list[str]:
         edges.append(sorted(set(idx[:FURNITURE_EDGE] + idx[-FURNITURE_EDGE:])))
 
     def key(line: str) -> str:
-        return re.sub(r"\d+", "#", re.sub(r"\s+", "", line))
+        return re.sub(r"\d+", "#", drop_spaces(line))
 
     seen: dict[str, int] = {}
     for lines, idx in zip(split, edges):
