@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 _CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]+|\d+")
 # A marked passage supports a sentence when it holds at least this share of the sentence's bigrams.
 MIN_SUPPORT = 0.5
-UNSUPPORTED_FLAG = "（此句未能在引用的文件中找到依据）"
 
 
 def _units(text: str) -> list[str]:
@@ -224,7 +223,7 @@ class LLMAnswerer:
                 out.append(body + refs + end if end in COMMAS + SEMICOLONS else body + end + refs)
             elif len(_units(plain)) >= 2:
                 unsupported.append(body)
-                out.append(body + UNSUPPORTED_FLAG + end)
+                out.append(body + prompts.UNSUPPORTED_FLAG + end)
         if not citations:
             return self._refuse(question, hits, Refusal.UNVERIFIED_CITATIONS, "no sentence of the model's is supported")
         return Answer(question, "".join(out), citations, hits, refused=False, unsupported=unsupported,
