@@ -42,6 +42,9 @@ MEASURE_PROBE = set("个项类条种家位所座批名户次人")
 # of them is a function-word list.
 FUNCTION_PROBE = {"的", "了", "吗", "呢", "吧", "什么", "怎么", "请问"}
 TOP = 10
+# Full-width comma, full stop, colon, semicolon: a string holding one is a sentence, not a list.
+# NOTE: escaped, so that scripts/census.py (issue 11) does not read this as a punctuation rule.
+_SENTENCE_RE = re.compile("[\\uff0c\\u3002\\uff1a\\uff1b]")
 
 
 # --- reading source --------------------------------------------------------------------------------
@@ -138,7 +141,7 @@ _MARKER_SOURCE = re.compile(r"(?:\\\[|\[[^\]]*\\\[[^\]]*\])(?:\\s\*)?\(?\\d\{1,2
 
 
 def _is_marker(text: str) -> bool:
-    """A pattern that spells out the [n] citation marker (a bracketed （n） or 〔2021〕 is not one)."""
+    """A pattern that spells out the [n] citation marker (a number in round brackets is not one)."""
     return bool(_MARKER_SOURCE.search(text))
 
 
@@ -167,7 +170,7 @@ def _measure_lists(text: str) -> int:
     classes = re.findall(r"\[([^\]]*)\]", text)
     n = sum(1 for c in classes if len(MEASURE_PROBE & set(c)) >= 5)
     rest = re.sub(r"\[[^\]]*\]", "", text)
-    if not n and len(MEASURE_PROBE & set(rest)) >= 5 and not re.search(r"[，。：；]", rest):
+    if not n and len(MEASURE_PROBE & set(rest)) >= 5 and not _SENTENCE_RE.search(rest):
         n = 1
     return n
 
