@@ -239,8 +239,8 @@ ABBREVIATION_RE = re.compile(rf"以下简称[{OPEN_QUOTES}]?([\u4e00-\u9fffA-Za-
 # --- measure words and function words ------------------------------------------------------------
 
 # Measure words (量词) a question picks things out with: 哪个部门, 哪几条, 哪家, 多少所. Each list below
-# is a character class (order does not matter); the variants differ as the code that uses them was
-# fitted, and are kept apart so that behaviour does not move.
+# is used as a character class (order does not matter). The variants differ as they were first written
+# in rag/answer/; merging them would change how questions are read, so each stays a named addition.
 MEASURE_WORDS = "个项类条种家位所座批"
 # After an interrogative that governs a noun ("多少家企业", "几名", "几户", "几次"): people and times too.
 GOVERNING_MEASURES = MEASURE_WORDS + "名户次"
@@ -248,7 +248,7 @@ GOVERNING_MEASURES = MEASURE_WORDS + "名户次"
 FOCUS_MEASURES = GOVERNING_MEASURES + "人"
 # A count inside a question ("哪五项", "几天", "几年", "几处", "几点"): not evidence.
 COUNT_MEASURES = MEASURE_WORDS + "名次天年处点"
-# What follows a number in an answer: measure words and units (个, 万元 aside: money is its own slot).
+# What may follow a number in an answer (entities.py): measure words and units of time, length, area.
 QUANTITY_UNITS = "个项名条次天日月年家人所处类度档倍成批户米公里平方米亩辆台件套间张份场届期级岁周小时分钟"
 # Quantities a question and an answer must agree on ("6号线", "60周岁", "3批"): a number and its unit.
 QUANTITY_UNIT_ALTERNATIVES = "号线|岁|周岁|号楼|公里|米|批|届|项|条|名|户|个|次|万|亿|%"
