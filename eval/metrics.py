@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from rag.text import CN_ITEM, COLONS, FULL_STOP, HEADING, ITEM_HEAD_RE, SEMICOLONS, sentence_bounds
+from rag.text import CN_ITEM, COLONS, FULL_STOP, HEADING, ITEM_HEAD_RE, MARK_RE, SEMICOLONS, sentence_bounds
 
 KS = (1, 3, 5, 10)
 CONTEXT_BUDGET = 1000  # characters of ranked context for Recall@1000chars
@@ -24,7 +24,6 @@ HEADING_BODY_CHARS = 20  # a heading line without its body: at most this many ch
 # Why an answerable question is not answered concisely, first class that applies (``failure_class``).
 FAILURE_CLASSES = ("ok", "too long", "refused with evidence", "retrieval miss", "heading only",
                    "list intro only", "partial", "wrong sentence")
-_MARKER_RE = re.compile(r"\[\d{1,2}\]")
 _STRUCT_HEAD_RE = re.compile(rf"^(?:{HEADING}|{CN_ITEM})")
 
 
@@ -112,7 +111,7 @@ def facts_held(retrieved: list[dict], k: int, raws: dict[str, str], key_facts: l
 
 def _answer_lines(answer: str) -> list[str]:
     """The answer's sentences, markers [n] removed, blank ones dropped."""
-    text = _MARKER_RE.sub("", answer or "")
+    text = MARK_RE.sub("", answer or "")
     return [s for s in (text[a:b].strip() for a, b in sentence_bounds(text)) if s]
 
 

@@ -270,15 +270,16 @@ def create_api(service: Service, title: str) -> FastAPI:
         if any("invalid text" in str(e.get("msg", "")) for e in exc.errors()):
             return error(400, prompts.INVALID_TEXT, "invalid_text")
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
-            return error(400, "请求不是有效的 JSON。", "invalid_json")
+            return error(400, prompts.NOT_JSON, "invalid_json")
         missing = [str(e["loc"][-1]) for e in exc.errors() if e.get("type") == "missing"]
         if missing:
-            return error(400, f"缺少字段：{'、'.join(missing)}", "missing_field")
-        return error(400, "请求格式有误：请按接口说明提交。", "invalid_request")
+            return error(400, prompts.MISSING_FIELDS.format(fields="、".join(missing)), "missing_field")
+        return error(400, prompts.BAD_REQUEST, "invalid_request")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        return error(exc.status_code, STATUS_TEXT.get(exc.status_code, "请求失败"), f"http_{exc.status_code}")
+        return error(exc.status_code, STATUS_TEXT.get(exc.status_code, prompts.REQUEST_FAILED),
+                     f"http_{exc.status_code}")
 
     @app.exception_handler(StaffRequired)
     async def _staff(request: Request, exc: StaffRequired):
@@ -313,7 +314,7 @@ def create_api(service: Service, title: str) -> FastAPI:
         if wait:
             return error(429, prompts.RATE_LIMITED, "rate_limited", {"Retry-After": str(math.ceil(wait))})
         if len(body.history) > serve.max_history_turns:
-            return error(400, f"对话历史过长（最多 {serve.max_history_turns} 轮）", "history_too_long")
+            return error(400, prompts.HISTORY_TOO_LONG.format(n=serve.max_history_turns), "history_too_long")
         cid, answer = service.converse(body.question, body.conversation_id, body.history)
         return {**answer_record(answer), "conversation_id": cid}
 
@@ -376,13 +377,13 @@ def create_api(service: Service, title: str) -> FastAPI:
             name = service.add_document(tmp, file.filename, who=who, replace=replace)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        return {"stored": name, "message": f"已上传 {name}，更新索引后生效。"}
+        return {"stored": name, "message": prompts.UPLOADED_API.format(name=name)}
 
     @app.delete("/api/documents/{name}")
     def delete_document(name: str, who: str = Depends(staff)):
         service.check_name(name)
         entry = service.delete_document(name, who=who)
-        return {"trashed": entry, "message": f"已将 {name} 移入回收站，更新索引后生效。"}
+        return {"trashed": entry, "message": prompts.TRASHED_API.format(name=name)}
 
     @app.get("/api/trash")
     def list_trash(who: str = Depends(staff)):
@@ -392,7 +393,7 @@ def create_api(service: Service, title: str) -> FastAPI:
     def restore(name: str, stamp: str | None = None, who: str = Depends(staff)):
         service.check_name(name)
         entry = service.restore_document(name, stamp, who=who)
-        return {"restored": entry, "message": f"已恢复 {name}，更新索引后生效。"}
+        return {"restored": entry, "message": prompts.RESTORED_API.format(name=name)}
 
     @app.post("/api/reindex", status_code=202)
     def reindex(who: str = Depends(staff)):

@@ -10,12 +10,12 @@ import logging
 import re
 
 from .ingest.clean import Cleaned, clean
-from .text import ITEM_HEAD_RE, LIST_ITEM_RE, SEMICOLONS, STOPS, head_of, sentence_bounds
+from .text import (ITEM_HEAD_RE, LIST_ITEM_RE, MARK_RE, MARKED_SEGMENT_RE, SEMICOLONS, STOPS, drop_spaces, head_of,
+                   sentence_bounds)
 from .types import Chunk, Citation, Hit
 
 log = logging.getLogger(__name__)
 
-_MARK_RE = re.compile(r"\[(\d{1,2})\]")
 
 
 def sentences(raw: str, chunk: Chunk) -> list[tuple[int, int, str]]:
@@ -34,7 +34,7 @@ def units(raw: str, chunk: Chunk) -> list[tuple[int, int, str]]:
     for a, b in sentence_bounds(c.text):
         text = c.text[a:b]
         prev = c.text[merged[-1][0]:merged[-1][1]] if merged else None
-        short_head = prev and len(re.sub(r"\s", "", prev)) <= 12 and not LIST_ITEM_RE.match(text)
+        short_head = prev and len(drop_spaces(prev)) <= 12 and not LIST_ITEM_RE.match(text)
         aside = (prev and text[:1] in "(（" and len(text) <= 40 and not LIST_ITEM_RE.match(text)
                  and prev.rstrip()[-1:] not in STOPS + SEMICOLONS)
         if short_head or aside:
@@ -110,21 +110,20 @@ def keep_verified(citations: list[Citation], raws: dict[str, str], hits: list[Hi
     return kept, dropped
 
 
-_SEGMENT_RE = re.compile(r"([^\[\]]*?)((?:\[\d{1,2}\])+)")
 
 
 def renumber(text: str, mapping: dict[int, int | None], drop_orphans: bool = True) -> str:
     """Rewrite [n] markers by mapping (1-based old -> new); markers mapped to None are removed, and
     with drop_orphans so is the sentence they ended when none of its markers survive."""
     def seg(m: re.Match) -> str:
-        olds = [int(x) for x in _MARK_RE.findall(m.group(2))]
+        olds = [int(x) for x in MARK_RE.findall(m.group(2))]
         news = [mapping.get(o) for o in olds]
         if not any(news):
             return "" if drop_orphans else m.group(1)
         return m.group(1) + "".join(f"[{n}]" for n in news if n)
 
-    return _SEGMENT_RE.sub(seg, text)
+    return MARKED_SEGMENT_RE.sub(seg, text)
 
 
 def markers(text: str) -> list[int]:
-    return [int(m.group(1)) for m in _MARK_RE.finditer(text)]
+    return [int(m.group(1)) for m in MARK_RE.finditer(text)]

@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from . import prompts
 from .config import Settings
 from .errors import RagError
 
@@ -63,7 +64,7 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
         raise RagError(f"no such file or folder: {', '.join(missing)}")
     chunks, sources, problems = chunk_corpus(paths, settings.ingest)
     for p in problems:
-        print(f"跳过 skipped: {p.message}", file=sys.stderr)
+        print(prompts.CLI_SKIPPED.format(message=p.message), file=sys.stderr)
     if not args.stats:
         out = sys.stdout
         for c in chunks:
@@ -73,8 +74,8 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
     per_doc = document_stats(sources, chunks)
     for doc_id, d in per_doc.items():
         if d["article_line_starts"] and d["articles"] < d["article_line_starts"]:
-            print(f"警告 warning: {doc_id}《{d['title']}》 has {d['article_line_starts']} lines starting 第X条 but "
-                  f"{d['articles']} articles were recognised", file=sys.stderr)
+            print(prompts.CLI_ARTICLES_WARNING.format(doc_id=doc_id, title=d["title"], starts=d["article_line_starts"],
+                                                      articles=d["articles"]), file=sys.stderr)
     per_level = Counter(c.level for c in chunks)
     stats = {
         "files": len(sources),
@@ -113,7 +114,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     if not args.quiet:
         print(file=sys.stderr)
     for msg in report.skipped:
-        print(f"跳过 skipped: {msg}", file=sys.stderr)
+        print(prompts.CLI_SKIPPED.format(message=msg), file=sys.stderr)
     print(json.dumps({
         "index": str(report.directory), "chunks": report.chunks, "faiss": report.faiss_type,
         "embedded_files": report.embedded_files, "reused_files": report.reused_files,
@@ -165,29 +166,26 @@ def ensure_index(settings: Settings) -> None:
     from .search.index import ensure_index as build_if_missing
 
     report = build_if_missing(settings, announce=lambda: print(
-        f"首次运行：正在从 {settings.corpus_dir}/ 建立索引 (first run: building the index, about a minute) ...",
-        file=sys.stderr))
+        prompts.CLI_FIRST_RUN.format(corpus=settings.corpus_dir), file=sys.stderr))
     for msg in report.skipped if report else []:
-        print(f"跳过 skipped: {msg}", file=sys.stderr)
+        print(prompts.CLI_SKIPPED.format(message=msg), file=sys.stderr)
 
 
 def render_answer(answer, related: int) -> str:
     """An answer as plain text: the answer, its numbered citations, or the nearest passages."""
-    from .prompts import RELATED_NOT_ANSWERING
-
     lines = [answer.text]
     for note in answer.notices:
         lines.append(f"（{note}）")
     if answer.citations:
         lines.append("")
-        lines.append("引用：")
+        lines.append(prompts.CITATIONS_PREFIX)
         for i, c in enumerate(answer.citations, 1):
             quote = " ".join(c.quote.split())
             lines.append(f"[{i}] {c.where}  ({c.source}:{c.start}-{c.end})")
             lines.append(f"    “{quote}”")
     elif answer.hits and answer.refused:
         lines.append("")
-        lines.append(f"{RELATED_NOT_ANSWERING}：")
+        lines.append(f"{prompts.RELATED_NOT_ANSWERING}：")
         for h in answer.hits[:related]:
             lines.append(f"- {h.chunk.where}：{h.chunk.text[:80]}")
     return "\n".join(lines)
@@ -209,7 +207,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(answer_record(answer, i + 1), ensure_ascii=False))
         else:
             if len(args.questions) > 1:
-                print(f"问：{question}")
+                print(prompts.CLI_QUESTION.format(question=question))
             print(render_answer(answer, settings.answer.related_shown))
             if i < len(args.questions) - 1:
                 print()
@@ -284,8 +282,8 @@ def _read_password(prompt: str) -> str:
 
     if sys.stdin.isatty():
         first = getpass.getpass(prompt)
-        if getpass.getpass("再输入一次 again: ") != first:
-            raise RagError("两次输入的密码不一致")
+        if getpass.getpass(prompts.CLI_PASSWORD_AGAIN) != first:
+            raise RagError(prompts.CLI_PASSWORDS_DIFFER)
         return first
     return sys.stdin.readline().rstrip("\r\n")
 
@@ -299,13 +297,13 @@ def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
             print(name)
         return 0
     if not args.name:
-        raise RagError(f"rag staff {args.action} 需要账号名 NAME")
+        raise RagError(prompts.CLI_NEEDS_ACCOUNT.format(action=args.action))
     if args.action == "add":
-        store.add(args.name, _read_password(f"{args.name} 的密码 password: "))
-        print(f"已保存工作人员账号 {args.name}（{store.path}）", file=sys.stderr)
+        store.add(args.name, _read_password(prompts.CLI_PASSWORD.format(name=args.name)))
+        print(prompts.CLI_ACCOUNT_SAVED.format(name=args.name, path=store.path), file=sys.stderr)
     else:
         store.remove(args.name)
-        print(f"已删除工作人员账号 {args.name}", file=sys.stderr)
+        print(prompts.CLI_ACCOUNT_REMOVED.format(name=args.name), file=sys.stderr)
     return 0
 
 
@@ -324,19 +322,20 @@ def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{e['file']}\t{e['deleted_at']}\t{e['stamp']}\t{e['bytes']}")
     elif args.action == "restore":
         if not args.name:
-            raise RagError("rag documents restore 需要文件名 NAME")
+            raise RagError(prompts.CLI_NEEDS_FILE.format(action="restore"))
         e = docs.restore(args.name, args.stamp, who=who)
-        print(f"已恢复 {e['file']}（删除于 {e['deleted_at']}）；运行 rag index 更新索引", file=sys.stderr)
+        print(prompts.CLI_RESTORED.format(file=e["file"], deleted_at=e["deleted_at"]), file=sys.stderr)
     else:
         if not args.name:
-            raise RagError("rag documents delete 需要文件名 NAME")
+            raise RagError(prompts.CLI_NEEDS_FILE.format(action="delete"))
         e = docs.delete(args.name, who=who)
-        print(f"已将 {e['file']} 移入回收站（{e['stamp']}）；运行 rag index 更新索引", file=sys.stderr)
+        print(prompts.CLI_TRASHED.format(file=e["file"], stamp=e["stamp"]), file=sys.stderr)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rag", description="泉城政策问答 — cited answers over Jinan policy documents")
+    p = argparse.ArgumentParser(prog="rag",
+                                description=f"{prompts.APP_TITLE} — cited answers over Jinan policy documents")
     p.add_argument("--corpus", type=Path, help="corpus folder (default: corpus/)")
     p.add_argument("--index", type=Path, help="index folder (default: index/)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -360,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     s_.add_argument("query")
     s_.add_argument("-k", type=int, default=10)
     s_.add_argument("--json", action="store_true", help="one JSON object per hit")
-    s_.add_argument("--doc", action="append", metavar="文号", help="only this document (repeatable), e.g. 济政发〔2021〕13号")
+    s_.add_argument("--doc", action="append", metavar=prompts.CLI_DOC_NUMBER,
+                    help="only this document (repeatable), e.g. 济政发〔2021〕13号")
     s_.set_defaults(func=cmd_search)
     a = sub.add_parser("ask", help="answer questions with cited clauses (several = one conversation)")
     a.add_argument("questions", nargs="+", help="a question; further ones are follow-ups in the same conversation")
@@ -406,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args, settings)
     except RagError as exc:
-        print(f"错误 error: {exc}", file=sys.stderr)
+        print(prompts.CLI_ERROR.format(error=exc), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

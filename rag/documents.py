@@ -114,7 +114,7 @@ class DocumentStore:
         """Refuse an upload over the size limit before it is read."""
         limit = self.settings.serve.max_upload_mb
         if size > limit * 1024 * 1024:
-            raise UploadRefused(f"文件过大：{size / 1024 / 1024:.1f} MB，上限为 {limit:g} MB。请拆分后再上传。",
+            raise UploadRefused(prompts.FILE_TOO_LARGE.format(mb=size / 1024 / 1024, limit_mb=limit),
                                 status=413, code="too_large")
 
     def duplicates(self, src: SourceText, skip: str = "") -> list[tuple[str, float, bool]]:
@@ -157,27 +157,28 @@ class DocumentStore:
         path = Path(path)
         name = self.safe_name(self.check_name(name or path.name))
         if not name.lower().endswith(ALLOWED_SUFFIXES):
-            raise UploadRefused(f"未上传 {name}：不支持的文件类型（支持 txt、pdf、docx、html）", status=415,
+            raise UploadRefused(prompts.UNSUPPORTED_FILE_TYPE.format(name=name), status=415,
                                 code="unsupported_type")
         self.check_upload_size(path.stat().st_size)
         try:
             src = read_source(path)
         except LoadError as exc:  # the English detail goes to the log, the page gets the Chinese
             log.info("upload %s refused: %s", name, exc)
-            raise UploadRefused(f"未上传 {name}：{exc.zh}", status=422, code="unreadable") from exc
+            raise UploadRefused(prompts.NOT_UPLOADED.format(name=name, reason=exc.zh), status=422,
+                                code="unreadable") from exc
         limit = self.settings.serve.max_document_chars
         if len(src.text) > limit:
-            raise UploadRefused(f"文件正文过长：{name} 约 {len(src.text) / 10000:.0f} 万字，上限为 {limit / 10000:g} 万字"
-                                f"（更新索引将超过十分钟）。请拆分后再上传。", status=413, code="too_long")
+            raise UploadRefused(prompts.TEXT_TOO_LONG.format(name=name, wan=len(src.text) / 10000,
+                                                             limit_wan=limit / 10000), status=413, code="too_long")
         dest = self.corpus / name
         if dest.exists() and not replace:
             raise _same_name(name)
         dups = self.duplicates(src, skip=name)
         if dups and not replace:
             olds = "、".join(f for f, _, _ in dups)
-            same = "相同" if dups[0][2] else f"基本相同（{dups[0][1]:.0%} 的条文逐字一致）"
-            raise UploadRefused(f"未上传 {name}：内容与已有文件 {olds} {same}，重复收录会使回答和引用重复。"
-                                f"确认替换后，{olds} 将移入回收站", status=409, code="duplicate")
+            same = prompts.SAME_CONTENT if dups[0][2] else prompts.NEARLY_SAME_CONTENT.format(share=dups[0][1])
+            raise UploadRefused(prompts.DUPLICATE_UPLOAD.format(name=name, olds=olds, same=same), status=409,
+                                code="duplicate")
         with self._lock:
             if dest.exists():
                 if not replace:  # another upload took the name meanwhile
@@ -202,7 +203,7 @@ class DocumentStore:
         corpus = self.corpus.resolve()
         target = (corpus / Path(name or "").name).resolve()
         if not name or target.parent != corpus or not target.is_file():
-            raise UploadRefused(f"没有这个文件：{name}", status=404, code="not_found")
+            raise UploadRefused(prompts.NO_SUCH_FILE.format(name=name), status=404, code="not_found")
         with self._lock:
             entry = self._to_trash(target)
         self.audit.write(who, "delete", entry["file"], entry["sha256"], trash=entry["stamp"])
@@ -230,7 +231,7 @@ class DocumentStore:
         self.check_name(name)
         entries = [e for e in self.trash() if e["file"] == Path(name or "").name and stamp in (None, e["stamp"])]
         if not entries:
-            raise UploadRefused(f"回收站里没有这个文件：{name}", status=404, code="not_in_trash")
+            raise UploadRefused(prompts.NOT_IN_TRASH.format(name=name), status=404, code="not_in_trash")
         entry = entries[0]
         src = self.trash_dir / entry["stamp"] / entry["file"]
         dest = self.corpus / entry["file"]
@@ -248,7 +249,7 @@ class DocumentStore:
 
 
 def _same_name(name: str) -> UploadRefused:
-    return UploadRefused(f"已有同名文件：{name}。确认替换后，旧版本将移入回收站。", status=409, code="exists")
+    return UploadRefused(prompts.FILE_EXISTS.format(name=name), status=409, code="exists")
 
 
 def _stamp_time(stamp: str) -> str:

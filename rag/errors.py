@@ -1,5 +1,7 @@
 """The few exception types the library raises; no logic."""
 
+from .prompts import UNREADABLE_FILE
+
 
 class RagError(Exception):
     """Base class: every error a user can act on. The message names the input and the remedy."""
@@ -18,7 +20,7 @@ class LoadError(RagError):
 
     def __init__(self, message: str, zh: str | None = None):
         super().__init__(message)
-        self.zh = zh or "文件无法解析为文字（可能已损坏、加密或格式不受支持），请转换为 UTF-8 文本、可复制文字的 PDF 或 .docx 后重新上传"
+        self.zh = zh or UNREADABLE_FILE
 
 
 class IndexStateError(RagError):

@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-VERDICTS = {"correct": "正确", "incorrect": "错误", "citation_wrong": "引用有误"}
+from .prompts import FEEDBACK_CSV_HEADERS, NO, VERDICTS, YES
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -43,11 +43,6 @@ _ADDED = {"settings_hash": "TEXT NOT NULL DEFAULT ''", "answerer_version": "TEXT
           "model_version": "TEXT NOT NULL DEFAULT ''"}
 
 
-# The CSV's header for each stored column; the verdict is exported twice (in words and as its code).
-CSV_HEADERS = {"id": "编号", "created_at": "时间", "question": "问题", "answer": "回答", "refused": "是否拒答",
-               "citations": "引用（JSON）", "verdict": "审核结论", "verdict_code": "结论代码", "comment": "备注",
-               "settings_fingerprint": "索引指纹", "answerer": "回答方式", "settings_hash": "回答设置哈希",
-               "answerer_version": "回答器版本", "model_version": "回答模型版本"}
 CSV_FIELDS = ("id", "created_at", "question", "answer", "refused", "citations", "verdict", "verdict_code",
               "comment", "settings_fingerprint", "answerer", "settings_hash", "answerer_version", "model_version")
 
@@ -98,12 +93,13 @@ class FeedbackStore:
             return [dict(zip(COLUMNS, r)) for r in cur.fetchall()]
 
     def to_csv(self) -> str:
-        """Every row, oldest first, under the Chinese headers of ``CSV_HEADERS`` (in ``CSV_FIELDS`` order)."""
+        """Every row, oldest first, under the Chinese headers of ``prompts.FEEDBACK_CSV_HEADERS`` (in
+        ``CSV_FIELDS`` order)."""
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow([CSV_HEADERS[f] for f in CSV_FIELDS])
+        w.writerow([FEEDBACK_CSV_HEADERS[f] for f in CSV_FIELDS])
         for r in self.rows():
             r = dict(r, verdict=VERDICTS.get(r["verdict"], r["verdict"]), verdict_code=r["verdict"],
-                     refused="是" if r["refused"] else "否")
+                     refused=YES if r["refused"] else NO)
             w.writerow([r[f] for f in CSV_FIELDS])
         return buf.getvalue()

@@ -18,19 +18,16 @@ from collections.abc import Iterator
 
 from . import prompts
 from .cite import make_citation, sentences
-from .text import COMMAS, FULL_STOP, SEMICOLONS, STOPS, STOPS_ASCII
+from .text import COMMAS, FULL_STOP, LOOSE_MARK_RE, LOOSE_MARKED_SENTENCE_RE, SEMICOLONS, STOPS, STOPS_ASCII
 from .config import LLMSettings
 from .types import Answer, Citation, Hit, LLMTrace, Refusal, Trace
 
 log = logging.getLogger(__name__)
 
-_MARK_RE = re.compile(r"[\[［【]\s*(\d{1,2})\s*[\]］】]")
 # A unit of the model's answer: text up to its marker group ("…4月16日[2]，") or a sentence end.
-_SENT_RE = re.compile(r"[^。！？!?\n\[［【]+(?:(?:\s*[\[［【]\s*\d{1,2}\s*[\]］】])+[，,；;。！？!?]?|[。！？!?]|$)")
 _CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]+|\d+")
 # A marked passage supports a sentence when it holds at least this share of the sentence's bigrams.
 MIN_SUPPORT = 0.5
-UNSUPPORTED_FLAG = "（此句未能在引用的文件中找到依据）"
 
 
 def _units(text: str) -> list[str]:
@@ -46,7 +43,7 @@ def support(sentence: str, passage: str, question: str = "") -> float:
     """How far a passage supports a sentence (0..1): the share of the sentence's character bigrams
     found in the passage or the question (an answer may echo the question), provided that what the
     sentence adds to the question (its own bigrams or numbers) is found in the passage at all."""
-    s = _bigrams(_MARK_RE.sub("", sentence))
+    s = _bigrams(LOOSE_MARK_RE.sub("", sentence))
     if not s:
         return 0.0
     p, q = _bigrams(passage), _bigrams(question)
@@ -194,12 +191,12 @@ class LLMAnswerer:
         keys: dict[tuple, int] = {}
         out: list[str] = []
         unsupported: list[str] = []
-        for sent in _SENT_RE.findall(body):
-            plain = _MARK_RE.sub("", sent).strip()
+        for sent in LOOSE_MARKED_SENTENCE_RE.findall(body):
+            plain = LOOSE_MARK_RE.sub("", sent).strip()
             if not plain:
                 continue
             marks = []
-            for m in _MARK_RE.findall(sent):
+            for m in LOOSE_MARK_RE.findall(sent):
                 n = int(m)
                 if 1 <= n <= len(shown) and support(plain, seen(shown[n - 1]), question) >= MIN_SUPPORT:
                     marks.append(n)
@@ -226,7 +223,7 @@ class LLMAnswerer:
                 out.append(body + refs + end if end in COMMAS + SEMICOLONS else body + end + refs)
             elif len(_units(plain)) >= 2:
                 unsupported.append(body)
-                out.append(body + UNSUPPORTED_FLAG + end)
+                out.append(body + prompts.UNSUPPORTED_FLAG + end)
         if not citations:
             return self._refuse(question, hits, Refusal.UNVERIFIED_CITATIONS, "no sentence of the model's is supported")
         return Answer(question, "".join(out), citations, hits, refused=False, unsupported=unsupported,

@@ -132,7 +132,7 @@ class Service:
         margin = self.settings.serve.source_margin_chars
         raw = self.index.raws.get(source)
         if raw is None or not (0 <= start < end <= len(raw)):
-            raise RagError(f"未找到原文：{source} {start}-{end}")
+            raise RagError(prompts.SOURCE_NOT_FOUND.format(source=source, start=start, end=end))
         a = raw.rfind("\n", 0, max(0, start - margin)) + 1
         b = raw.find("\n", min(len(raw), end + margin))
         b = len(raw) if b < 0 else b
@@ -192,9 +192,9 @@ class Service:
         from .search.index import build_index
 
         if not self._reindex_lock.acquire(blocking=False):
-            raise UploadRefused("索引正在更新，请稍候", status=409, code="busy")
+            raise UploadRefused(prompts.REINDEX_BUSY, status=409, code="busy")
         try:
-            self.reindex_status.update(running=True, progress=0.0, message="开始更新索引", error="", started_by=who)
+            self.reindex_status.update(running=True, progress=0.0, message=prompts.REINDEX_STARTED, error="", started_by=who)
 
             def say(frac: float, msg: str) -> None:
                 self.reindex_status.update(progress=frac, message=msg)
@@ -205,10 +205,10 @@ class Service:
                 report = build_index(self.settings, embedder=self.embedder, progress=say)
                 self.qa = self._open()  # the swap: one reference assignment, no answer waits for it
             except Exception as exc:
-                self.reindex_status.update(message="失败", error=str(exc), finished_at=time.time())
+                self.reindex_status.update(message=prompts.REINDEX_FAILED, error=str(exc), finished_at=time.time())
                 self.audit.write(who, "reindex_failed", error=str(exc))
                 raise
-            self.reindex_status.update(progress=1.0, message="完成", finished_at=time.time())
+            self.reindex_status.update(progress=1.0, message=prompts.STAGE_DONE, finished_at=time.time())
             out = {"chunks": report.chunks, "embedded": report.embedded_files, "reused": report.reused_files,
                    "removed": report.removed_files, "skipped": report.skipped, "seconds": round(report.seconds, 1),
                    "dropped": report.dropped}
@@ -231,7 +231,7 @@ class Service:
     def start_reindex(self, who: str = "") -> None:
         """Reindex in a background thread (the API's POST /api/reindex); progress in reindex_status."""
         if self._reindex_lock.locked():
-            raise UploadRefused("索引正在更新，请稍候", status=409, code="busy")
+            raise UploadRefused(prompts.REINDEX_BUSY, status=409, code="busy")
 
         def run() -> None:
             try:

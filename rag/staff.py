@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+from . import prompts
 from .errors import RagError
 
 # scrypt cost: ~50 ms and 16 MB per check on these CPUs, which also slows password guessing.
@@ -46,7 +47,7 @@ class StaffStore:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            raise RagError(f"工作人员账号文件损坏：{self.path}（{exc}）") from exc
+            raise RagError(prompts.STAFF_FILE_CORRUPT.format(path=self.path, error=exc)) from exc
         return data.get("accounts", {}) if isinstance(data, dict) else {}
 
     def _write(self, accounts: dict) -> None:
@@ -66,9 +67,9 @@ class StaffStore:
     def add(self, name: str, password: str) -> None:
         """Create or reset an account. Raises RagError for a bad name or a short password."""
         if not _NAME_RE.match(name or ""):
-            raise RagError("账号名只能由 1–32 个汉字、字母、数字、点、横线或下划线组成")
+            raise RagError(prompts.BAD_ACCOUNT_NAME)
         if len(password or "") < MIN_PASSWORD_CHARS:
-            raise RagError(f"密码至少 {MIN_PASSWORD_CHARS} 个字符")
+            raise RagError(prompts.PASSWORD_TOO_SHORT.format(n=MIN_PASSWORD_CHARS))
         salt = secrets.token_bytes(16)
         entry = {"scheme": "scrypt", "n": _N, "r": _R, "p": _P, "salt": salt.hex(),
                  "hash": _scrypt(password, salt).hex(), "created": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -81,7 +82,7 @@ class StaffStore:
         with self._lock:
             accounts = self._read()
             if name not in accounts:
-                raise RagError(f"没有这个工作人员账号：{name}")
+                raise RagError(prompts.NO_SUCH_ACCOUNT.format(name=name))
             del accounts[name]
             self._write(accounts)
 

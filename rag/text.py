@@ -205,6 +205,69 @@ STRUCTURAL_NUMBER_RE = re.compile(
 # A leading numeral ("三项", "2个"): a count, not a content word.
 LEADING_NUMERAL_RE = re.compile(rf"^[{CN_SMALL}两\d]")
 
+# --- citation markers ------------------------------------------------------------------------------
+
+# Our own citation marker, [n] (n: one or two digits; the group is the number): what the answerers
+# write, cite.py maps, the page renders and the metrics strip.
+MARK = r"\[(\d{1,2})\]"
+MARK_RE = re.compile(MARK)
+# A run of text up to and including one or more adjacent markers ("…施行[1][2]").
+MARKED_SEGMENT_RE = re.compile(r"([^\[\]]*?)((?:\[\d{1,2}\])+)")
+# A marker as a language model writes it: full-width or 【】 brackets and spaces allowed ("［1］",
+# "【 2 】"). Only for reading model output; what we show is rewritten to MARK.
+_LOOSE_OPEN, _LOOSE_CLOSE = "\\[［【", "\\]］】"
+LOOSE_MARK = rf"[{_LOOSE_OPEN}]\s*(\d{{1,2}})\s*[{_LOOSE_CLOSE}]"
+LOOSE_MARK_RE = re.compile(LOOSE_MARK)
+# A sentence of model output with the loose markers that end it (and the punctuation after them).
+LOOSE_MARKED_SENTENCE_RE = re.compile(
+    rf"[^。！？!?\n{_LOOSE_OPEN}]+(?:(?:\s*[{_LOOSE_OPEN}]\s*\d{{1,2}}\s*[{_LOOSE_CLOSE}])+[，,；;。！？!?]?|[。！？!?]|$)")
+
+# --- quoted terms --------------------------------------------------------------------------------
+
+OPEN_QUOTES = "“\"「"
+CLOSE_QUOTES = "”\"」"
+# A quoted term in a document ("门前五包"): word characters only, 2-10 of them. NOTE: strict on purpose:
+# what it finds becomes a jieba user-dictionary word, so a quoted sentence or clause must not match.
+QUOTED_TERM_RE = re.compile(rf"[{OPEN_QUOTES}]([\u4e00-\u9fffA-Za-z0-9·]{{2,10}})[{CLOSE_QUOTES}]")
+# A quoted phrase in a question: anything up to the closing quote, 2-12 characters. NOTE: loose on
+# purpose: a citizen quoting a name ("一窗受理、一次办好") is matched against sentences, not added to a
+# dictionary.
+QUOTED_PHRASE_RE = re.compile(rf"[{OPEN_QUOTES}]([^{CLOSE_QUOTES}]{{2,12}})[{CLOSE_QUOTES}]")
+# "（以下简称市城管局）": the short name a document gives itself for a body or a term.
+ABBREVIATION_RE = re.compile(rf"以下简称[{OPEN_QUOTES}]?([\u4e00-\u9fffA-Za-z0-9]{{2,10}})")
+
+# --- measure words and function words ------------------------------------------------------------
+
+# Measure words (量词) a question picks things out with: 哪个部门, 哪几条, 哪家, 多少所. Each list below
+# is used as a character class (order does not matter). The variants differ as they were first written
+# in rag/answer/; merging them would change how questions are read, so each stays a named addition.
+MEASURE_WORDS = "个项类条种家位所座批"
+# After an interrogative that governs a noun ("多少家企业", "几名", "几户", "几次"): people and times too.
+GOVERNING_MEASURES = MEASURE_WORDS + "名户次"
+# Where the focus of a question is read from the words after its interrogative: 人 as well ("多少人").
+FOCUS_MEASURES = GOVERNING_MEASURES + "人"
+# A count inside a question ("哪五项", "几天", "几年", "几处", "几点"): not evidence.
+COUNT_MEASURES = MEASURE_WORDS + "名次天年处点"
+# What may follow a number in an answer (entities.py): measure words and units of time, length, area.
+QUANTITY_UNITS = "个项名条次天日月年家人所处类度档倍成批户米公里平方米亩辆台件套间张份场届期级岁周小时分钟"
+# Quantities a question and an answer must agree on ("6号线", "60周岁", "3批"): a number and its unit.
+QUANTITY_UNIT_ALTERNATIVES = "号线|岁|周岁|号楼|公里|米|批|届|项|条|名|户|个|次|万|亿|%"
+
+# Function words: grammar, not content. The core is shared by keyword search and question reading.
+FUNCTION_WORDS = frozenset(
+    "的 了 是 吗 呢 吧 啊 呀 么 什么 哪 哪些 哪个 哪几 几 怎么 怎样 如何 多少 把 被 就 都 也 还 要 会 能 "
+    "可以 有 我 我们 你 你们 这 那 这个 那个 上 下 里 请问 一下 是否 是不是".split()
+)
+# Dropped from keyword (BM25) tokens as well: prepositions, conjunctions, pronouns, 一个.
+SEARCH_STOPWORDS = FUNCTION_WORDS | frozenset("在 和 与 及 或 等 为 对 没有 他 她 它 中 一个".split())
+# Words that ask rather than say what is asked about (never evidence terms of a question): the core,
+# and the interrogatives, politeness and verbs of asking a citizen's question is wrapped in.
+QUESTION_WORDS = FUNCTION_WORDS | frozenset(
+    "多少钱 几个 哪家 哪位 哪里 哪儿 哪天 哪年 什么样 什么时候 何时 多久 多长 多大 多高 多宽 多远 怎么办 能不能 "
+    "可不可以 有没有 有没 谁 一共 分别 具体 主要 规定 要求 问 需要 得 到 给 又 咱 咱们 想 想问 知道 说 讲 现在 "
+    "目前 一般 个 啥 咋 嘛 时候 告诉 请 麻烦 打听 问问 咨询".split()
+)
+
 # --- newspapers ----------------------------------------------------------------------------------
 
 BYLINE_RE = re.compile(r"^□(?!责任编辑)")  # □记者 王健 报道
@@ -231,7 +294,10 @@ SURROGATE_RE = re.compile("[\ud800-\udfff]")
 # Characters that take no space on the page (zero-width space and joiners, BOM, word joiner): web and
 # Word copies carry them inside words and on otherwise empty lines.
 INVISIBLE = "\u200b\u200c\u200d\ufeff\u2060"
-_SPACE_RE = re.compile(f"[\\s{INVISIBLE}]+")
+_SPACE_OR_INVISIBLE_RE = re.compile(f"[\\s{INVISIBLE}]+")
+# A run of whitespace alone (invisible characters not included). NOTE: drop_spaces, not squeeze, is what
+# the fitted answer features and the corpus-term harvest were built with; kept apart so nothing moves.
+SPACE_RE = re.compile(r"\s+")
 # Removed from a question before anything else reads it, so "门\u200b前" is "门前".
 INVISIBLE_RE = re.compile(f"[{INVISIBLE}]")
 
@@ -244,7 +310,12 @@ def is_cjk(ch: str) -> bool:
 
 def squeeze(s: str) -> str:
     """Remove all whitespace and invisible characters (to compare lines regardless of extraction spacing)."""
-    return _SPACE_RE.sub("", s)
+    return _SPACE_OR_INVISIBLE_RE.sub("", s)
+
+
+def drop_spaces(s: str) -> str:
+    """Remove whitespace only; invisible characters stay (``squeeze`` removes both)."""
+    return SPACE_RE.sub("", s)
 
 
 def normalize(text: str) -> str:

@@ -16,7 +16,6 @@ import html
 import inspect
 import logging
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -36,18 +35,14 @@ from .feedback import VERDICTS
 from .ingest.clean import clean
 from .record import answer_record
 from .service import Service
+from .text import MARK_RE
 from .types import Answer, Refusal
 from .web import Edge, GradioGate
 
 log = logging.getLogger("rag.ui")
 
-TITLE = "泉城政策问答"
-EXAMPLES = [
-    "门前五包具体包括哪五项内容？",
-    "济政办发〔2021〕19号的第十二条讲了哪些内容？",
-    "重点项目的申报名单每年几月前报送？",
-    "济南轨道交通6号线哪年通车？",
-]
+TITLE = prompts.APP_TITLE
+EXAMPLES = list(prompts.EXAMPLE_QUESTIONS)
 VERDICT_LABELS = {label: key for key, label in VERDICTS.items()}
 
 CSS = """
@@ -218,7 +213,7 @@ def esc(text: str | None) -> str:
 def answer_markdown(answer: Answer) -> str:
     """The chat bubble: escaped text, citation markers as superscripts, notices in small print."""
     body = esc(answer.text)
-    body = re.sub(r"\[(\d{1,2})\]", r"<sup>[\1]</sup>", body)
+    body = MARK_RE.sub(r"<sup>[\1]</sup>", body)
     if answer.notices:
         body += "<br><small>" + "<br>".join(esc(n) for n in answer.notices) + "</small>"
     return body
@@ -228,7 +223,7 @@ def citation_cards(answer: Answer | None, service: Service) -> str:
     """The citation panel: one card per cited clause (chunk), every quoted span of the answer that
     falls in it highlighted, its header naming the answer's markers [n] it holds."""
     if answer is None:
-        return "<div class='cite-empty'>回答的引用将显示在这里。</div>"
+        return prompts.CITATIONS_EMPTY
     raws = service.index.raws
     parts = []
     if answer.refused:
@@ -237,7 +232,7 @@ def citation_cards(answer: Answer | None, service: Service) -> str:
             parts.append(f"<div class='refusal-banner' id='refusal'>{esc(answer.text)}</div>")
         else:
             parts.append(f"<div class='refusal-banner' id='refusal'><b>{esc(prompts.CANNOT_ANSWER)}</b>"
-                         f"：现有文件未涉及这一问题。</div>")
+                         f"{prompts.REFUSAL_BANNER_TAIL}</div>")
         if answer.hits:
             parts.append(f"<div class='related-title'>{esc(prompts.RELATED_NOT_ANSWERING)}</div>")
             for h in answer.hits[: service.settings.answer.related_shown]:
@@ -261,7 +256,7 @@ def _card(chunk, raw: str, spans: list[tuple[int, int, int]], service: Service) 
     meta = " · ".join(esc(x) for x in (chunk.doc_number, chunk.issuer, chunk.date) if x)
     cleaned = clean(raw, chunk.start, chunk.end)
     marks = _merge([(*cleaned.index_span(s, e), [n]) for n, s, e in spans])
-    path = " / ".join(esc(s) for s in quoted_section(chunk.section, cleaned.text, [a for a, _, _ in marks])) or "正文"
+    path = " / ".join(esc(s) for s in quoted_section(chunk.section, cleaned.text, [a for a, _, _ in marks])) or prompts.MAIN_TEXT
     nums = "".join(f"[{n}]" for n, _, _ in spans)
     head = f"<span class='cite-nums'>{nums}</span> " if nums else ""
     card = (f"<div class='cite-card' data-chunk='{esc(chunk.chunk_id)}' data-cites='{' '.join(str(n) for n, _, _ in spans)}'>"
@@ -305,11 +300,12 @@ def _source_view(source: str, raw: str, spans: list[tuple[int | None, int, int]]
     first, last = min(s for _, s, _ in spans), max(e for _, _, e in spans)
     ctx = service.source_context(source, first, last)
     body = _highlight(ctx["quote"], first, _merge([(s, e, [n] if n else []) for n, s, e in spans]))
-    return (f"<details><summary>查看原文</summary>"
-            f"<div class='cite-meta'>位置：{esc(ctx['source'])} 第 {ctx['line']} 行（共 {ctx['total_lines']} 行），"
-            f"字符 {ctx['start']}–{ctx['end']}</div>"
+    place = prompts.SOURCE_VIEW_PLACE.format(source=esc(ctx["source"]), line=ctx["line"], total_lines=ctx["total_lines"])
+    return (f"<details><summary>{prompts.SOURCE_VIEW_SUMMARY}</summary>"
+            f"<div class='cite-meta'>{place}"
+            f"{prompts.SOURCE_VIEW_CHARS.format(start=ctx['start'], end=ctx['end'])}</div>"
             # Focusable, so its scrolling is reachable from the keyboard (axe: scrollable-region-focusable).
-            f"<div class='source-text' tabindex='0' role='region' aria-label='原文'>"
+            f"<div class='source-text' tabindex='0' role='region' aria-label='{prompts.SOURCE_TEXT_LABEL}'>"
             f"{esc(ctx['before'])}{body}{esc(ctx['after'])}</div></details>")
 
 
@@ -333,9 +329,8 @@ CARD_JS = """
 
 def hits_table(answer: Answer | None) -> str:
     if answer is None or not answer.hits:
-        return "<p>尚无检索结果。</p>"
-    rows = ["<table class='hits'><tr><th>#</th><th>融合分</th><th>向量名次</th><th>关键词名次</th>"
-            "<th>文件 / 条款</th><th>片段</th></tr>"]
+        return prompts.HITS_EMPTY
+    rows = [prompts.HITS_TABLE_HEAD]
     for h in answer.hits:
         c = h.chunk
         rows.append(f"<tr><td>{h.rank}</td><td>{h.score:.4f}</td><td>{esc(str(h.scores.get('dense_rank') or '-'))}</td>"
@@ -351,9 +346,7 @@ def welcome(service: Service) -> str:
     named = [t for t, n in titles if n][:6] + [t for t, n in titles if not n][:2]
     listing = "、".join(f"《{esc(t)}》" for t in named)
     # The list of documents is hidden on a phone (PAGE_CSS), so the question box stays on the first screen.
-    return (f"您好！{TITLE}依据济南市政府文件和政策报道回答问题，每句回答都注明出处条款。"
-            f"<span class='welcome-more'>现有 {len(titles)} 份文件，包括 {listing} 等。"
-            f"文件中没有规定的问题，会如实告诉您。</span>")
+    return prompts.WELCOME.format(title=TITLE, n=len(titles), listing=listing)
 
 
 # --- what each control does (plain functions over the service; the page only wires them) ----------
@@ -388,11 +381,11 @@ def chat_steps(service: Service, question: str | None, chat_value: list, hist: l
 def feedback_message(service: Service, answer: Answer | None, label: str | None, note: str | None) -> str:
     """Store a staff verdict on the last answer; the message for the page."""
     if answer is None:
-        return "请先提问，再对回答给出反馈。"
+        return prompts.FEEDBACK_NO_ANSWER
     if label not in VERDICT_LABELS:
-        return "请选择：正确、错误或引用有误。"
+        return prompts.FEEDBACK_NO_VERDICT
     fid = service.feedback.add(answer_record(answer), VERDICT_LABELS[label], note or "", service.settings.fingerprint())
-    return f"已记录反馈（编号 {fid}）。"
+    return prompts.FEEDBACK_SAVED.format(id=fid)
 
 
 def export_feedback(service: Service) -> Path:
@@ -417,7 +410,7 @@ def upload_message(service: Service, files, who: str = "", replace: bool = False
         name = service.safe_name(p.name)
         if not replace and service.exists(name):
             waiting.append(str(p))
-            msgs.append(f"已有同名文件 {name}：确认替换后，旧版本将移入回收站")
+            msgs.append(prompts.UPLOAD_EXISTS.format(name=name))
             continue
         try:
             stored.append(service.add_document(p, p.name, who=who, replace=replace))
@@ -426,9 +419,9 @@ def upload_message(service: Service, files, who: str = "", replace: bool = False
                 waiting.append(str(p))
             msgs.append(str(exc))
     if stored:
-        msgs.insert(0, f"已上传 {'、'.join(stored)}，点击“更新索引”后生效")
+        msgs.insert(0, prompts.UPLOADED_PAGE.format(names="、".join(stored)))
     if not msgs:
-        return "没有收到文件。", waiting
+        return prompts.NO_FILE_RECEIVED, waiting
     return "；".join(msgs) + "。", waiting
 
 
@@ -437,37 +430,40 @@ def delete_message(service: Service, name: str | None, who: str = "") -> str:
         service.delete_document(name or "", who=who)
     except RagError as exc:
         return str(exc)
-    return f"已将 {name} 移入回收站（可在下方恢复），点击“更新索引”后生效。"
+    return prompts.TRASHED_PAGE.format(name=name)
 
 
 def restore_message(service: Service, choice: str | None, who: str = "") -> str:
     """choice: a value of ``trash_choices``."""
     if not choice:
-        return "请先在回收站中选择要恢复的文件。"
+        return prompts.RESTORE_CHOOSE_FIRST
     stamp, _, name = choice.partition("/")
     try:
         service.restore_document(name, stamp, who=who)
     except RagError as exc:
         return str(exc)
-    return f"已恢复 {name}，点击“更新索引”后生效。"
+    return prompts.RESTORED_PAGE.format(name=name)
 
 
 def trash_choices(service: Service) -> list[tuple[str, str]]:
-    return [(f"{e['file']}（删除于 {e['deleted_at']}）", f"{e['stamp']}/{e['file']}") for e in service.trash()]
+    return [(prompts.TRASH_ENTRY.format(file=e["file"], deleted_at=e["deleted_at"]), f"{e['stamp']}/{e['file']}")
+            for e in service.trash()]
 
 
 def reindex_message(report: dict) -> str:
     """What a finished reindex did, in words."""
     dropped = report.get("dropped") or {}
-    return (f"索引已更新：{report['chunks']} 个片段；重新向量化 {len(report['embedded'])} 个文件，"
-            f"复用 {len(report['reused'])} 个，移除 {len(report['removed'])} 个；用时 {report['seconds']} 秒。"
-            + ("" if not dropped else " 与先收录的文件重复、未再收录的片段："
-               + "；".join(f"{f} {sum(by.values())} 个（同 {'、'.join(by)}）" for f, by in dropped.items()) + "。")
-            + ("" if not report["skipped"] else " 跳过：" + "；".join(report["skipped"])))
+    return (prompts.REINDEX_DONE.format(chunks=report["chunks"], embedded=len(report["embedded"]),
+                                        reused=len(report["reused"]), removed=len(report["removed"]),
+                                        seconds=report["seconds"])
+            + ("" if not dropped else prompts.REINDEX_DROPPED
+               + "；".join(prompts.REINDEX_DROPPED_FILE.format(file=f, n=sum(by.values()), sources="、".join(by))
+                          for f, by in dropped.items()) + "。")
+            + ("" if not report["skipped"] else prompts.REINDEX_SKIPPED + "；".join(report["skipped"])))
 
 
 def doc_rows(service: Service) -> list[list]:
-    return [[d["file"], d["bytes"], d["chunks"] if d["chunks"] is not None else "-", "是" if d["indexed"] else "否"]
+    return [[d["file"], d["bytes"], d["chunks"] if d["chunks"] is not None else "-", prompts.YES if d["indexed"] else prompts.NO]
             for d in service.documents()]
 
 
@@ -507,43 +503,43 @@ def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
     retrieval-details component, which the chat updates."""
     note = gr.Markdown(elem_id="staff-note")
     with gr.Column(visible=False, elem_id="login-box") as login_box:
-        login_name = gr.Textbox(label="账号", elem_id="login-name", max_lines=1)
-        login_pw = gr.Textbox(label="密码", type="password", elem_id="login-password", max_lines=1)
-        login_btn = gr.Button("登录", variant="primary", elem_id="login")
+        login_name = gr.Textbox(label=prompts.LOGIN_NAME, elem_id="login-name", max_lines=1)
+        login_pw = gr.Textbox(label=prompts.LOGIN_PASSWORD, type="password", elem_id="login-password", max_lines=1)
+        login_btn = gr.Button(prompts.LOGIN_BUTTON, variant="primary", elem_id="login")
         login_msg = gr.Markdown(elem_id="login-status")
     with gr.Column(visible=False, elem_id="staff-area") as area:
-        logout_btn = gr.Button("退出登录", size="sm", elem_id="logout")
-        gr.Markdown("## 检索详情（最近一次回答）", elem_classes="section-title")
+        logout_btn = gr.Button(prompts.LOGOUT_BUTTON, size="sm", elem_id="logout")
+        gr.Markdown(prompts.HITS_HEADING, elem_classes="section-title")
         hits = gr.HTML(hits_table(None), elem_id="hits")
-        gr.Markdown("## 审核反馈", elem_classes="section-title")
+        gr.Markdown(prompts.FEEDBACK_HEADING, elem_classes="section-title")
         with gr.Row():
-            verdict = gr.Radio(list(VERDICT_LABELS), label="这条回答", elem_id="verdict")
-            comment = gr.Textbox(label="备注", lines=2, elem_id="comment")
+            verdict = gr.Radio(list(VERDICT_LABELS), label=prompts.VERDICT_LABEL, elem_id="verdict")
+            comment = gr.Textbox(label=prompts.COMMENT_LABEL, lines=2, elem_id="comment")
         with gr.Row():
-            submit_fb = gr.Button("提交反馈", elem_id="submit-feedback")
-            export = gr.Button("导出 CSV", elem_id="export")
+            submit_fb = gr.Button(prompts.SUBMIT_FEEDBACK, elem_id="submit-feedback")
+            export = gr.Button(prompts.EXPORT_CSV, elem_id="export")
         fb_status = gr.Markdown(elem_id="feedback-status")
-        csv_file = gr.File(label="反馈记录", visible=False)
-        gr.Markdown("## 文件管理", elem_classes="section-title")
-        docs = gr.Dataframe(headers=["文件", "字节", "片段数", "已索引"], interactive=False, elem_id="documents",
-                            label="文件列表", show_label=False)
-        upload = gr.File(label="上传文件（txt / pdf / docx / html）", file_count="multiple",
+        csv_file = gr.File(label=prompts.FEEDBACK_FILE_LABEL, visible=False)
+        gr.Markdown(prompts.DOCUMENTS_HEADING, elem_classes="section-title")
+        docs = gr.Dataframe(headers=list(prompts.DOCUMENT_COLUMNS), interactive=False, elem_id="documents",
+                            label=prompts.DOCUMENT_LIST_LABEL, show_label=False)
+        upload = gr.File(label=prompts.UPLOAD_LABEL, file_count="multiple",
                          file_types=[".txt", ".pdf", ".docx", ".html", ".htm"], elem_id="upload")
         pending = gr.State([])  # uploads waiting for 确认替换
         with gr.Row(visible=False, elem_id="replace-confirm") as replace_row:
-            replace_yes = gr.Button("确认替换", variant="stop", elem_id="replace-yes")
-            replace_no = gr.Button("取消", elem_id="replace-no")
+            replace_yes = gr.Button(prompts.CONFIRM_REPLACE, variant="stop", elem_id="replace-yes")
+            replace_no = gr.Button(prompts.CANCEL, elem_id="replace-no")
         with gr.Row():
-            to_delete = gr.Dropdown([], value=None, label="删除文件（先选择）", elem_id="delete-choice")
-            delete = gr.Button("删除…", elem_id="delete")
+            to_delete = gr.Dropdown([], value=None, label=prompts.DELETE_CHOICE_LABEL, elem_id="delete-choice")
+            delete = gr.Button(prompts.DELETE_BUTTON, elem_id="delete")
         with gr.Row(visible=False, elem_id="delete-confirm") as confirm_row:
             confirm_text = gr.Markdown()
-            delete_yes = gr.Button("确认删除", variant="stop", elem_id="delete-yes")
-            delete_no = gr.Button("取消", elem_id="delete-no")
+            delete_yes = gr.Button(prompts.CONFIRM_DELETE, variant="stop", elem_id="delete-yes")
+            delete_no = gr.Button(prompts.CANCEL, elem_id="delete-no")
         with gr.Row():
-            trash = gr.Dropdown([], value=None, label="回收站", elem_id="trash-choice")
-            restore = gr.Button("恢复", elem_id="restore")
-        reindex = gr.Button("更新索引", variant="primary", elem_id="reindex")
+            trash = gr.Dropdown([], value=None, label=prompts.TRASH_LABEL, elem_id="trash-choice")
+            restore = gr.Button(prompts.RESTORE_BUTTON, elem_id="restore")
+        reindex = gr.Button(prompts.REINDEX_BUTTON, variant="primary", elem_id="reindex")
         doc_status = gr.Markdown(elem_id="doc-status")
 
     def files_view():
@@ -558,8 +554,8 @@ def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
             return (prompts.NO_STAFF_ACCOUNT, gr.update(visible=False), gr.update(visible=False), *files_view_empty())
         who = who_is(service, request)
         if who is None:
-            return ("工作人员请登录。", gr.update(visible=True), gr.update(visible=False), *files_view_empty())
-        return (f"已登录：{esc(who)}", gr.update(visible=False), gr.update(visible=True), *files_view())
+            return (prompts.STAFF_PLEASE_LOGIN, gr.update(visible=True), gr.update(visible=False), *files_view_empty())
+        return (prompts.STAFF_LOGGED_IN.format(who=esc(who)), gr.update(visible=False), gr.update(visible=True), *files_view())
 
     def files_view_empty():
         return [], gr.update(choices=[], value=None), gr.update(choices=[], value=None)
@@ -616,8 +612,8 @@ def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
         if denied:
             return prompts.STAFF_LOGIN_REQUIRED, gr.update(visible=False), ""
         if not name:
-            return "请先在列表中选择要删除的文件。", gr.update(visible=False), ""
-        return "", gr.update(visible=True), f"确定删除 **{esc(name)}** 吗？文件将移入回收站，可以恢复。"
+            return prompts.DELETE_CHOOSE_FIRST, gr.update(visible=False), ""
+        return "", gr.update(visible=True), prompts.DELETE_CONFIRM_QUESTION.format(name=esc(name))
 
     def do_delete(who, name, denied=False):
         if denied:
@@ -643,11 +639,11 @@ def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
     export.click(guarded(do_export), None, csv_file, **private)
     upload.upload(guarded(do_upload), upload, [doc_status, pending, replace_row, *files_out], **private)
     replace_yes.click(guarded(do_replace), pending, [doc_status, pending, replace_row, *files_out], **private)
-    replace_no.click(lambda: ("已取消，未替换任何文件。", [], gr.update(visible=False)), None,
+    replace_no.click(lambda: (prompts.REPLACE_CANCELLED, [], gr.update(visible=False)), None,
                      [doc_status, pending, replace_row], **private)
     delete.click(guarded(ask_delete), to_delete, [doc_status, confirm_row, confirm_text], **private)
     delete_yes.click(guarded(do_delete), to_delete, [doc_status, confirm_row, *files_out], **private)
-    delete_no.click(lambda: ("已取消删除。", gr.update(visible=False)), None, [doc_status, confirm_row], **private)
+    delete_no.click(lambda: (prompts.DELETE_CANCELLED, gr.update(visible=False)), None, [doc_status, confirm_row], **private)
     restore.click(guarded(do_restore), trash, [doc_status, *files_out], **private)
     reindex.click(guarded(do_reindex), None, [doc_status, docs], concurrency_limit=1, **private)
     return hits
@@ -662,28 +658,28 @@ def build_blocks(service: Service, limiter: RateLimiter | None = None) -> gr.Blo
         last = gr.State(None)  # the last Answer, for the staff view and feedback
         # The page's one h1, above both tabs (the staff tab is a page of its own to a screen reader).
         gr.Markdown(f"# {TITLE}", elem_id="page-title")
-        with gr.Tab("咨询", id="chat"):
+        with gr.Tab(prompts.CHAT_TAB, id="chat"):
             gr.Markdown(welcome(service), elem_id="welcome")
             # Reading order: chat and question box, then the citation cards (beside them on a wide
             # screen; the row wraps on a phone, putting them right below), then examples and 新对话.
             with gr.Row(elem_id="chat-row"):
                 with gr.Column(scale=3, min_width=340, elem_id="chat-column"):
                     # No share button (it has no accessible name, and nothing to share to).
-                    chat = gr.Chatbot(label="对话", height=460, elem_id="chat", sanitize_html=True,
+                    chat = gr.Chatbot(label=prompts.CHAT_LABEL, height=460, elem_id="chat", sanitize_html=True,
                                       buttons=["copy", "copy_all"])
                     with gr.Row(elem_id="ask-row"):
                         # The label is hidden on screen but names the box for screen readers.
-                        box = gr.Textbox(label="您的问题", show_label=False,
-                                         placeholder="请输入您的问题，例如：门前五包包括哪些内容？",
+                        box = gr.Textbox(label=prompts.QUESTION_LABEL, show_label=False,
+                                         placeholder=prompts.QUESTION_PLACEHOLDER,
                                          scale=5, min_width=160, elem_id="question", max_lines=4)
-                        send = gr.Button("提问", variant="primary", scale=1, min_width=64, elem_id="send")
+                        send = gr.Button(prompts.ASK_BUTTON, variant="primary", scale=1, min_width=64, elem_id="send")
                 with gr.Column(scale=2, min_width=340, elem_id="cards-column"):
-                    gr.Markdown("## 引用条款", elem_classes="section-title")
+                    gr.Markdown(prompts.CITATIONS_HEADING, elem_classes="section-title")
                     cards = gr.HTML(citation_cards(None, service), elem_id="citations")
             with gr.Column(elem_id="chat-extras"):
-                gr.Examples(EXAMPLES, inputs=box, label="示例问题")
-                clear = gr.Button("新对话", size="sm", elem_id="new-chat")
-        with gr.Tab("工作人员", id="staff"):
+                gr.Examples(EXAMPLES, inputs=box, label=prompts.EXAMPLES_LABEL)
+                clear = gr.Button(prompts.NEW_CHAT, size="sm", elem_id="new-chat")
+        with gr.Tab(prompts.STAFF_TAB, id="staff"):
             hits = staff_tab(service, demo, last)
 
         def respond(question, chat_value, hist, request: gr.Request):
@@ -752,7 +748,7 @@ def build_app(service: Service):
 def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
-    p = argparse.ArgumentParser(description="泉城政策问答: chat page and JSON API")
+    p = argparse.ArgumentParser(description=f"{TITLE}: chat page and JSON API")
     p.add_argument("--host", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 7860)")
     p.add_argument("--corpus", type=Path)
@@ -765,7 +761,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         service = Service(settings)
     except RagError as exc:
-        print(f"错误 error: {exc}", file=sys.stderr)
+        print(prompts.CLI_ERROR.format(error=exc), file=sys.stderr)
         return exc.exit_code
     app = build_app(service)
     print(f"{TITLE}: http://{settings.serve.host}:{settings.serve.port}/", file=sys.stderr)

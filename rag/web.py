@@ -31,10 +31,7 @@ SECURITY_HEADERS = [(b"x-frame-options", b"SAMEORIGIN"), (b"x-content-type-optio
 _FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-port", b"forwarded",
               b"x-real-ip")
 
-STATUS_TEXT = {400: "请求内容无法解析：须为 UTF-8 编码的 JSON。", 401: "需要工作人员登录", 403: "没有权限",
-               404: "没有这个地址", 405: "不支持这种请求方式", 409: "操作冲突", 413: "内容过大", 415: "不支持的类型",
-               422: "请求内容无法处理", 429: "请求过于频繁，请稍后再试", 500: "服务器内部错误，请稍后再试",
-               503: "服务繁忙，请稍后再试"}
+STATUS_TEXT = prompts.STATUS_TEXT
 
 
 def parse_networks(spec: str) -> list:
@@ -244,7 +241,7 @@ def _chinese_errors(send, head: bool):
             status = state["start"]["status"]
             keep = [(k, v) for k, v in state["start"].get("headers", [])
                     if k.lower() in (b"retry-after", b"allow", b"www-authenticate")]
-            return await send_error(send, status, STATUS_TEXT.get(status, "请求失败"), f"http_{status}", keep, head)
+            return await send_error(send, status, STATUS_TEXT.get(status, prompts.REQUEST_FAILED), f"http_{status}", keep, head)
         await send(message)
 
     return wrapped

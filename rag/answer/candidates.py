@@ -4,16 +4,13 @@ to the question (the unit vectors the index stored at build time, against the qu
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..cite import units
-from ..text import HEADING_RE, LEAD_FURNITURE_RE, COLONS, normalize
+from ..text import HEADING_RE, LEAD_FURNITURE_RE, COLONS, drop_spaces, normalize
 from ..types import Chunk, Hit
-
-_SPACE_RE = re.compile(r"\s+")
 
 
 @dataclass
@@ -46,7 +43,7 @@ class Candidate:
         more to it ("第三十条 建立健全考核机制。") or a lead-in ending in a colon."""
         if self.index + 1 >= self.n_units:
             return False
-        body = _SPACE_RE.sub("", self.body)
+        body = drop_spaces(self.body)
         return (self.index == 0 and len(body) <= 16) or body[-1:] in COLONS
 
 
@@ -84,10 +81,10 @@ class CandidatePool:
             fallback = float(self.chunk_vectors[row] @ q) if row is not None else 0.0
             dense = [float(self.unit_vectors[row_of[(a, b)]] @ q) if (a, b) in row_of else fallback
                      for a, b, _ in spans]
-            title = normalize(_SPACE_RE.sub("", h.chunk.title or ""))
+            title = normalize(drop_spaces(h.chunk.title or ""))
             keep = [i for i, (_, _, t) in enumerate(spans)
-                    if not (title and title in normalize(_SPACE_RE.sub("", t))
-                            and len(_SPACE_RE.sub("", t)) <= len(title) + 14)] or list(range(len(spans)))
+                    if not (title and title in normalize(drop_spaces(t))
+                            and len(drop_spaces(t)) <= len(title) + 14)] or list(range(len(spans)))
             out[h.chunk.chunk_id] = [Candidate(h.chunk, h.rank, spans[i][0], spans[i][1], spans[i][2], j, len(keep),
                                                dense[i]) for j, i in enumerate(keep)]
         return out

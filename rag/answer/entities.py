@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 
-from ..text import CN_NUMERALS, ENUM_COMMA, LIST_ITEM_RE, STRUCTURAL_NUMBER_RE, normalize
+from ..text import (CN_NUMERALS, ENUM_COMMA, LIST_ITEM_RE, QUANTITY_UNIT_ALTERNATIVES, QUANTITY_UNITS,
+                    STRUCTURAL_NUMBER_RE, normalize)
 from .slots import Slot
 
 _N = rf"(?:\d+(?:\.\d+)?|[{CN_NUMERALS}千万亿半几]+)"
-_MEASURE = "个项名条次天日月年家人所处类度档倍成批户米公里平方米亩辆台件套间张份场届期级岁周小时分钟"
+_MEASURE = QUANTITY_UNITS
 _MONEY = re.compile(rf"{_N}\s*(?:多)?(?:元|万元|亿元|块|角|分钱)|免费|免收|不收费|免予收费|减半收取|收费标准")
 _DURATION = re.compile(rf"{_N}\s*(?:个)?(?:工作日|日|天|个月|月|年|小时|周|分钟)(?:内|以内|之内|以上|以下|后|前)?|当日|当天|即时|立即|长期")
 _DATE = re.compile(
@@ -44,7 +45,7 @@ RECOGNISERS: dict[Slot, re.Pattern] = {
 ENTITY_SLOTS = frozenset({Slot.MONEY, Slot.DURATION, Slot.DATE, Slot.NUMBER, Slot.WHO, Slot.PLACE})
 
 _YEAR = re.compile(r"(?<!\d)(\d{4})\s*(?:年|-|—|–|~|至)")
-_QUANTITY = re.compile(rf"(?<![\d年])(\d+(?:\.\d+)?)\s*(号线|岁|周岁|号楼|公里|米|批|届|项|条|名|户|个|次|万|亿|%)")
+_QUANTITY = re.compile(rf"(?<![\d年])(\d+(?:\.\d+)?)\s*({QUANTITY_UNIT_ALTERNATIVES})")
 _PLACE_NAME = re.compile(r"([\u4e00-\u9fff]{2,4}?)(省|市|区|县|镇|乡|街道)(?![\u4e00-\u9fff]{0,1}(?:级|域|别|内|外|委|长|政府|人民)|[民场容政值属划位块间城里])")
 _NOT_IN_NAME = "[在于到的和与及从向对给把被是为或]"
 _GENERIC_PLACE = frozenset("全市 本市 全省 本省 各区 各县 区县 市区 县区 城区 本区 辖区 全区 全县 本县 社区 街道 市级 县级 区级 "

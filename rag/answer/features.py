@@ -9,15 +9,12 @@ signals here.
 from __future__ import annotations
 
 import math
-import re
 
-from ..text import LIST_ITEM_RE, normalize
+from ..text import LIST_ITEM_RE, drop_spaces, normalize
 from . import entities
 from .candidates import Candidate
 from .frame import Part, QuestionFrame, QuestionReader
 from .slots import Slot
-
-_SPACE_RE = re.compile(r"\s+")
 
 # Slots with a recognisable mark in the answer sentence; each gets an "asked and present" feature.
 MARKED_SLOTS = (Slot.MONEY, Slot.DURATION, Slot.DATE, Slot.NUMBER, Slot.WHO, Slot.PLACE, Slot.DEFINITION,
@@ -38,7 +35,7 @@ QUESTION_FEATURES = (
 
 
 def flat(text: str) -> str:
-    return normalize(_SPACE_RE.sub("", text))
+    return normalize(drop_spaces(text))
 
 
 class Coverage:
@@ -113,7 +110,7 @@ def sentence_features(part: Part, frame: QuestionFrame, cands: list[Candidate], 
             "first": 1.0 if c.index == 0 else 0.0,
             "position": c.index / max(1, c.n_units),
             "log_len": math.log1p(len(f)) / 5.0,
-            "short": 1.0 if len(_SPACE_RE.sub("", c.body)) < 10 else 0.0,
+            "short": 1.0 if len(drop_spaces(c.body)) < 10 else 0.0,
             "clause_asked": 1.0 if part.slot is Slot.CLAUSE else 0.0,
             "reference_in_chunk": 1.0 if frame.reference and c.hit_rank == 1 else 0.0,
         }

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from ..text import ARTICLE, CN_SMALL, DOCNUM_REF, DOCNUM_RE, QUESTION_BREAKS, normalize
-from ..search.tokenize import STOPWORDS
+from ..text import (ARTICLE, CN_SMALL, COUNT_MEASURES, DOCNUM_REF, DOCNUM_RE, FOCUS_MEASURES, GOVERNING_MEASURES,
+                    MEASURE_WORDS, QUESTION_BREAKS, SEARCH_STOPWORDS, normalize)
 from . import entities
 from .slots import Cues, Slot, load_cues
 
@@ -27,10 +27,10 @@ _MARKUP_RE = re.compile(r"<[^>]{0,200}>")
 # interjections, modal particles, locatives, measure words.
 _FUNCTION_POS = set("dpcuryefq")
 # The noun an interrogative governs ("什么制度", "哪几条断层", "多少家企业") names the answer's type.
-_GOVERNED_RE = re.compile(r"(?:哪些|哪几|哪[个种类项条家位所座批]|什么|何种|多少|几)[个项类条种家位座所批名户次]?([\u4e00-\u9fff]{2,8})")
+_GOVERNED_RE = re.compile(rf"(?:哪些|哪几|哪[{MEASURE_WORDS}]|什么|何种|多少|几)[{GOVERNING_MEASURES}]?([\u4e00-\u9fff]{{2,8}})")
 _INTERROGATIVE_RE = re.compile(r"多少|几|哪|什么|何|如何|怎|是否|是不是|能不能|有没有|谁|吗|呢|啥|咋")
 # A count inside the question ("哪五项", "几个", "多少家"): not evidence.
-_COUNT_RE = re.compile(rf"(?:哪|多少|几)[{CN_SMALL}两几]?[个项类条种家位批所座名次天年处点]?")
+_COUNT_RE = re.compile(rf"(?:哪|多少|几)[{CN_SMALL}两几]?[{COUNT_MEASURES}]?")
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,7 @@ class QuestionReader:
         qwords = self.cues.question_words
         for pair in self.tokenizer.tagger().lcut(body):
             t, flag = pair.word.strip(), pair.flag
-            if not t or t in qwords or t in STOPWORDS or not re.search(r"[\w\u4e00-\u9fff]", t):
+            if not t or t in qwords or t in SEARCH_STOPWORDS or not re.search(r"[\w\u4e00-\u9fff]", t):
                 continue
             if flag[:1] in _FUNCTION_POS or (t.isdigit() and len(t) == 1):
                 continue
@@ -240,7 +240,7 @@ class QuestionReader:
         if not m:
             return None
         qwords = self.cues.question_words
-        after = re.match(r"(?:谁是|(?:多少|几|什么|哪些|哪个)[个条家名项户人次批类所座位种]?)([\u4e00-\u9fff]{2,6})", text[m.start():])
+        after = re.match(rf"(?:谁是|(?:多少|几|什么|哪些|哪个)[{FOCUS_MEASURES}]?)([\u4e00-\u9fff]{{2,6}})", text[m.start():])
         if after:
             for p in self.tokenizer.tagger().lcut(normalize(after.group(1))):
                 if (p.flag[:1] == "n" or p.flag == "vn") and len(p.word) >= 2 and p.word not in qwords:

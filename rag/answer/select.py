@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from ..text import (CLAUSE_END, COLONS, FULL_STOP, HEADING_RE, LEADING_NUMERAL_RE, LIST_ITEM_RE, is_heading,
-                    names_a_case, normalize)
+from ..text import (CLAUSE_END, COLONS, FULL_STOP, HEADING_RE, LEADING_NUMERAL_RE, LIST_ITEM_RE, QUOTED_PHRASE_RE,
+                    is_heading, names_a_case, normalize)
 from . import entities
 from .candidates import Candidate
 from .features import Coverage, flat, sentence_features
@@ -20,7 +20,6 @@ from .model import AnswerModel
 from .slots import Slot
 
 _MAX_BROUGHT = 30  # at most this many units follow a heading or lead-in (compose fits them to the budget)
-_QUOTED_RE = re.compile(r"[“\"「]([^”\"」]{2,12})[”\"」]")
 
 
 def _same(a: Candidate, b: Candidate) -> bool:
@@ -163,7 +162,7 @@ class Selector:
         ("推动办事流程集成，…" / "推动部门改革集成，…"), an enumeration inside one sentence, or the
         item lines of its clause, with the clause's lead-in."""
         keys = [k for k in (part.category,) if k]
-        for q in _QUOTED_RE.findall(part.text):
+        for q in QUOTED_PHRASE_RE.findall(part.text):
             keys += [p for p in self.cov.reader.pieces(normalize(q)) if not LEADING_NUMERAL_RE.match(p)]
         if keys:
             peers = []

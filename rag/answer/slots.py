@@ -1,8 +1,9 @@
 """Answer slots: the kind of thing a question asks for, and the versioned cue words that say so.
 
 The cues live in ``cues.json`` beside this module (data, with a version); this module only reads
-them. A part of a question gets every slot whose cue occurs in it, scanning the slots in the file's
-order and blanking each cue once a slot has claimed it (so 哪几天 is a duration, not also a list and
+them (the question words, which ask rather than name a slot, are ``rag.text.QUESTION_WORDS``). A
+part of a question gets every slot whose cue occurs in it, scanning the slots in the file's order
+and blanking each cue once a slot has claimed it (so 哪几天 is a duration, not also a list and
 a number); the first slot found is the part's primary slot, ``Slot.FACT`` when none is.
 """
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
+
+from ..text import QUESTION_WORDS
 
 CUES_FILE = Path(__file__).with_name("cues.json")
 
@@ -71,4 +74,4 @@ def load_cues(path: Path = CUES_FILE) -> Cues:
     missing = set(order) - set(slots)
     if missing:
         raise ValueError(f"{path}: slots without cues: {sorted(s.value for s in missing)}")
-    return Cues(data["version"], order, slots, frozenset(data["question_words"]))
+    return Cues(data["version"], order, slots, QUESTION_WORDS)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from .. import prompts
 from ..errors import LoadError
-from ..text import int_to_cn, is_cjk
+from ..text import drop_spaces, int_to_cn, is_cjk
 from ..types import SourceText
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def _binary_error(name: str) -> LoadError:
     return LoadError(
         f"{name}: looks like a binary file, not text (found NUL/control bytes); "
         "convert it to UTF-8 text or remove it from the corpus",
-        zh="看起来是二进制文件而不是文本，请转换为 UTF-8 文本",
+        zh=prompts.LOAD_BINARY,
     )
 
 
@@ -66,7 +67,7 @@ def _check_not_binary(data: bytes, name: str) -> None:
 def _decode_text(data: bytes, name: str) -> tuple[str, str]:
     """Decode a plain-text file strictly; newlines are left exactly as they are."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise LoadError(f"{name}: the file is UTF-16 encoded; re-save it as UTF-8", zh="文件是 UTF-16 编码，请另存为 UTF-8")
+        raise LoadError(f"{name}: the file is UTF-16 encoded; re-save it as UTF-8", zh=prompts.LOAD_UTF16)
     _check_not_binary(data, name)
     if data.startswith(codecs.BOM_UTF8):
         try:
@@ -75,7 +76,7 @@ def _decode_text(data: bytes, name: str) -> tuple[str, str]:
             raise LoadError(
                 f"{name}: starts with a UTF-8 byte-order mark but is not valid UTF-8 "
                 f"(bad byte at offset {exc.start}); re-save it as UTF-8",
-                zh="文件编码有误（不是有效的 UTF-8），请另存为 UTF-8",
+                zh=prompts.LOAD_BAD_UTF8,
             ) from exc
     try:
         return data.decode("utf-8"), "utf-8"
@@ -88,7 +89,7 @@ def _decode_text(data: bytes, name: str) -> tuple[str, str]:
     if text is not None and _plausible_chinese(text):
         return text, "gb18030"
     raise LoadError(f"{name}: cannot decode the text as UTF-8 or GB18030; re-save it as UTF-8",
-                    zh="无法按 UTF-8 或 GB18030 解码，请另存为 UTF-8")
+                    zh=prompts.LOAD_UNDECODABLE)
 
 
 _PAGE_NO_RE = re.compile(r"^(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*[/，,]?\s*共\s*\d{1,4}\s*页)?|"
@@ -108,7 +109,7 @@ def strip_page_furniture(pages: list[str]) -> list[str]:
         edges.append(sorted(set(idx[:FURNITURE_EDGE] + idx[-FURNITURE_EDGE:])))
 
     def key(line: str) -> str:
-        return re.sub(r"\d+", "#", re.sub(r"\s+", "", line))
+        return re.sub(r"\d+", "#", drop_spaces(line))
 
     seen: dict[str, int] = {}
     for lines, idx in zip(split, edges):
@@ -134,7 +135,7 @@ def _read_pdf(data: bytes, name: str) -> tuple[str, str]:
         from pypdf import PdfReader
     except ImportError as exc:
         raise LoadError(f"{name}: reading PDF files needs pypdf; run `pip install pypdf`",
-                        zh="服务器缺少读取 PDF 的组件（pypdf），请联系管理员") from exc
+                        zh=prompts.LOAD_NO_PYPDF) from exc
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
@@ -143,14 +144,14 @@ def _read_pdf(data: bytes, name: str) -> tuple[str, str]:
         raise LoadError(
             f"{name}: cannot read the PDF ({exc}); the file is damaged or encrypted; "
             "re-export it from the original or remove it from the corpus",
-            zh="无法读取该 PDF（文件已损坏或已加密），请从原件重新导出",
+            zh=prompts.LOAD_BAD_PDF,
         ) from exc
     text = "\n\n".join(strip_page_furniture(pages))
     if not text.strip():
         raise LoadError(
             f"{name}: the PDF has no text layer (scanned images?); run OCR on it first "
             "(e.g. ocrmypdf) and index the result",
-            zh="该 PDF 没有文字层（可能是扫描件），请先做文字识别（OCR）再上传",
+            zh=prompts.LOAD_SCANNED_PDF,
         )
     return text, "pdf"
 
@@ -236,7 +237,7 @@ def _read_docx(data: bytes, name: str) -> tuple[str, str]:
         from docx.table import Table
     except ImportError as exc:
         raise LoadError(f"{name}: reading DOCX files needs python-docx; run `pip install python-docx`",
-                        zh="服务器缺少读取 Word 文件的组件（python-docx），请联系管理员") from exc
+                        zh=prompts.LOAD_NO_DOCX) from exc
     try:
         document = docx.Document(io.BytesIO(data))
         numbering = _WordNumbering(document)
@@ -261,7 +262,7 @@ def _read_docx(data: bytes, name: str) -> tuple[str, str]:
         raise LoadError(
             f"{name}: cannot read the DOCX ({exc}); the file is damaged or not a Word 2007+ document; "
             "re-save it as .docx or remove it from the corpus",
-            zh="无法读取该 Word 文件（已损坏或不是 Word 2007 及以上的 .docx），请另存为 .docx",
+            zh=prompts.LOAD_BAD_DOCX,
         ) from exc
     return "\n\n".join(blocks), "docx"
 
@@ -362,7 +363,7 @@ def _decode_html(data: bytes, name: str) -> str:
         except (LookupError, UnicodeDecodeError):
             continue
     raise LoadError(f"{name}: cannot decode the HTML as {', '.join(candidates)}; re-save it as UTF-8",
-                    zh="无法解码该网页文件，请另存为 UTF-8")
+                    zh=prompts.LOAD_BAD_HTML)
 
 
 def _read_html(data: bytes, name: str) -> tuple[str, str]:
@@ -410,18 +411,18 @@ def read_source(path: Path, root: Path | None = None) -> SourceText:
         raise LoadError(
             f"{name}: unsupported file type {suffix or '(no extension)'}; supported: "
             f"{', '.join(SUPPORTED)}; convert it or remove it from the corpus",
-            zh=f"不支持的文件类型（支持 {'、'.join(s.lstrip('.') for s in SUPPORTED)}）",
+            zh=prompts.LOAD_UNSUPPORTED.format(types="、".join(s.lstrip(".") for s in SUPPORTED)),
         )
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise LoadError(f"{name}: cannot read the file ({exc.strerror}); check that it exists and is readable",
-                        zh="无法打开文件") from exc
+                        zh=prompts.LOAD_CANNOT_OPEN) from exc
     if not data.strip():
-        raise LoadError(f"{name}: the file is empty; nothing to index", zh="文件为空")
+        raise LoadError(f"{name}: the file is empty; nothing to index", zh=prompts.LOAD_EMPTY)
     text, encoding = _READERS[suffix](data, name)
     if not text.strip():
-        raise LoadError(f"{name}: the file is empty; nothing to index", zh="文件为空")
+        raise LoadError(f"{name}: the file is empty; nothing to index", zh=prompts.LOAD_EMPTY)
     return SourceText(source=name, text=text, encoding=encoding, sha256=hashlib.sha256(data).hexdigest())
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import prompts
 from ..chunk import chunk_source
 from ..config import Settings
 from ..errors import IndexStateError, RagError
@@ -168,11 +169,11 @@ def build_index(
     paths = [Path(p) for p in (paths or [settings.corpus_dir])]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        raise RagError(f"没有这些文件或文件夹，无法建立索引：{', '.join(missing)}")
+        raise RagError(prompts.INDEX_PATHS_MISSING.format(paths=", ".join(missing)))
     corpus_root = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
     sources, problems = load_corpus(paths, root=corpus_root)
     if not sources:
-        raise RagError(f"{', '.join(map(str, paths))} 中没有可读取的文件，无法建立索引")
+        raise RagError(prompts.INDEX_NOTHING_READABLE.format(paths=", ".join(map(str, paths))))
     embedder = embedder or load_embedder(settings.index.embedder, settings.index.embed_batch_size)
     prev = None if full else _previous(settings)
     if prev is not None and prev.manifest["embedder"]["name"] != embedder.name:
@@ -199,7 +200,7 @@ def build_index(
     # or the sentence half of a file, takes its real share of it.
     plans = []
     for k, src in enumerate(sources):
-        say(0.05 * k / len(sources), f"切分文件 {k + 1}/{len(sources)}：{src.source}")
+        say(0.05 * k / len(sources), prompts.STAGE_SPLITTING.format(k=k + 1, n=len(sources), source=src.source))
         old = prev_files.get(src.source)
         same = bool(prev and old and old["sha256"] == src.sha256)
         # The previous build holds every chunk of an unchanged file, unless it dropped some as
@@ -226,12 +227,12 @@ def build_index(
         def on_batch(n: int, of: int, embedded: int) -> None:
             nonlocal done
             done += embedded
-            say(0.05 + 0.85 * done / max(total, 1), f"{src}：{what} {n}/{of}")
+            say(0.05 + 0.85 * done / max(total, 1), prompts.STAGE_EMBEDDING.format(source=src, what=what, n=n, of=of))
         return on_batch
 
     batch = settings.index.embed_batch_size
     for k, (src, same, have, cs, dropped, fresh, units_plan) in enumerate(plans):
-        say(0.05 + 0.85 * done / max(total, 1), f"处理文件 {k + 1}/{len(sources)}：{src.source}")
+        say(0.05 + 0.85 * done / max(total, 1), prompts.STAGE_FILE.format(k=k + 1, n=len(sources), source=src.source))
         vecs = np.zeros((len(cs), embedder.dim), dtype=np.float32)
         units_of: dict[int, list[tuple[int, int, np.ndarray]]] = {}  # chunk j -> (start, end, vector)
         for j, c in enumerate(cs):
@@ -242,10 +243,10 @@ def build_index(
         if fresh:
             new = [cs[j] for j in fresh]
             new_vecs = _embed_batches(embedder, [passage_text(c, settings) for c in new], batch,
-                                      tick(src.source, "片段"))
+                                      tick(src.source, prompts.EMBEDDING_CHUNKS))
             spans, uvecs, n_embedded = _embed_units(
                 units_plan, new_vecs, embedder, 0,
-                lambda texts, src=src: _embed_batches(embedder, texts, batch, tick(src.source, "句子")))
+                lambda texts, src=src: _embed_batches(embedder, texts, batch, tick(src.source, prompts.EMBEDDING_SENTENCES)))
             vecs[fresh] = new_vecs
             for (r, a, b), v in zip(spans, uvecs):
                 units_of.setdefault(fresh[r], []).append((a, b, v))
@@ -268,7 +269,7 @@ def build_index(
     unit_vectors = np.stack(unit_rows).astype(np.float32) if unit_rows else np.zeros(
         (0, embedder.dim), dtype=np.float32)
 
-    say(0.9, "建立关键词索引")
+    say(0.9, prompts.STAGE_KEYWORDS)
     terms = corpus_terms(c.text for c in chunks)
     tokenizer = Tokenizer(terms)
     bm25 = BM25.build([tokenizer.tokens(passage_text(c, settings)) for c in chunks])
@@ -276,7 +277,7 @@ def build_index(
     report.faiss_type = faiss_type(dense)
     report.chunks = len(chunks)
 
-    say(0.95, "写入索引")
+    say(0.95, prompts.STAGE_WRITING)
     raws = {src.source: src.text for src in sources}
     built = Index(root, {}, chunks, vectors, dense, bm25, tokenizer, raws, unit_spans, unit_vectors)
     live, manifest = _write(root, settings, embedder, built, files, problems)
@@ -284,10 +285,10 @@ def build_index(
     report.directory = live
     # The local build is the source of truth; the vector store is brought to match it without
     # embedding anything again (for FAISS the build is the store).
-    say(0.97, "同步向量库")
+    say(0.97, prompts.STAGE_VECTOR_STORE)
     report.store = open_store(settings, prev).sync(built)
     report.seconds = time.perf_counter() - t0
-    say(1.0, "完成")
+    say(1.0, prompts.STAGE_DONE)
     return report
 
 

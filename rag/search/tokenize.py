@@ -9,16 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..text import DOCNUM_RE, PAREN_CN, normalize, normalize_doc_number
+from ..text import (ABBREVIATION_RE, DOCNUM_RE, PAREN_CN, QUOTED_TERM_RE, SEARCH_STOPWORDS, drop_spaces, normalize,
+                    normalize_doc_number)
 
-STOPWORDS = frozenset(
-    "的 了 是 在 和 与 及 或 等 吗 呢 吧 啊 呀 么 什么 哪 哪些 哪个 哪几 几 怎么 怎样 如何 多少 为 对 "
-    "把 被 就 都 也 还 要 会 能 可以 有 没有 我 我们 你 你们 他 她 它 这 那 这个 那个 一个 上 下 中 里 "
-    "请问 一下 是否 是不是".split()
-)
-_QUOTED_RE = re.compile(r"[“\"「]([\u4e00-\u9fffA-Za-z0-9·]{2,10})[”\"」]")
-# "（以下简称市城管局）": the short name a document gives itself for a body or a term.
-_ABBREV_RE = re.compile(r"以下简称[“\"「]?([\u4e00-\u9fffA-Za-z0-9]{2,10})")
 _ROAD_RE = re.compile(PAREN_CN + r"\s*([\u4e00-\u9fff]{2,8}?(?:路|街|巷|大道|大街))。")
 _PLACE_RE = re.compile(r"位于([\u4e00-\u9fff]{2,6}?区)([\u4e00-\u9fff]{2,4}?街道)")
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
@@ -29,9 +22,9 @@ def corpus_terms(texts: Iterable[str]) -> list[str]:
     short names a document defines (以下简称…), road and place names."""
     terms: set[str] = set()
     for t in texts:
-        flat = re.sub(r"\s+", "", t)
-        terms.update(m.group(1) for m in _QUOTED_RE.finditer(flat))
-        terms.update(m.group(1) for m in _ABBREV_RE.finditer(flat))
+        flat = drop_spaces(t)
+        terms.update(m.group(1) for m in QUOTED_TERM_RE.finditer(flat))
+        terms.update(m.group(1) for m in ABBREVIATION_RE.finditer(flat))
         terms.update(m.group(1) for m in _ROAD_RE.finditer(flat))
         for m in _PLACE_RE.finditer(flat):
             terms.update((m.group(1), m.group(2)))
@@ -82,7 +75,7 @@ class Tokenizer:
         body = DOCNUM_RE.sub(" ", text)
         for w in self.sub_words(normalize(body)):
             w = w.strip()
-            if not w or w in STOPWORDS or not _TOKEN_OK.search(w):
+            if not w or w in SEARCH_STOPWORDS or not _TOKEN_OK.search(w):
                 continue
             out.append(w)
         return out

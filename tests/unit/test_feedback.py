@@ -11,7 +11,8 @@ def test_feedback_export_is_csv_in_chinese_with_every_column(tmp_path):
     import csv
     import io
 
-    from rag.feedback import COLUMNS, CSV_FIELDS, CSV_HEADERS, FeedbackStore
+    from rag.feedback import COLUMNS, CSV_FIELDS, FeedbackStore
+    from rag.prompts import FEEDBACK_CSV_HEADERS as CSV_HEADERS
 
     store = FeedbackStore(tmp_path / "fb.sqlite", 2000)
     record = {"question": "问，\"引号\"", "answer": "答[1]", "refused": False,

@@ -1,0 +1,49 @@
+"""eval.census (issue 22): it runs on the repository, reports every section, and is not blind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+from eval import census
+
+SECTIONS = ("## Module sizes", "Largest classes:", "Largest functions:", "## Rule definitions",
+            "## Phrases: Chinese string literals", "Written in more than one place:", "## clean( call sites",
+            "## Hand-set numbers in rag/answer/", "## Modules a question passes through",
+            "From the page (rag/ui.py):", "From /api/ask (rag/api.py):")
+
+
+def test_the_census_reports_every_section_and_is_deterministic():
+    run = subprocess.run([sys.executable, "-m", "eval.census"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    for heading in SECTIONS:
+        assert heading in run.stdout, heading
+    for rule in census.RULES:
+        assert f"| {rule} |" in run.stdout
+    assert run.stdout == census.report(ROOT)
+
+
+def test_each_shared_rule_is_defined_in_rag_text_only():
+    found = census.rule_definitions(ROOT)
+    assert set(found) == set(census.RULES)
+    assert {rule: [w for w in where if not w.startswith("rag/text.py:")] for rule, where in found.items()} == {
+        rule: [] for rule in census.RULES}
+
+
+def test_the_census_finds_each_rule_and_phrase_where_one_is_written(tmp_path):
+    (tmp_path / "rag").mkdir()
+    (tmp_path / "rag" / "bad.py").write_text(
+        'import re\n'
+        'MARK = re.compile(r"\\[(\\d{1,2})\\]")\n'
+        'SPACE = re.compile(r"\\s+")\n'
+        'QUOTED = re.compile(r"[“\\"「]([^”\\"」]{2,12})[”\\"」]")\n'
+        'COUNT = re.compile(r"几[个项类条种家]?")\n'
+        'STOP = "的 了 吗 呢 吧 什么 怎么 请问 我 你".split()\n'
+        'BUSY = "索引正在更新，请稍候"\n'
+        'AGAIN = "索引正在更新，请稍候"\n', encoding="utf-8")
+    found = census.rule_definitions(tmp_path)
+    assert {rule: len(found.get(rule, [])) for rule in census.RULES} == dict.fromkeys(census.RULES, 1)
+    phrases = census.phrases(tmp_path)
+    assert [text for _, text in phrases["rag/bad.py"]].count("索引正在更新，请稍候") == 2
