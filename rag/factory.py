@@ -75,7 +75,7 @@ def make_answerer(settings: Settings, index, chat=None, query_vector=None):
     extractive = make_extractive(settings, index, query_vector)
     if kind == "extractive":
         return extractive
-    from .llm import LLMAnswerer
+    from .answer.llm import LLMAnswerer
 
     return LLMAnswerer(chat or LLMAnswerer.chat_model(settings.llm), index.raws, settings.llm,
                        gate=extractive if settings.llm.gate else None)

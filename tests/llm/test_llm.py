@@ -16,7 +16,7 @@ from rag import prompts
 from rag.cite import verify
 from rag.config import LLMSettings
 from rag.factory import open_qa
-from rag.llm import LLMAnswerer
+from rag.answer.llm import LLMAnswerer
 from rag.prompts import UNSUPPORTED_FLAG
 from rag.qa import QA
 from rag.types import Refusal

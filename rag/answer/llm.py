@@ -16,11 +16,11 @@ import re
 import time
 from collections.abc import Iterator
 
-from . import prompts
-from .cite import make_citation, sentences
-from .text import COMMAS, FULL_STOP, LOOSE_MARK_RE, LOOSE_MARKED_SENTENCE_RE, SEMICOLONS, STOPS, STOPS_ASCII
-from .config import LLMSettings
-from .types import Answer, Citation, Hit, LLMTrace, Refusal, Trace
+from .. import prompts
+from ..cite import make_citation, sentences
+from ..config import LLMSettings
+from ..text import COMMAS, FULL_STOP, LOOSE_MARK_RE, LOOSE_MARKED_SENTENCE_RE, SEMICOLONS, STOPS, STOPS_ASCII
+from ..types import Answer, Citation, Hit, LLMTrace, Refusal, Trace
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +132,10 @@ class LLMAnswerer:
         return final
 
     def stream(self, question: str, hits: list[Hit], frame=None, part_hits=None) -> Iterator[str | Answer]:
-        """The model reads ``hits`` (every asked part's retrievals merged, in turn); ``part_hits`` are
+        """Yield the model's text as it arrives, then the verified Answer (whose text replaces it).
+
+        The model reads ``hits`` (every asked part's retrievals merged, in turn); ``part_hits`` are
         not read apart: one call answers every part."""
-        """Yield the model's text as it arrives, then the verified Answer (whose text replaces it)."""
         hits = list(hits)
         if not hits:
             yield self._refuse(question, hits, Refusal.NO_EVIDENCE)
