@@ -6,18 +6,25 @@ eval call (built by ``rag.factory.open_qa``).
 from __future__ import annotations
 
 import time
-from itertools import zip_longest
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import replace
+from itertools import zip_longest
+from typing import TYPE_CHECKING
 
 from . import prompts
 from .cite import keep_verified, make_citation, renumber, sentences, span_cleaning
 from .config import Settings
-from .conversation import resolve
+from .conversation import Resolved, resolve
 from .ingest.clean import clean
 from .text import CONTROL_RE, INVISIBLE_RE, LIST_ITEM_RE, SURROGATE_RE, list_items, question_tail
 from .types import Answer, Chunk, Hit, Refusal, Trace
+
+if TYPE_CHECKING:
+    # NOTE: types only: importing rag.answer at run time would load the extractive answerer (numpy)
+    # into every importer of rag.qa.
+    from .answer.frame import QuestionFrame
+    from .answer.protocol import Answerer
 
 
 def _interleave(lists: list[list[Hit]]) -> list[Hit]:
@@ -49,14 +56,14 @@ class QA:
 
     Args:
         retriever: a ``rag.search.retrieve.Retriever``.
-        answerer: anything with ``answer(question, hits, frame, part_hits) -> Answer``, ``name`` and
-            ``version`` (and ``stream`` to stream). ``hits`` are every part's retrievals merged;
-            ``part_hits`` each part's own (None for a question of one part).
+        answerer: an ``Answerer`` (``rag.answer.protocol``): ``answer(question, hits, frame, part_hits)``,
+            ``name`` and ``version``; a ``StreamingAnswerer`` also streams. ``hits`` are every part's
+            retrievals merged; ``part_hits`` each part's own (None for a question of one part).
         settings: limits, retrieval depth; their ``answer_hash()`` is stamped on every answer.
         reader: a ``QuestionReader`` (the frame of parts); without one a question is one part.
     """
 
-    def __init__(self, retriever, answerer, settings: Settings, reader=None):
+    def __init__(self, retriever, answerer: Answerer, settings: Settings, reader=None):
         self.retriever = retriever
         self.answerer = answerer
         # Reads a question once into its frame of parts, for retrieval and the answerer alike.
@@ -98,6 +105,7 @@ class QA:
 
     def ask_stream(self, question: str, history=None) -> Iterator[str | Answer]:
         """Yield text pieces as they are produced, then the final Answer."""
+        # A StreamingAnswerer (checked by the method alone: rag.answer is not imported here).
         streaming = hasattr(self.answerer, "stream")
         answer = None
         for piece in self._run(question, history, stream=streaming):
@@ -112,48 +120,75 @@ class QA:
         yield answer
 
     def _run(self, question, history, stream: bool) -> Iterator[str | Answer]:
-        """The one pipeline: input safety, follow-up resolution, retrieval, answering (streamed text
-        pieces when the answerer streams), the final citation check; the Answer comes last."""
+        """The one pipeline: sanitize -> frame -> retrieve -> answer (streamed text pieces when the
+        answerer streams) -> check; the Answer comes last."""
         t0 = time.perf_counter()
         q, notices = sanitize(question, self.settings.answer.max_question_chars)
         if not q:
-            yield Answer(question or "", prompts.EMPTY_QUESTION, [], [], refused=True, notices=notices,
-                         trace=self._stamp(Trace(refusal=Refusal.EMPTY_QUESTION), q))
+            yield self._empty(question, q, notices)
             return
         resolved = resolve(q, history)
-        # What the answerer reads (and the embedder embeds): a long message's closing sentences.
-        focus = question_tail(resolved.question, self.settings.retrieval.question_focus_chars)
+        focus, frame, parts, cut = self._frame(resolved.question)
+        hits, part_hits = self._retrieve(resolved, parts)
+        t1 = time.perf_counter()
+        answer = yield from self._answer(resolved, history, focus, hits, frame, part_hits, stream)
+        answer = self._final_check(answer)
+        yield self._finish(answer, q, resolved, notices + cut, (t0, t1))
+
+    def _empty(self, question: str | None, q: str, notices: list[str]) -> Answer:
+        """The reply to a question that is empty once sanitized."""
+        return Answer(question or "", prompts.EMPTY_QUESTION, [], [], refused=True, notices=notices,
+                      trace=self._stamp(Trace(refusal=Refusal.EMPTY_QUESTION), q))
+
+    def _frame(self, question: str) -> tuple[str, QuestionFrame | None, tuple, list[str]]:
+        """The question's focus (a long message's closing sentences: what the answerer reads and the
+        embedder embeds), its frame of parts, the parts kept (at most max_parts) and a notice if some
+        were cut."""
+        focus = question_tail(question, self.settings.retrieval.question_focus_chars)
         frame = self.reader.read(focus) if self.reader is not None else None
         parts = frame.parts[: self.settings.answer.max_parts] if frame is not None else ()
+        cut = []
         if frame is not None and len(frame.parts) > len(parts):
-            notices.append(prompts.TOO_MANY_PARTS_NOTICE.format(n=len(parts)))
+            cut.append(prompts.TOO_MANY_PARTS_NOTICE.format(n=len(parts)))
+        return focus, frame, parts, cut
+
+    def _retrieve(self, resolved: Resolved, parts: tuple) -> tuple[list[Hit], list[list[Hit]] | None]:
+        """The hits for the whole question, and each part's own hits for a question of several parts
+        (None otherwise)."""
         if len(parts) > 1 and not resolved.item:
             # Every asked part is retrieved on its own, beside the whole question (a clause that answers
             # several parts at once): each part's evidence is its own hits and the question's, in turn.
             whole = self.search(resolved.question)
             part_hits = [_interleave([self.search(p.query), whole]) for p in parts]
-            hits = _interleave([whole] + part_hits)
-        else:
-            part_hits = None
-            hits = self.search(resolved.question)  # keyword search reads all of it
-        t1 = time.perf_counter()
+            return _interleave([whole] + part_hits), part_hits
+        return self.search(resolved.question), None  # keyword search reads all of it
+
+    def _answer(self, resolved: Resolved, history, focus: str, hits: list[Hit], frame, part_hits,
+                stream: bool) -> Generator[str, None, Answer]:
+        """The answerer's Answer (its text pieces yielded first when streaming), or for "那第二项呢？"
+        the item picked from an earlier list answer."""
         if resolved.item and resolved.refers_to is not None:
             listed = history[resolved.refers_to][1]
             if listed is None:
                 # Only the earlier question is known (a client sent history, not a conversation id): its
                 # list is taken from what that question retrieves, without answering it again.
                 listed = self._retrieved_as_cited(resolved.question, hits)
-            answer = self._pick_item(resolved.question, listed, resolved.item)
-        elif stream:
-            answer = None
-            for piece in self.answerer.stream(focus, hits, frame, part_hits):
-                if isinstance(piece, Answer):
-                    answer = piece
-                else:
-                    yield piece
-        else:
-            answer = self.answerer.answer(focus, hits, frame, part_hits)
-        answer = self._final_check(answer)
+            return self._pick_item(resolved.question, listed, resolved.item)
+        if not stream:
+            return self.answerer.answer(focus, hits, frame, part_hits)
+        answer = None
+        for piece in self.answerer.stream(focus, hits, frame, part_hits):
+            if isinstance(piece, Answer):
+                answer = piece
+            else:
+                yield piece
+        return answer
+
+    def _finish(self, answer: Answer, q: str, resolved: Resolved, notices: list[str],
+                started: tuple[float, float]) -> Answer:
+        """The checked answer as the user sees it: the question as asked, notices (sanitizing, parts
+        cut, follow-up resolution) before the answerer's own, trace stamped, timings."""
+        t0, t1 = started
         answer.question = q
         if resolved.item and resolved.refers_to is not None:
             notices.append(prompts.RESOLVED_ITEM_NOTICE.format(question=resolved.question, n=resolved.item))
@@ -165,7 +200,7 @@ class QA:
         self._stamp(answer.trace, resolved.question)
         answer.trace.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "answer": round((t2 - t1) * 1000, 2),
                                    "total": round(answer.latency_ms, 2)}
-        yield answer
+        return answer
 
     def _stamp(self, trace: Trace, resolved: str) -> Trace:
         trace.answerer = trace.answerer or self.answerer.name
