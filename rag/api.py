@@ -96,35 +96,6 @@ class LoginBody(BaseModel):
     password: str
 
 
-class RateLimiter:
-    """Token bucket per client: ``per_minute`` questions a minute on average, ``burst`` at once.
-    Idle clients are forgotten, so memory stays bounded."""
-
-    def __init__(self, per_minute: int, burst: int, clock=time.monotonic):
-        self.rate = per_minute / 60.0
-        self.burst = max(1, burst)
-        self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> float:
-        """0 when the request may go, else the seconds to wait."""
-        if self.rate <= 0:
-            return 0.0
-        now = self.clock()
-        with self._lock:
-            tokens, at = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(self.burst, tokens + (now - at) * self.rate)
-            if len(self._buckets) > 10 * 1024:
-                full = self.burst / self.rate
-                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full}
-            if tokens < 1:
-                self._buckets[key] = (tokens, now)
-                return (1 - tokens) / self.rate
-            self._buckets[key] = (tokens - 1, now)
-            return 0.0
-
-
 def client_key(request) -> str:
     """The client's address: the TCP peer, or what a trusted proxy forwarded (``web.Edge`` decides)."""
     client = getattr(request, "client", None)
@@ -260,8 +231,8 @@ def create_api(service: Service, title: str) -> FastAPI:
     serve = service.settings.serve
     # No public docs: FastAPI's /docs and /openapi.json list every staff route (serve.api_docs below).
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
-    limiter = RateLimiter(serve.rate_limit_per_minute, serve.rate_limit_burst)
-    app.state.limiter = limiter
+    # One limit for every way of asking (the page and Gradio's /ask share it): the service's.
+    limiter = app.state.limiter = service.limiter
     app.add_middleware(UploadGuard, service=service, paths=("/api/documents",))
     app.add_middleware(Edge, trusted_proxies=serve.trusted_proxies)
 

@@ -192,6 +192,7 @@ def render_answer(answer, related: int) -> str:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .conversation import ConversationStore
     from .factory import open_qa
     from .record import answer_record
 
@@ -199,10 +200,13 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.replace(answerer="llm")
     ensure_index(settings)
     qa = open_qa(settings)
-    history: list = []
+    # The questions are one conversation, taken turn by turn as the page and the API take theirs.
+    conversations = ConversationStore(settings)
+    cid = None
     for i, question in enumerate(args.questions):
-        answer = qa.ask(question, history)
-        history.append((answer.trace.resolved_question or question, answer))
+        for piece in conversations.turn(qa.ask_stream, question, cid):
+            turn = piece
+        cid, answer = turn
         if args.json:
             print(json.dumps(answer_record(answer, i + 1), ensure_ascii=False))
         else:

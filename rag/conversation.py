@@ -16,8 +16,11 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from collections.abc import Callable, Iterator
+
+from . import prompts
 from .text import LIST_ITEM_RE, ORDINAL_REF_RE, cn_to_int, list_items
-from .types import Answer
+from .types import Answer, Refusal
 
 _DEMONSTRATIVE_RE = re.compile(
     r"(?:这个|那个|这份|那份|该|本|上述|此|这一|这项|那项|其)\s*(办法|方案|规划|通知|文件|规定|政策|意见|名单|条款|规划|项目|工程|措施)"
@@ -185,6 +188,35 @@ class ConversationStore:
             self._items[cid] = (now, turns)
             self._items.move_to_end(cid)
 
+    def turn(self, ask_stream: Callable[[str, list], Iterator[str | Answer]], question: str,
+             cid: str | None = None, history: list[str] | None = None) -> Iterator[str | tuple[str, Answer]]:
+        """One turn of a conversation, the same for the page, ``/api/ask``, Gradio's ``/ask`` and the
+        CLI: the follow-up is resolved against the stored turns (never answered again), the answer
+        streams, and the turn is stored (bounded; an empty question is not a turn). Without an id, or
+        with an expired one (then with a notice), a new conversation starts; ``history`` (earlier
+        questions an older client sends) then only helps resolve the follow-up. Yields the answer's
+        text pieces, then (conversation id, Answer)."""
+        turns = self.turns(cid) if cid else None
+        notice = None
+        if turns is None:
+            notice = prompts.CONVERSATION_EXPIRED if cid else None
+            cid = self.new()
+            turns = [(q, None) for q in history or []]
+        answer = None
+        for piece in ask_stream(question, turns):
+            if isinstance(piece, Answer):
+                answer = piece
+            else:
+                yield piece
+        if notice:
+            answer.notices = [notice] + list(answer.notices)
+        if answer.trace.refusal is not Refusal.EMPTY_QUESTION:
+            try:
+                self.append(cid, answer.trace.resolved_question or answer.question, answer)
+            except KeyError:  # expired while this question was answered: the next turn starts anew
+                pass
+        yield cid, answer
+
     def __len__(self) -> int:
         with self._lock:
             self._expire(self._clock())
@@ -197,3 +229,32 @@ class ConversationStore:
             if now - last < self.ttl_s:
                 break
             del self._items[cid]
+
+
+class RateLimiter:
+    """Token bucket per client: ``per_minute`` questions a minute on average, ``burst`` at once.
+    Idle clients are forgotten, so memory stays bounded."""
+
+    def __init__(self, per_minute: int, burst: int, clock=time.monotonic):
+        self.rate = per_minute / 60.0
+        self.burst = max(1, burst)
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> float:
+        """0 when the request may go, else the seconds to wait."""
+        if self.rate <= 0:
+            return 0.0
+        now = self.clock()
+        with self._lock:
+            tokens, at = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            if len(self._buckets) > 10 * 1024:
+                full = self.burst / self.rate
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full}
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                return (1 - tokens) / self.rate
+            self._buckets[key] = (tokens - 1, now)
+            return 0.0

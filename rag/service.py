@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import prompts
 from .config import Settings
-from .conversation import ConversationStore
+from .conversation import ConversationStore, RateLimiter
 from .documents import DocumentStore
 from .errors import RagError, UploadRefused
 from .factory import open_qa
@@ -55,6 +55,8 @@ class Service:
         self.audit = AuditLog(data / "audit.jsonl")
         self.docs = DocumentStore(settings, self.audit)
         self.conversations = ConversationStore(settings)
+        # Questions per client, for every way of asking over the web (the API, the page, Gradio's /ask).
+        self.limiter = RateLimiter(settings.serve.rate_limit_per_minute, settings.serve.rate_limit_burst)
         self.started_at = time.time()
         self.answered = 0  # questions answered since start (health; shows nothing is answered twice)
         self._count_lock = threading.Lock()
@@ -83,28 +85,18 @@ class Service:
         with self._count_lock:
             self.answered += 1
 
+    def converse_stream(self, question: str, conversation_id: str | None = None,
+                        history: list[str] | None = None) -> Iterator[str | tuple[str, Answer]]:
+        """One turn of a stored conversation (``ConversationStore.turn``): text pieces, then
+        (conversation id, Answer)."""
+        yield from self.conversations.turn(self.ask_stream, question, conversation_id, history)
+
     def converse(self, question: str, conversation_id: str | None = None,
                  history: list[str] | None = None) -> tuple[str, Answer]:
-        """One turn of a stored conversation: the follow-up is resolved against the stored turns, which
-        are never answered again. Without an id (or with an expired one) a new conversation starts;
-        ``history`` (earlier questions sent by older clients) then only helps resolve the follow-up."""
-        store = self.conversations
-        turns = store.turns(conversation_id) if conversation_id else None
-        notice = None
-        if turns is None:
-            if conversation_id:
-                notice = prompts.CONVERSATION_EXPIRED
-            conversation_id = store.new()
-            turns = [(q, None) for q in history or []]
-        answer = self.ask(question, turns)
-        if notice:
-            answer.notices = [notice] + list(answer.notices)
-        if answer.trace.refusal is not Refusal.EMPTY_QUESTION:
-            try:
-                store.append(conversation_id, answer.trace.resolved_question or answer.question, answer)
-            except KeyError:  # expired while this question was answered: the next turn starts anew
-                pass
-        return conversation_id, answer
+        """One turn of a stored conversation: (conversation id, Answer)."""
+        for piece in self.converse_stream(question, conversation_id, history):
+            last = piece
+        return last
 
     # --- what the page shows -----------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from . import prompts
-from .api import LoginThrottled, RateLimiter, UploadGuard, client_key, create_api, staff_name
+from .api import LoginThrottled, UploadGuard, client_key, create_api, staff_name
 from .cite import quoted_section
 from .config import Settings
 from .documents import DocumentStore
@@ -351,31 +351,26 @@ def welcome(service: Service) -> str:
 
 # --- what each control does (plain functions over the service; the page only wires them) ----------
 
-def chat_steps(service: Service, question: str | None, chat_value: list, hist: list):
-    """One turn of the chat: yields (chat messages, history, final Answer or None) as the answer streams.
-
-    The user's text is escaped and cut for display; the final bubble is ``answer_markdown``. An empty
-    question is not added to the conversation's history.
-    """
+def chat_steps(service: Service, question: str | None, chat_value: list, cid: str | None):
+    """One turn of the chat: yields (chat messages, conversation id, final Answer or None) as the
+    answer streams. The page keeps only the conversation's id; its turns, their bounds and follow-up
+    resolution are the service's (``ConversationStore.turn``), as for ``/api/ask``. The user's text is
+    escaped and cut for display; the final bubble is ``answer_markdown``."""
     chat_value = list(chat_value or [])
     shown_q = (question or "")[: service.settings.serve.max_shown_chars]
     chat_value.append({"role": "user", "content": esc(shown_q)})
     chat_value.append({"role": "assistant", "content": ""})
-    yield chat_value, hist, None
-    answer = None
+    yield chat_value, cid, None
     shown = ""
-    for piece in service.ask_stream(question or "", hist):
-        if isinstance(piece, Answer):
-            answer = piece
+    for piece in service.converse_stream(question or "", cid):
+        if isinstance(piece, tuple):
+            cid, answer = piece
         else:
             shown += piece
             chat_value[-1] = {"role": "assistant", "content": esc(shown)}
-            yield chat_value, hist, None
+            yield chat_value, cid, None
     chat_value[-1] = {"role": "assistant", "content": answer_markdown(answer)}
-    if answer.text != prompts.EMPTY_QUESTION:
-        keep = service.settings.serve.max_history_turns
-        hist = (list(hist) + [(answer.trace.resolved_question or answer.question, answer)])[-keep:]
-    yield chat_value, hist, answer
+    yield chat_value, cid, answer
 
 
 def feedback_message(service: Service, answer: Answer | None, label: str | None, note: str | None) -> str:
@@ -649,12 +644,13 @@ def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
     return hits
 
 
-def build_blocks(service: Service, limiter: RateLimiter | None = None) -> gr.Blocks:
+def build_blocks(service: Service) -> gr.Blocks:
     """The page: the citizens' chat tab and the staff tab, each control wired to a function above.
-    ``limiter``: the API's per-client question limit, shared by the page."""
+    Questions are limited per client by the service's limiter, shared with the API."""
+    limiter = service.limiter
     # Gradio's temporary files (staff uploads, the feedback CSV) are deleted an hour after they were made.
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
-        history = gr.State([])  # [(standalone question, Answer)]
+        history = gr.State(None)  # the conversation's id (its turns are the service's)
         last = gr.State(None)  # the last Answer, for the staff view and feedback
         # The page's one h1, above both tabs (the staff tab is a page of its own to a screen reader).
         gr.Markdown(f"# {TITLE}", elem_id="page-title")
@@ -683,7 +679,7 @@ def build_blocks(service: Service, limiter: RateLimiter | None = None) -> gr.Blo
             hits = staff_tab(service, demo, last)
 
         def respond(question, chat_value, hist, request: gr.Request):
-            if limiter is not None and limiter.allow(client_key(request)):
+            if limiter.allow(client_key(request)):
                 chat_now = list(chat_value or []) + [{"role": "assistant", "content": esc(prompts.RATE_LIMITED)}]
                 yield chat_now, hist, gr.update(), gr.update(), gr.update(), gr.update()
                 return
@@ -696,14 +692,16 @@ def build_blocks(service: Service, limiter: RateLimiter | None = None) -> gr.Blo
         outs = [chat, history, cards, hits, last, box]
         box.submit(respond, [box, chat, history], outs, api_visibility="private")
         send.click(respond, [box, chat, history], outs, api_visibility="private")
-        clear.click(lambda: ([], [], citation_cards(None, service), hits_table(None), None), None,
+        clear.click(lambda: ([], None, citation_cards(None, service), hits_table(None), None), None,
                     [chat, history, cards, hits, last], api_visibility="private")
 
-        def ask(question: str, request: gr.Request) -> dict:
-            """One question -> the batch format (for the Gradio Python client); the API's rate limit."""
-            if limiter is not None and limiter.allow(client_key(request)):
+        def ask(question: str, request: gr.Request, conversation_id: str | None = None) -> dict:
+            """One question -> the batch format and its conversation id (for the Gradio Python client;
+            a follow-up sends the id back), under the same rate limit as the page and the API."""
+            if limiter.allow(client_key(request)):
                 return {"error": prompts.RATE_LIMITED, "code": "rate_limited"}
-            return answer_record(service.ask(question or ""))
+            cid, answer = service.converse(question or "", conversation_id)
+            return {**answer_record(answer), "conversation_id": cid}
 
         gr.api(ask, api_name="ask")
     return demo
@@ -726,7 +724,7 @@ def build_app(service: Service):
     visitors reach the chat's routes only; Gradio's upload and file routes are for staff."""
     gradio_temp_dir(service)
     app = create_api(service, TITLE)
-    demo = build_blocks(service, app.state.limiter)
+    demo = build_blocks(service)
     serve = service.settings.serve
     demo.queue(default_concurrency_limit=serve.concurrency, max_size=serve.queue_size)
     app.add_middleware(ChinesePage)

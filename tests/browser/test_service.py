@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -265,3 +266,48 @@ def test_invisible_characters_do_not_change_the_answer(site):
     assert hidden["question"] == LIST_QUESTION
     assert hidden["answer"] == plain["answer"]
     assert [c["start"] for c in hidden["citations"]] == [c["start"] for c in plain["citations"]]
+
+
+# --- one conversation, every way of asking (issue 22) ---------------------------------------------
+
+CHAIN = [LIST_QUESTION, "那第二项呢？", "那第五项呢？", "这个办法什么时候施行？"]
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\[\d{1,2}\]|\s", "", text)
+
+
+def test_the_same_follow_up_chain_gives_the_same_answers_on_every_way_of_asking(page, site, capsys):
+    from gradio_client import Client
+
+    from rag import cli
+
+    # /api/ask with the conversation id.
+    api, cid = [], None
+    for q in CHAIN:
+        status, r = call(site, "POST", "/api/ask", {"question": q, "conversation_id": cid})
+        assert status == 200
+        api.append(r["answer"])
+        cid = r["conversation_id"]
+    assert "包市容整洁" in api[1] and "包绿化美观" in api[2] and "施行" in api[3]
+    # Gradio's /ask (the Python client), sending its id back.
+    client, gcid, via_gradio = Client(site["url"] + "/", verbose=False), None, []
+    for q in CHAIN:
+        r = client.predict(question=q, conversation_id=gcid, api_name="/ask")
+        via_gradio.append(r["answer"])
+        gcid = r["conversation_id"]
+    assert via_gradio == api
+    # The CLI: several questions are one conversation.
+    s = site["settings"]
+    assert cli.main(["--corpus", str(s.corpus_dir), "--index", str(s.index_dir), "ask", "--json", *CHAIN]) == 0
+    via_cli = [json.loads(line)["answer"] for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert via_cli == api
+    # The page.
+    for i, q in enumerate(CHAIN):
+        page.fill("#question textarea", q)
+        page.click("#send")
+        page.wait_for_function(
+            "n => { const m = document.querySelectorAll('#chat [data-testid=\"bot\"]');"
+            " return m.length >= n && m[m.length - 1].querySelector('sup'); }", arg=i + 1, timeout=60_000)
+        shown = page.locator('#chat [data-testid="bot"]').nth(i).inner_text()
+        assert _plain(api[i]) in _plain(shown), (q, shown)

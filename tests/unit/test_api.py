@@ -132,8 +132,8 @@ def test_conversation_ids_carry_follow_ups_without_answering_again(client, monke
     cid = first["conversation_id"]
     assert cid
     asked = []
-    real = client.service.qa.ask
-    monkeypatch.setattr(client.service.qa, "ask", lambda q, h=None: asked.append((q, len(h or []))) or real(q, h))
+    real = client.service.qa.ask_stream
+    monkeypatch.setattr(client.service.qa, "ask_stream", lambda q, h=None: asked.append((q, len(h or []))) or real(q, h))
     second = client.post("/api/ask", json={"question": "这个办法什么时候施行？", "conversation_id": cid}).json()
     assert second["conversation_id"] == cid
     assert asked == [("这个办法什么时候施行？", 1)]  # one answer: the stored turn is not answered again

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from rag.api import RateLimiter, session_token, staff_name
+from rag.api import session_token, staff_name
+from rag.conversation import RateLimiter
 from rag.config import Settings
 from rag.documents import DocumentStore
 from rag.errors import RagError, UploadRefused

@@ -12,6 +12,7 @@ ui = pytest.importorskip("rag.ui")
 
 from rag import prompts  # noqa: E402
 from rag.config import Settings  # noqa: E402
+from rag.conversation import ConversationStore  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.types import Answer, Chunk, Citation, Hit, Refusal, Trace  # noqa: E402
 
@@ -25,6 +26,7 @@ class StubService:
         self.index = SimpleNamespace(raws={"n.txt": RAW})
         self.added, self.deleted, self.rows = [], [], []
         self.feedback = SimpleNamespace(add=lambda *a: self.rows.append(a) or len(self.rows))
+        self.conversations = ConversationStore(self.settings)
 
     def chunk(self, chunk_id):
         return CHUNK if chunk_id == CHUNK.chunk_id else None
@@ -37,6 +39,9 @@ class StubService:
         a = answer(question)
         yield a.text[:4]
         yield a
+
+    def converse_stream(self, question, cid=None, history=None):
+        yield from self.conversations.turn(self.ask_stream, question, cid, history)
 
     def safe_name(self, name):
         return name
@@ -138,12 +143,15 @@ def test_hits_table_names_each_passage():
     assert "《示范办法》 济政发〔2030〕1号 第二条" in html and "<td>1</td>" in html
 
 
-def test_chat_steps_stream_then_finish_and_keep_history(service):
-    steps = list(ui.chat_steps(service, "<i>停车</i>多少钱？", [], []))
-    chat, hist, final = steps[-1]
+def test_chat_steps_stream_then_finish_and_keep_the_conversation_in_the_service(service):
+    steps = list(ui.chat_steps(service, "<i>停车</i>多少钱？", [], None))
+    chat, cid, final = steps[-1]
     assert final is not None and all(s[2] is None for s in steps[:-1])
     assert chat[0]["content"] == "&lt;i&gt;停车&lt;/i&gt;多少钱？" and "<sup>[1]</sup>" in chat[1]["content"]
-    assert hist == [("<i>停车</i>多少钱？", final)]
+    # The page holds the id; the turn is the service's, as for /api/ask.
+    assert service.conversations.turns(cid) == [("<i>停车</i>多少钱？", final)]
+    *_, (chat2, cid2, final2) = ui.chat_steps(service, "那呢？", chat, cid)
+    assert cid2 == cid and len(service.conversations.turns(cid)) == 2 and len(chat2) == 4
 
 
 def test_feedback_message(service):
