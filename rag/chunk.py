@@ -3,7 +3,8 @@
 One chunk per 条 (split at its （一） items, then sentences, when over the cap); in documents
 without 条 one chunk per leaf list item, table row or road; news articles by paragraph groups.
 A chunk never crosses a document boundary or a dropped duplicate paragraph, and its text is
-always ``clean(raw[start:end])``.
+always ``clean(raw[start:end])``; it carries that cleaning's offset map and its sentence units
+(``rag.ingest.units``), recorded here at the cut.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import IngestSettings
-from .ingest.clean import clean, clean_text
+from .ingest.clean import clean
+from .ingest.units import cut, unit_spans
 from .ingest.structure import Node, ParsedDocument, doc_kind, parse
 from .text import ITEM_HEAD_RE, SOFT_BREAKS, TERMINAL, head_of
 from .types import Chunk, SourceText
@@ -148,7 +150,8 @@ def chunk_parsed(src: SourceText, parsed: list[ParsedDocument], settings: Ingest
                     if y <= x:
                         continue
                     start, end = c.raw_span(x, y)
-                    text = clean_text(raw, start, end)
+                    own = cut(raw, start, end)  # the chunk's cleaning, recorded with it
+                    text = own.text
                     section = u.section
                     m = ITEM_HEAD_RE.match(text)
                     if u.splittable_by_item and m and x > 0:
@@ -169,6 +172,8 @@ def chunk_parsed(src: SourceText, parsed: list[ParsedDocument], settings: Ingest
                             byline=pd.doc.byline,
                             level=u.level if (x, y) == (0, len(c.text)) else u.level + "-part",
                             kind=kind,
+                            offsets=own.runs(),
+                            units=unit_spans(own),
                         )
                     )
     return chunks

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import re
 
-from .ingest.clean import Cleaned, clean
-from .text import (ITEM_HEAD_RE, LIST_ITEM_RE, MARK_RE, MARKED_SEGMENT_RE, SEMICOLONS, STOPS, drop_spaces, head_of,
-                   sentence_bounds)
+from .ingest.clean import Cleaned
+from .ingest.units import recorded, unit_bounds
+from .text import ITEM_HEAD_RE, MARK_RE, MARKED_SEGMENT_RE, head_of, sentence_bounds
 from .types import Chunk, Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -20,40 +20,32 @@ log = logging.getLogger(__name__)
 
 def sentences(raw: str, chunk: Chunk) -> list[tuple[int, int, str]]:
     """The sentences of a chunk as (raw start, raw end, cleaned text), in order."""
-    c = clean(raw, chunk.start, chunk.end)
+    c = recorded(raw, chunk)
     return [(*c.raw_span(a, b), c.text[a:b]) for a, b in sentence_bounds(c.text)]
 
 
 def units(raw: str, chunk: Chunk) -> list[tuple[int, int, str]]:
-    """The answerable units of a chunk: its sentences, with a short heading ("(一)祈福街。",
-    "第十二条 建立…制度。") joined to what follows it, and a heading's bracketed note kept with it.
-    What the index embeds one vector for and the answerer selects from. Texts are cut from the
-    chunk's cleaning, like its sentences'."""
-    c = clean(raw, chunk.start, chunk.end)
-    merged: list[tuple[int, int]] = []  # bounds in the chunk's cleaned text
-    for a, b in sentence_bounds(c.text):
-        text = c.text[a:b]
-        prev = c.text[merged[-1][0]:merged[-1][1]] if merged else None
-        short_head = prev and len(drop_spaces(prev)) <= 12 and not LIST_ITEM_RE.match(text)
-        aside = (prev and text[:1] in "(（" and len(text) <= 40 and not LIST_ITEM_RE.match(text)
-                 and prev.rstrip()[-1:] not in STOPS + SEMICOLONS)
-        if short_head or aside:
-            merged[-1] = (merged[-1][0], b)
-        else:
-            merged.append((a, b))
-    return [(*c.raw_span(a, b), c.text[a:b]) for a, b in merged]
+    """The answerable units of a chunk (``rag.ingest.units.unit_bounds``), as recorded at the cut:
+    (raw start, raw end, cleaned text). What the index embeds one vector for and the answerer
+    selects from. Texts are cut from the chunk's cleaning, like its sentences'."""
+    c = recorded(raw, chunk)
+    if chunk.offsets:
+        bounds = [c.index_span(a, b) for a, b in chunk.units]
+    else:
+        bounds = unit_bounds(c.text)
+    return [(*c.raw_span(a, b), c.text[a:b]) for a, b in bounds]
 
 
 def span_cleaning(raw: str, chunk: Chunk, start: int, end: int) -> Cleaned:
     """The cleaned text of raw [start, end) inside chunk, with its offsets: the part of the chunk's
     cleaning, so that indices into a unit's text map back to the right raw characters."""
-    return clean(raw, chunk.start, chunk.end).within(start, end)
+    return recorded(raw, chunk).within(start, end)
 
 
 def make_citation(chunk: Chunk, raw: str, start: int, end: int) -> Citation:
     """A citation of raw [start, end) inside chunk, labelled with the section path of the quote itself
     (the list item it lies in, not the item the chunk happens to start with)."""
-    cleaned = clean(raw, chunk.start, chunk.end)
+    cleaned = recorded(raw, chunk)
     section = quoted_section(chunk.section, cleaned.text, [cleaned.index_span(start, end)[0]])
     return Citation(chunk.source, start, end, raw[start:end], chunk.chunk_id, chunk.title, chunk.doc_number,
                     section)

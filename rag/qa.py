@@ -16,7 +16,6 @@ from . import prompts
 from .cite import keep_verified, make_citation, renumber, sentences, span_cleaning
 from .config import Settings
 from .conversation import Resolved, resolve
-from .ingest.clean import clean
 from .text import CONTROL_RE, INVISIBLE_RE, LIST_ITEM_RE, SURROGATE_RE, list_items, question_tail
 from .types import Answer, Chunk, Hit, Refusal, Trace
 
@@ -255,8 +254,7 @@ class QA:
                 clauses.append(chunk.clause_key)
         for key in clauses:
             parts = self._clauses[key]
-            raw = self.raws[parts[0].source]
-            text = clean(raw, parts[0].start, parts[-1].end)
+            text = self.retriever.index.clause_cleaning(parts)
             found = []
             for n, a, b in list_items(text.text):
                 start = text.raw_span(a, a + 1)[0]

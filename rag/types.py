@@ -51,6 +51,11 @@ class Chunk:
     byline: str | None = None
     level: str = "paragraph"  # what the chunk is a unit of: article, item, row, notice, paragraph, ...
     kind: str = ""  # the document's kind: regulation, notice, plan, list, news, other
+    # Provenance recorded at the cut (``rag.ingest.units``): the cleaning's offset map to raw as
+    # (cleaned start, raw start, length) runs, and the raw [start, end) of each sentence unit. Empty
+    # for a chunk made by hand; not part of its identity, nor of the public view (``to_dict``).
+    offsets: tuple[tuple[int, int, int], ...] = field(default=(), repr=False, compare=False)
+    units: tuple[tuple[int, int], ...] = field(default=(), repr=False, compare=False)
 
     @property
     def context(self) -> str:
@@ -60,10 +65,17 @@ class Chunk:
             parts.insert(1, self.doc_number)
         return " ".join(p for p in parts if p)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, provenance: bool = False) -> dict:
+        """The public view (what the CLI prints); with provenance, also the recorded cleaning and
+        units (what the index stores)."""
         d = asdict(self)
         d["section"] = list(self.section)
         d["context"] = self.context
+        if provenance:
+            d["offsets"] = [list(r) for r in self.offsets]
+            d["units"] = [list(u) for u in self.units]
+        else:
+            del d["offsets"], d["units"]
         return d
 
     @property
@@ -83,6 +95,8 @@ class Chunk:
     def from_dict(cls, d: dict) -> "Chunk":
         d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         d["section"] = tuple(d.get("section") or ())
+        d["offsets"] = tuple(tuple(r) for r in d.get("offsets") or ())
+        d["units"] = tuple(tuple(u) for u in d.get("units") or ())
         return cls(**d)
 
 

@@ -32,7 +32,7 @@ from .config import Settings
 from .documents import DocumentStore
 from .errors import RagError, UploadRefused
 from .feedback import VERDICTS
-from .ingest.clean import clean
+from .ingest.units import recorded
 from .record import answer_record
 from .service import Service
 from .text import MARK_RE
@@ -254,7 +254,7 @@ def _card(chunk, raw: str, spans: list[tuple[int, int, int]], service: Service) 
     answer order; none for a related passage of a refusal (shown whole, nothing highlighted)."""
     title = f"《{esc(chunk.title)}》" if chunk.title else esc(chunk.source)
     meta = " · ".join(esc(x) for x in (chunk.doc_number, chunk.issuer, chunk.date) if x)
-    cleaned = clean(raw, chunk.start, chunk.end)
+    cleaned = recorded(raw, chunk)
     marks = _merge([(*cleaned.index_span(s, e), [n]) for n, s, e in spans])
     path = " / ".join(esc(s) for s in quoted_section(chunk.section, cleaned.text, [a for a, _, _ in marks])) or prompts.MAIN_TEXT
     nums = "".join(f"[{n}]" for n, _, _ in spans)

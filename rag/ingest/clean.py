@@ -110,6 +110,28 @@ class Cleaned:
         a, b = self.index_span(start, end)
         return Cleaned(self.text[a:b], self.offsets[a:b])
 
+    def runs(self) -> tuple[tuple[int, int, int], ...]:
+        """The offset map, compactly: (cleaned start, raw start, length) of each stretch of cleaned
+        characters that come from consecutive raw characters. What the index stores per chunk."""
+        out: list[tuple[int, int, int]] = []
+        for i, o in enumerate(self.offsets):
+            if out and o == out[-1][1] + out[-1][2] and i == out[-1][0] + out[-1][2]:
+                a, r, n = out[-1]
+                out[-1] = (a, r, n + 1)
+            else:
+                out.append((i, o, 1))
+        return tuple(out)
+
+    @classmethod
+    def from_runs(cls, text: str, runs) -> "Cleaned":
+        """The cleaning recorded as ``runs()``, with its text: the same object, without cleaning again."""
+        offsets: list[int] = []
+        for _, r, n in runs:
+            offsets.extend(range(r, r + n))
+        if len(offsets) != len(text):
+            raise ValueError(f"an offset map of {len(offsets)} characters for a text of {len(text)}")
+        return cls(text, tuple(offsets))
+
 
 def _clean_line(raw: str, line: Line, out: list[str], offs: list[int]) -> None:
     """Append the line's characters, dropping whitespace unless it separates two Latin/digit runs

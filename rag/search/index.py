@@ -13,7 +13,9 @@ Layout::
                              bm25.npz, bm25_vocab.json, userdict.txt,
                              units.jsonl + unit_vectors.npy (one passage vector per sentence unit
                              of every chunk, ``rag.cite.units``: what the answerer compares the
-                             question with)
+                             question with), clauses.jsonl (the cleaning of each clause cut into
+                             several chunks); chunks.jsonl carries each chunk's provenance from
+                             the cut (offset runs and unit spans, ``rag.ingest.units``)
 
 A Milvus deployment keeps this local build too (it is the source of truth and what makes re-embedding
 incremental); ``rag.search.store.open_store(...).sync`` brings the collection in line with it.
@@ -39,6 +41,8 @@ from .. import prompts
 from ..chunk import chunk_source
 from ..config import Settings
 from ..errors import IndexStateError, RagError
+from ..ingest.clean import Cleaned
+from ..ingest.units import cut, recorded
 from .sparse import BM25
 from .store import faiss_type, make_dense_index, open_store
 from .tokenize import Tokenizer, corpus_terms
@@ -46,10 +50,11 @@ from ..types import Chunk
 
 log = logging.getLogger(__name__)
 
-FORMAT = "rag-index/3"
+# 4: chunks carry the provenance recorded at the cut (offset runs, unit spans); clauses.jsonl.
+FORMAT = "rag-index/4"
 CURRENT = "CURRENT"
 ARTIFACTS = ("chunks.jsonl", "sources.jsonl", "vectors.npy", "dense.faiss", "bm25.npz", "bm25_vocab.json",
-             "userdict.txt", "units.jsonl", "unit_vectors.npy")
+             "userdict.txt", "units.jsonl", "unit_vectors.npy", "clauses.jsonl")
 
 
 @dataclass
@@ -64,6 +69,21 @@ class Index:
     raws: dict[str, str]  # source -> text as read: what every offset points into
     unit_spans: list[tuple[int, int, int]] = field(default_factory=list)  # (chunk row, start, end) per unit
     unit_vectors: np.ndarray | None = None  # one row per unit span
+    # (source, start, end) of a clause cut into several chunks -> (cleaned text, offset runs) of the
+    # whole clause, recorded at build time (what the items of a list answer are read from).
+    clauses: dict[tuple[str, int, int], tuple[str, tuple]] = field(default_factory=dict)
+
+    def clause_cleaning(self, parts: list[Chunk]) -> Cleaned:
+        """The cleaning of a clause from its first part's start to its last part's end (parts in text
+        order, as ``clause_key`` groups them), as recorded: a chunk's own for a clause of one chunk,
+        else the build's record of the whole clause."""
+        raw = self.raws[parts[0].source]
+        if len(parts) == 1:
+            return recorded(raw, parts[0])
+        found = self.clauses.get((parts[0].source, parts[0].start, parts[-1].end))
+        if found is None:  # not a clause this index recorded (parts chosen by the caller)
+            return cut(raw, parts[0].start, parts[-1].end)
+        return Cleaned.from_runs(*found)
 
     def units_by_chunk(self) -> dict[str, list[tuple[int, int, int]]]:
         """chunk_id -> [(start, end, unit row)] in text order."""
@@ -279,7 +299,8 @@ def build_index(
 
     say(0.95, prompts.STAGE_WRITING)
     raws = {src.source: src.text for src in sources}
-    built = Index(root, {}, chunks, vectors, dense, bm25, tokenizer, raws, unit_spans, unit_vectors)
+    built = Index(root, {}, chunks, vectors, dense, bm25, tokenizer, raws, unit_spans, unit_vectors,
+                  _clause_cleanings(chunks, raws))
     live, manifest = _write(root, settings, embedder, built, files, problems)
     built.directory, built.manifest = live, manifest
     report.directory = live
@@ -341,6 +362,23 @@ def _unit_plan(chunks: list[Chunk], raw: str
     return spans, reuse, texts
 
 
+def _clause_cleanings(chunks: list[Chunk], raws: dict[str, str]) -> dict[tuple[str, int, int], tuple[str, tuple]]:
+    """The cleaning of every clause cut into several chunks, over its whole span (first part's start to
+    last part's end): recorded here so that reading a clause's list never cleans at query time."""
+    parts: dict[tuple, list[Chunk]] = {}
+    for c in chunks:
+        parts.setdefault(c.clause_key, []).append(c)
+    out = {}
+    for ps in parts.values():
+        if len(ps) > 1:
+            ps = sorted(ps, key=lambda c: c.start)
+            span = (ps[0].source, ps[0].start, ps[-1].end)
+            if span not in out:
+                whole = cut(raws[ps[0].source], ps[0].start, ps[-1].end)
+                out[span] = (whole.text, whole.runs())
+    return out
+
+
 def _embed_units(plan, chunk_vectors: np.ndarray, embedder, first_row: int,
                  embed: Callable[[list[str]], np.ndarray] | None = None):
     """One passage vector per unit of ``_unit_plan``; the spans with their chunk rows counted from
@@ -369,7 +407,7 @@ def _write(root, settings, embedder, index: Index, files, problems) -> tuple[Pat
     try:
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
             for c in chunks:
-                f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+                f.write(json.dumps(c.to_dict(provenance=True), ensure_ascii=False) + "\n")
         # NOTE: the index keeps the text of every source, so citations stay exact even if corpus/
         # changes before the next build.
         with open(tmp / "sources.jsonl", "w", encoding="utf-8") as f:
@@ -380,6 +418,10 @@ def _write(root, settings, embedder, index: Index, files, problems) -> tuple[Pat
             for ci, a, b in index.unit_spans:
                 f.write(json.dumps([ci, a, b]) + "\n")
         np.save(tmp / "unit_vectors.npy", index.unit_vectors, allow_pickle=False)
+        with open(tmp / "clauses.jsonl", "w", encoding="utf-8") as f:
+            for (source, start, end), (text, runs) in index.clauses.items():
+                f.write(json.dumps({"source": source, "start": start, "end": end, "text": text,
+                                    "offsets": [list(r) for r in runs]}, ensure_ascii=False) + "\n")
         faiss.write_index(dense, str(tmp / "dense.faiss"))
         bm25.save(tmp)
         (tmp / "userdict.txt").write_text("\n".join(tokenizer.user_terms) + "\n", encoding="utf-8")
@@ -487,6 +529,11 @@ def load_index(settings: Settings, verify: bool = True) -> Index:
         unit_spans = [tuple(json.loads(line)) for line in
                       (live / "units.jsonl").read_text(encoding="utf-8").splitlines() if line]
         unit_vectors = np.load(live / "unit_vectors.npy", allow_pickle=False)
+        clauses = {}
+        for line in (live / "clauses.jsonl").read_text(encoding="utf-8").splitlines():
+            if line:
+                row = json.loads(line)
+                clauses[(row["source"], row["start"], row["end"])] = (row["text"], row["offsets"])
         raws = {}
         for line in (live / "sources.jsonl").read_text(encoding="utf-8").splitlines():
             if line:
@@ -501,8 +548,11 @@ def load_index(settings: Settings, verify: bool = True) -> Index:
     if unit_vectors.shape[0] != len(unit_spans) or any(not 0 <= u[0] < n for u in unit_spans):
         raise _damaged(live, f"units.jsonl ({len(unit_spans)} rows) and unit_vectors.npy "
                              f"({unit_vectors.shape[0]} rows) disagree or point past the chunks")
+    if any(c.text and not c.offsets for c in chunks):
+        raise _damaged(live, "chunks.jsonl lacks the provenance of a chunk (its offset map)")
     if vectors.shape[1] != manifest["embedder"]["dim"]:
         raise _damaged(live, "vector width differs from the manifest")
     if {c.source for c in chunks} - set(raws):
         raise _damaged(live, "sources.jsonl lacks the text of an indexed file")
-    return Index(live, manifest, chunks, vectors, dense, bm25, Tokenizer(terms), raws, unit_spans, unit_vectors)
+    return Index(live, manifest, chunks, vectors, dense, bm25, Tokenizer(terms), raws, unit_spans, unit_vectors,
+                 clauses)
