@@ -370,14 +370,21 @@ def _round(v):
     return None if v is None else round(v, 3)
 
 
+def fit_arguments(prog: str, doc: str, default_out: Path, work_help: str) -> argparse.ArgumentParser:
+    """The arguments every fitting procedure takes (training questions, their corpus, the work folder
+    whose index is shared, the output model file)."""
+    ap = argparse.ArgumentParser(prog=prog, description=doc.split("\n")[0])
+    ap.add_argument("--questions", nargs="*", type=Path, default=sorted(TRAIN_DIR.glob("questions_*.jsonl")))
+    ap.add_argument("--corpus", type=Path, default=COLLECTION_MD, help="folder the evidence 'md/...' files are in")
+    ap.add_argument("--work", type=Path, default=Path("eval/out/fit"), help=work_help)
+    ap.add_argument("--out", type=Path, default=default_out)
+    return ap
+
+
 def main(argv=None) -> int:
     from rag.answer.model import DEFAULT_PATH
 
-    ap = argparse.ArgumentParser(prog="python -m eval.fit", description=__doc__.split("\n")[0])
-    ap.add_argument("--questions", nargs="*", type=Path, default=sorted(TRAIN_DIR.glob("questions_*.jsonl")))
-    ap.add_argument("--corpus", type=Path, default=COLLECTION_MD, help="folder the evidence 'md/...' files are in")
-    ap.add_argument("--work", type=Path, default=Path("eval/out/fit"), help="index, split files")
-    ap.add_argument("--out", type=Path, default=DEFAULT_PATH)
+    ap = fit_arguments("python -m eval.fit", __doc__, DEFAULT_PATH, "index, split files")
     ap.add_argument("--false-refusal-cost", type=float, default=FALSE_REFUSAL_COST,
                     help="cost of refusing an answerable question, against 1 for answering an unanswerable one")
     args = ap.parse_args(argv)

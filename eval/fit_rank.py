@@ -22,7 +22,6 @@ Procedure (rerunnable, deterministic):
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fit import (COLLECTION_MD, FOLDS, HELD_SHARE, TRAIN_DIR, Reader, bucket, fit_logistic, group_of,
+from .fit import (FOLDS, HELD_SHARE, Reader, bucket, fit_arguments, fit_logistic, group_of,
                   read_questions, split)
 from .metrics import locate_quotes, span_hits
 
@@ -147,11 +146,7 @@ def fit(questions: list[dict], reader: Reader) -> tuple:
 def main(argv=None) -> int:
     from rag.search.rank import DEFAULT_PATH
 
-    ap = argparse.ArgumentParser(prog="python -m eval.fit_rank", description=__doc__.split("\n")[0])
-    ap.add_argument("--questions", nargs="*", type=Path, default=sorted(TRAIN_DIR.glob("questions_*.jsonl")))
-    ap.add_argument("--corpus", type=Path, default=COLLECTION_MD, help="folder the evidence 'md/...' files are in")
-    ap.add_argument("--work", type=Path, default=Path("eval/out/fit"), help="index (shared with eval.fit)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_PATH)
+    ap = fit_arguments("python -m eval.fit_rank", __doc__, DEFAULT_PATH, "index (shared with eval.fit)")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     questions = read_questions(args.questions)
