@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from rag.cite import renumber, verify
+from rag.cite import renumber, units, verify
 from rag.config import Settings
 from rag.qa import QA
 from rag import prompts
@@ -61,8 +61,17 @@ def check_cited(answer, hits, raws):
 
 
 def test_the_index_holds_a_vector_for_every_sentence_of_a_many_sentence_clause(qa):
-    _, _, report = qa
-    assert report.embedded_units > 0
+    answerer, ask, report = qa
+    index = ask.qa.retriever.index
+    by_chunk = index.units_by_chunk()
+    many = [c for c in index.chunks if len(units(index.raws[c.source], c)) >= 2]
+    assert many  # the notice has clauses of several sentences (第二条, 第四条, 第五条...)
+    for c in many:
+        spans = [(a, b) for a, b, _ in units(index.raws[c.source], c)]
+        assert [(a, b) for a, b, _ in by_chunk[c.chunk_id]] == spans, c.chunk_id
+    rows = [r for c in many for _, _, r in by_chunk[c.chunk_id]]
+    assert index.unit_vectors.shape[0] == len(index.unit_spans) >= len(rows) == report.embedded_units
+    assert all(abs(float((index.unit_vectors[r] ** 2).sum()) - 1.0) < 1e-3 for r in rows)  # real vectors
 
 
 def test_the_asked_amount_comes_first_and_is_cited(qa):
@@ -177,10 +186,15 @@ def test_no_hits_is_a_refusal_for_lack_of_evidence(qa):
 ])
 def test_odd_questions_get_an_answer_or_a_refusal_never_an_exception(qa, question):
     answerer, ask, _ = qa
-    a, hits = ask(question)
-    assert a.text
-    if not a.refused:
-        check_cited(a, hits, answerer.raws)
+    by_answerer, _ = ask(question)
+    for a in (by_answerer, ask.qa.ask(question)):  # the answerer alone, and the whole pipeline
+        if a.refused:
+            # A refusal says so in the product's words and names its reason.
+            assert a.text in (prompts.REFUSAL_TEXT, prompts.EMPTY_QUESTION) and a.trace.refusal is not None
+            assert not a.citations
+        else:
+            check_cited(a, a.hits, answerer.raws)
+        assert "<script>" not in a.text
 
 
 def test_renumber_drops_the_sentence_of_a_removed_marker():
