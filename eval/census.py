@@ -359,6 +359,18 @@ def _units(node: ast.AST, prefix: str = ""):
 
 # --- the report ------------------------------------------------------------------------------------
 
+def _per_module_table(say, found: dict[str, list], counted: str, extra=None) -> None:
+    """A Markdown table of how many things each module holds, with a total row; ``extra`` is an
+    optional (column name, found -> cell) for one more column."""
+    head, rule = f"| module | {counted} |", "|---|---|"
+    if extra:
+        head, rule = head + f" {extra[0]} |", rule + "---|"
+    say(f"{head}\n{rule}")
+    for path in sorted(found):
+        say(f"| {path} | {len(found[path])} |" + (f" {extra[1](found[path])} |" if extra else ""))
+    say(f"| **total** | {sum(len(v) for v in found.values())} |" + (" |" if extra else "") + "\n")
+
+
 def report(root: Path) -> str:
     out: list[str] = []
     say = out.append
@@ -390,10 +402,7 @@ def report(root: Path) -> str:
 
     say("## Phrases: Chinese string literals in rag/ outside rag/prompts.py\n")
     found_phrases = phrases(root)
-    say("| module | literals |\n|---|---|")
-    for path in sorted(found_phrases):
-        say(f"| {path} | {len(found_phrases[path])} |")
-    say(f"| **total** | {sum(len(v) for v in found_phrases.values())} |\n")
+    _per_module_table(say, found_phrases, "literals")
     places: dict[str, list[str]] = defaultdict(list)
     for path, items in found_phrases.items():
         for line, text in items:
@@ -410,10 +419,7 @@ def report(root: Path) -> str:
 
     say("## Hand-set numbers in rag/answer/ (float literals other than 0 and 1)\n")
     numbers = hand_set_numbers(root)
-    say("| module | floats | values |\n|---|---|---|")
-    for path in sorted(numbers):
-        say(f"| {path} | {len(numbers[path])} | {', '.join(f'{v!r} (l.{line})' for line, v in numbers[path])} |")
-    say(f"| **total** | {sum(len(v) for v in numbers.values())} | |\n")
+    _per_module_table(say, numbers, "floats", ("values", lambda found: ", ".join(f"{v!r} (l.{line})" for line, v in found)))
 
     say("## Modules a question passes through (static import walk)\n")
     graph = import_graph(root)

@@ -55,6 +55,12 @@ def unit(by_chunk, starts: str) -> Candidate:
     return next(c for cs in by_chunk.values() for c in cs if c.text.startswith(starts))
 
 
+def trimmed(doc, cand: Candidate, question: str, limit: int) -> tuple[int, int, str]:
+    """What the trim quotes of a candidate for a question, within ``limit`` characters."""
+    reader, _ = doc
+    return trim(cand, RAW, reader.read(question).parts, Coverage(reader), limit)
+
+
 def exact(raw: str, chunk, s: int, e: int, text: str) -> bool:
     """The quoted text is the source's characters at [s, e) (cleaned like chunk text)."""
     return squeeze(clean_text(raw, s, e)) == squeeze(text) and span_cleaning(raw, chunk, s, e).text == text
@@ -80,10 +86,9 @@ def test_a_heading_is_a_label_with_a_short_title_not_an_item_or_a_sentence():
 # --- trimming -----------------------------------------------------------------------------------
 
 def test_a_long_unit_is_cut_to_whole_sentences_with_exact_offsets(doc):
-    reader, by_chunk = doc
+    _, by_chunk = doc
     cand = unit(by_chunk, "第二条")
-    frame = reader.read("河道管理的具体办法由哪个部门制定？")
-    s, e, text = trim(cand, RAW, frame.parts, Coverage(reader), 40)
+    s, e, text = trimmed(doc, cand, "河道管理的具体办法由哪个部门制定？", 40)
     # The asked sentence whole, from the semicolon before it to its own full stop: not the clause
     # run "具体办法由市水务局另行制定" and no "。" of our own.
     assert text == "具体办法由市水务局另行制定。", text
@@ -91,42 +96,38 @@ def test_a_long_unit_is_cut_to_whole_sentences_with_exact_offsets(doc):
 
 
 def test_a_single_sentence_over_the_budget_is_quoted_whole(doc):
-    reader, by_chunk = doc
+    _, by_chunk = doc
     cand = unit(by_chunk, "第五条")
-    frame = reader.read("河长巡查发现的问题处理不了怎么办？")
-    s, e, text = trim(cand, RAW, frame.parts, Coverage(reader), 30)
+    s, e, text = trimmed(doc, cand, "河长巡查发现的问题处理不了怎么办？", 30)
     assert text == cand.text and len(text) > 30  # too long beats broken: no cut at a comma
     assert text.endswith("以备查验。") and RAW[s:e] == text
 
 
 def test_a_first_sentence_that_is_only_a_heading_brings_its_body(doc):
-    reader, by_chunk = doc
+    _, by_chunk = doc
     cand = unit(by_chunk, "第二条")
     # A unit whose first sentence is a heading: the trim may not stop after it.
     heading_unit = Candidate(cand.chunk, 1, cand.start, cand.end, "第二条 河道管理原则\n" + cand.text[4:], 0, 2, 0.0)
     spans = whole_sentences(heading_unit.text)
     assert heading_unit.text[spans[0][0]:spans[0][1]] == "第二条 河道管理原则"
-    frame = reader.read("河道管理原则是什么？")
-    _, _, text = trim(heading_unit, RAW, frame.parts, Coverage(reader), 12)
+    _, _, text = trimmed(doc, heading_unit, "河道管理原则是什么？", 12)
     assert text.startswith("第二条 河道管理原则") and "生态优先" in text, text
 
 
 def test_a_sentence_ending_in_a_colon_brings_the_items_after_it_within_the_share(doc):
-    reader, by_chunk = doc
+    _, by_chunk = doc
     cand = unit(by_chunk, "第七条")
-    frame = reader.read("河道保洁有什么要求？")
-    s, e, text = trim(cand, RAW, frame.parts, Coverage(reader), 24)
+    s, e, text = trimmed(doc, cand, "河道保洁有什么要求？", 24)
     # Not the lead-in alone; its first item (7 characters) fits 24, the second would not.
     assert text == "第七条 河道保洁的要求如下：一是及时打捞漂浮物；", text
     assert RAW[s:e] == text
 
 
 def test_an_item_over_its_share_is_quoted_from_its_start_in_whole_sentences(doc):
-    reader, by_chunk = doc
+    _, by_chunk = doc
     cand = unit(by_chunk, "（二）")
     cand.item = True
-    frame = reader.read("哪些情形由市水务局责令改正？")
-    s, e, text = trim(cand, RAW, frame.parts, Coverage(reader), 10)
+    s, e, text = trimmed(doc, cand, "哪些情形由市水务局责令改正？", 10)
     assert text == "（二）在河道内违法采砂，破坏河床和堤防安全，造成严重后果的；"  # not "（二）在河道内违法采砂"
     assert RAW[s:e] == text
 
