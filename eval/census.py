@@ -15,7 +15,8 @@ revision. Sections, each a Markdown heading:
 - ``clean(`` call sites outside rag/ingest/;
 - hand-set numbers in rag/answer/: float literals other than 0 and 1 (the fitted model's JSON aside);
 - the modules a question passes through: a static import walk from rag/ui.py (the page) and
-  rag/api.py (/api/ask), function-level imports included.
+  rag/api.py (/api/ask), function-level imports included. (It reaches nearly every module from either;
+  ``eval.trace`` runs a question through each entry point and records what really runs.)
 
 Output is deterministic (everything sorted), so two runs can be diffed. ``scripts/census.py`` is
 issue 11's census (shared text-rule kinds, import cycles, private imports), which

@@ -47,3 +47,24 @@ def test_the_census_finds_each_rule_and_phrase_where_one_is_written(tmp_path):
     assert {rule: len(found.get(rule, [])) for rule in census.RULES} == dict.fromkeys(census.RULES, 1)
     phrases = census.phrases(tmp_path)
     assert [text for _, text in phrases["rag/bad.py"]].count("索引正在更新，请稍候") == 2
+
+
+def test_the_trace_records_the_project_functions_a_call_runs_and_nothing_else():
+    """eval.trace's profiler hook: the functions of rag/ that ran, in the order first entered, each
+    (level, function) once in the spine; library code and import-time bodies are not recorded."""
+    import json as json_lib
+    from pathlib import Path
+
+    import rag
+    from eval.trace import Recorder
+    from rag import text
+
+    rec = Recorder(Path(rag.__file__).resolve().parent)
+    with rec.on():
+        json_lib.dumps({"a": 1})
+        text.whole_sentences("第一句。第二句。")
+        text.whole_sentences("第三句。")
+    assert rec.modules == ["rag.text"]
+    assert "rag.text:whole_sentences" in rec.functions
+    assert not any(f.startswith("json") for f in rec.functions)
+    assert rec.spine.count("rag.text:whole_sentences") == 1
