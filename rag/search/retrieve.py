@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 
 from ..config import Settings
-from ..errors import RagError
+from ..errors import IndexStateError, RagError
 from ..text import ARTICLE_REF_RE, cn_to_int, int_to_cn, normalize, question_tail
 from ..types import Chunk, Hit
 from .rank import RankModel, RankSignals, features, load_rank_model
@@ -60,7 +60,14 @@ class Retriever:
         self._doc_number_of = [normalize(c.doc_number) if c.doc_number else None for c in index.chunks]
         self._recent: dict[str, object] = {}
         self._recent_lock = threading.Lock()
-        self.store.check(settings)
+        manifest = self.store.check(settings)
+        built_dim = ((manifest or {}).get("embedder") or {}).get("dim")
+        if built_dim and getattr(embedder, "dim", built_dim) != built_dim:
+            # An embedder handed in by code, not by settings (which check_settings compares): say so,
+            # rather than fail inside FAISS at the first question.
+            raise IndexStateError(f"the index at {settings.index_dir} holds {built_dim}-dim vectors but the "
+                                  f"embedder {getattr(embedder, 'name', '?')!r} makes {embedder.dim}; rebuild "
+                                  f"it with `rag index --rebuild`")
         ranker = settings.retrieval.ranker
         if ranker not in RANKERS:
             raise RagError(f"Unknown ranker {ranker!r}; choose {' or '.join(RANKERS)}")

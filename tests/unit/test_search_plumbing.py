@@ -34,3 +34,33 @@ def test_a_long_question_is_embedded_by_its_closing_sentences_once():
     r.query_vector(long_q)
     r.query_vector("请问门前五包包括哪些内容？")
     assert seen == ["请问门前五包包括哪些内容？"]
+
+
+def test_an_index_opened_with_an_embedder_of_another_width_is_named_not_crashed_in_faiss(tmp_path):
+    """Settings name the model, but code may hand in an embedder of its own: one of another width than
+    the index's vectors is refused when the retriever opens, naming the rebuild, not at the first question
+    inside FAISS."""
+    import numpy as np
+    import pytest
+
+    from conftest import FakeEmbedder
+    from rag.search.index import build_index
+    from rag.config import Settings
+    from rag.errors import IndexStateError
+    from rag.factory import open_retriever
+
+    class Narrow(FakeEmbedder):
+        dim = 32
+
+        def embed_queries(self, texts):
+            return super().embed_queries(texts)[:, :32] if texts else np.zeros((0, 32), np.float32)
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("某市示范办法\n第一条 为了规范管理，制定本办法。\n第二条 本办法自发布之日起施行。\n",
+                                  encoding="utf-8")
+    settings = Settings.make(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings, embedder=FakeEmbedder())
+    assert open_retriever(settings, embedder=FakeEmbedder()).search("什么时候施行")
+    with pytest.raises(IndexStateError, match="64-dim.*rag index --rebuild"):
+        open_retriever(settings, embedder=Narrow())
