@@ -107,6 +107,16 @@ class AnswerSettings:
     min_sentence_chars: int = 60
     item_max_chars: int = 200  # "那第二项呢？": the item's sentences, up to this many characters
     related_shown: int = 3  # nearest passages shown with a refusal
+    # How a question's evidence terms are weighted (rag/answer/frame.py), by idf times these. Hand-set:
+    # the packaged answer model was fitted on features read with them, so a change calls for a refit
+    # (python -m eval.fit).
+    focus_boost: float = 1.5  # the focus (the word the interrogative governs): this many times its weight
+    # A later part ("…由哪个部门负责？") inherits the first part's terms at this share of their weight.
+    inherited_term_share: float = 0.3
+    doc_number_weight: float = 1.5  # a 文号 the question names: this many times the rarest term's idf
+    one_char_share: float = 0.3  # a one-character verb or noun (挂, 罚): this share of its weight
+    unknown_noun_weight: float = 0.8  # a noun the corpus never uses: this many times the rarest term's idf
+    unknown_word_weight: float = 1.0  # any other word the corpus never uses (colloquial verbs)
 
 
 @dataclass(frozen=True)
