@@ -117,6 +117,15 @@ class AnswerSettings:
     one_char_share: float = 0.3  # a one-character verb or noun (挂, 罚): this share of its weight
     unknown_noun_weight: float = 0.8  # a noun the corpus never uses: this many times the rarest term's idf
     unknown_word_weight: float = 1.0  # any other word the corpus never uses (colloquial verbs)
+    # How trimming picks the run of a long unit's sentences to quote (rag/answer/trim.py): its share of
+    # the question's terms, plus for each part what it answers beyond words, less a cost per character.
+    trim_shown_term_share: float = 0.3  # a term the citation's title or section already shows: this share
+    trim_entity_bonus: float = 0.5  # each asked slot's entity (or definition, consequence) the run holds
+    trim_item_bonus: float = 0.1  # a list question: each item the run enumerates...
+    trim_items_max: float = 0.5  # ...up to this much
+    trim_category_bonus: float = 0.2  # the run names what a list question counts ("哪几条断层": 断层)
+    trim_focus_bonus: float = 0.3  # the run names the part's focus
+    trim_char_cost: float = 0.002  # per character: on a tie the shorter run wins
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def unit(by_chunk, starts: str) -> Candidate:
 def trimmed(doc, cand: Candidate, question: str, limit: int) -> tuple[int, int, str]:
     """What the trim quotes of a candidate for a question, within ``limit`` characters."""
     reader, _ = doc
-    return trim(cand, RAW, reader.read(question).parts, Coverage(reader, PARTIAL), limit)
+    return trim(cand, RAW, reader.read(question).parts, Coverage(reader, PARTIAL), limit, AnswerSettings())
 
 
 def exact(raw: str, chunk, s: int, e: int, text: str) -> bool:
