@@ -143,6 +143,14 @@ class LLMSettings:
     # chunk's opening: fewer prompt tokens. Off: the chunk's first passage_chars characters.
     compact_passages: bool = True
     best_sentences: int = 2
+    # How the model's citations are checked (rag/answer/llm.py, ``support``: the share of a sentence's
+    # character bigrams a passage holds). A marker stands when its passage holds at least min_support;
+    # it cites the passage sentence that best supports the answer sentence, or the whole clause when
+    # that sentence holds less than min_support and the clause at least that.
+    min_support: float = 0.5
+    # A sentence left without a valid marker is credited to the shown passage that supports it best
+    # when that one holds at least this share.
+    unmarked_support: float = 0.6
     # NOTE: the offline evidence check runs first; when it finds no coverage the LLM is not asked,
     # since small models answer from their own knowledge however the prompt is worded.
     gate: bool = True
