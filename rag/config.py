@@ -58,6 +58,13 @@ class RetrievalSettings:
     reference_lookup: bool = True
     # A bare 第X条 is looked up in the documents of this many top hits.
     lookup_docs: int = 5
+    # The lookup's boosts: added to a chunk's score, and the larger goes first. The chunks of a 文号
+    # named alone; the named 第X条 of a named 文号; a 第X条 named alone; the other chunks of a named
+    # 文号 when a 第X条 is named too.
+    lookup_document_boost: float = 1.0
+    lookup_document_article_boost: float = 2.0
+    lookup_article_boost: float = 1.0
+    lookup_document_rest_boost: float = 0.5
     # Each ranking is read this deep: max(min_depth, depth_per_k * k).
     min_depth: int = 50
     depth_per_k: int = 5

@@ -185,16 +185,17 @@ class Retriever:
             # An article number alone: look in the documents the question is already about.
             top = sorted(fused, key=lambda cid: -fused[cid])[: self.settings.retrieval.lookup_docs]
             named = self.store.chunks_where(doc_ids=sorted({chunk_of[cid].doc_id for cid in top}))
+        r = self.settings.retrieval
         boost: dict[str, float] = {}
         for c in named:
             chunk_of.setdefault(c.chunk_id, c)
             in_article = bool(ref.articles) and any(a in c.section for a in ref.articles)
             if ref.doc_numbers and not ref.articles:
-                boost[c.chunk_id] = 1.0
+                boost[c.chunk_id] = r.lookup_document_boost
             elif in_article:
-                boost[c.chunk_id] = 2.0 if ref.doc_numbers else 1.0
+                boost[c.chunk_id] = r.lookup_document_article_boost if ref.doc_numbers else r.lookup_article_boost
             elif ref.doc_numbers:
-                boost[c.chunk_id] = 0.5
+                boost[c.chunk_id] = r.lookup_document_rest_boost
         return boost
 
     def _stored_doc_numbers(self, normalised: tuple[str, ...]) -> list[str]:
