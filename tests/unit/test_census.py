@@ -47,3 +47,16 @@ def test_the_census_finds_each_rule_and_phrase_where_one_is_written(tmp_path):
     assert {rule: len(found.get(rule, [])) for rule in census.RULES} == dict.fromkeys(census.RULES, 1)
     phrases = census.phrases(tmp_path)
     assert [text for _, text in phrases["rag/bad.py"]].count("索引正在更新，请稍候") == 2
+
+
+def test_the_answerer_holds_no_hand_set_weight():
+    """Every weight of rag/answer/ is fitted (answer_model.json) or a named setting (rag/config.py)."""
+    assert census.hand_set_numbers(ROOT) == {}
+
+
+def test_the_census_counts_a_weight_even_when_named_and_not_a_tolerance(tmp_path):
+    (tmp_path / "rag" / "answer").mkdir(parents=True)
+    (tmp_path / "rag" / "answer" / "bad.py").write_text(
+        "SECONDS_EPS = 1e-6\nMIN_SUPPORT = 0.5\n\n\ndef f(x):\n    EPS = 1e-9\n    return x * 0.3 + EPS + 1.0\n",
+        encoding="utf-8")
+    assert census.hand_set_numbers(tmp_path) == {"rag/answer/bad.py": [(2, 0.5), (6, 1e-9), (7, 0.3)]}
