@@ -20,6 +20,9 @@ from .rank import RankModel, RankSignals, features, load_rank_model
 from .store import VectorStore
 
 RANKERS = ("fitted", "fusion")
+# Not a weight: added to a re-scored candidate's logit in the order key, so that every re-scored one goes
+# before the rest (whose key is their fused score, below 1).
+_RESCORED_FIRST = 1e6
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ class Retriever:
             logits = self.rank_model.logits(rows)
             # The re-scored candidates go before the rest (the rest keep their fused order).
             fitted = {s.chunk.chunk_id: float(z) for s, z in zip(top, logits)}
-            order_key = {cid: (1e6 + fitted[cid]) if cid in fitted else v for cid, v in fused.items()}
+            order_key = {cid: (_RESCORED_FIRST + fitted[cid]) if cid in fitted else v for cid, v in fused.items()}
         boost = self._reference_boost(query, fused, chunk_of) if r.reference_lookup else {}
         if stored is not None:
             boost = {cid: v for cid, v in boost.items() if chunk_of[cid].doc_number in stored}
