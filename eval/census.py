@@ -13,7 +13,8 @@ revision. Sections, each a Markdown heading:
 - phrases: Chinese string literals in rag/ outside rag/prompts.py (docstrings aside), per module,
   and those written in more than one place;
 - ``clean(`` call sites outside rag/ingest/;
-- hand-set numbers in rag/answer/: float literals other than 0 and 1 (the fitted model's JSON aside);
+- hand-set numbers in rag/answer/: float literals other than 0 and 1 (the fitted model's JSON aside,
+  and a float a module binds to an ALL_CAPS ``*_EPS`` name: a tolerance, not a weight);
 - the modules a question passes through: a static import walk from rag/ui.py (the page) and
   rag/api.py (/api/ask), function-level imports included. (It reaches nearly every module from either;
   ``eval.trace`` runs a question through each entry point and records what really runs.)
@@ -293,12 +294,27 @@ def clean_calls(root: Path) -> list[str]:
     return sorted(out, key=_place_key)
 
 
+# A float bound at module level to an ALL_CAPS name ending in EPS (SECONDS_EPS = 1e-6) is a tolerance
+# that keeps a division finite, not a weight: the one kind of float literal not counted.
+_TOLERANCE_NAME = re.compile(r"_?[A-Z0-9_]*EPS")
+
+
+def _tolerances(tree: ast.Module) -> set[int]:
+    """ids of the float literals a module binds to a tolerance name at its top level."""
+    return {id(node.value) for node in tree.body
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+            and _TOLERANCE_NAME.fullmatch(node.targets[0].id) and isinstance(node.value, ast.Constant)}
+
+
 def hand_set_numbers(root: Path) -> dict[str, list[tuple[int, float]]]:
-    """module -> [(line, value)] of float literals other than 0 and 1 in rag/answer/*.py."""
+    """module -> [(line, value)] of float literals other than 0 and 1 in rag/answer/*.py (a module-level
+    ``*_EPS`` tolerance aside)."""
     out = {}
     for f in sorted((root / "rag" / "answer").glob("*.py")):
-        found = [(n.lineno, n.value) for n in ast.walk(ast.parse(f.read_text(encoding="utf-8")))
-                 if isinstance(n, ast.Constant) and type(n.value) is float and n.value not in (0.0, 1.0)]
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        skip = _tolerances(tree)
+        found = [(n.lineno, n.value) for n in ast.walk(tree) if isinstance(n, ast.Constant) and type(n.value) is float
+                 and n.value not in (0.0, 1.0) and id(n) not in skip]
         if found:
             out[rel(f, root)] = sorted(found)
     return out
@@ -418,7 +434,8 @@ def report(root: Path) -> str:
     calls = clean_calls(root)
     say(f"{len(calls)}: {', '.join(calls)}\n")
 
-    say("## Hand-set numbers in rag/answer/ (float literals other than 0 and 1)\n")
+    say("## Hand-set numbers in rag/answer/ (float literals other than 0 and 1; a module-level *_EPS tolerance "
+        "aside)\n")
     numbers = hand_set_numbers(root)
     _per_module_table(say, numbers, "floats", ("values", lambda found: ", ".join(f"{v!r} (l.{line})" for line, v in found)))
 

@@ -10,6 +10,9 @@ Procedure (rerunnable, deterministic):
    to ``<work>/held.jsonl``) is the training-side number that is not a fitting number.
 2. An index of the collection is built (reused when unchanged); every fit question is retrieved and
    read by the product's own answerer with a blank model, so the features are exactly what it computes.
+   The blank model has the packaged model's ``feature_constants`` (the numbers inside the features'
+   definitions), which the refit file keeps, and until step 5 chooses them ``READ_ADD_RATIO`` and the
+   first budgets of ``BUDGETS``.
 3. Sentence model: logistic regression, one row per candidate sentence of each part of an
    answerable question, label 1 when the sentence overlaps a gold evidence quote.
 4. Answerability model: logistic regression over the question features, read with sentence
@@ -49,6 +52,9 @@ HELD_SHARE = 0.3
 FOLDS = 5
 GATE_PRECISION = 0.8
 ADD_RATIOS = (0.2, 0.3, 0.45, 0.6, 0.8)
+# The share at which a further sentence joins while the features are read (steps 2-4), before step 5
+# chooses add_ratio: the chosen sentences are what the answerability features look at.
+READ_ADD_RATIO = 0.6
 # (answer budget, budget of a procedure, list or condition), in characters: the grid of step 5.
 BUDGETS = ((120, 170), (160, 240), (160, 300), (200, 300))
 FALSE_REFUSAL_COST = 2.0  # a false refusal, against 1 for answering an unanswerable question
@@ -265,12 +271,29 @@ def read_questions(paths: list[Path]) -> list[dict]:
     return out
 
 
+def reading_model():
+    """The blank model the fit reads with (step 2): every weight zero, the packaged model's feature
+    constants, ``READ_ADD_RATIO`` and the first budgets of the grid."""
+    from rag.answer.model import AnswerModel, load_model
+
+    return replace(AnswerModel.blank(load_model()), add_ratio=READ_ADD_RATIO, budget_chars=BUDGETS[0][0],
+                   how_budget_chars=BUDGETS[0][1])
+
+
+def version_of(model) -> str:
+    """``answer-model/1+<hash>`` of everything the model's file holds that can change an answer."""
+    stamp = hashlib.sha256(json.dumps([model.sentence.to_dict(), model.answerable.to_dict(), model.threshold,
+                                       model.gate_threshold, model.add_ratio,
+                                       [model.budget_chars, model.how_budget_chars],
+                                       model.feature_constants.to_dict()]).encode()).hexdigest()[:8]
+    return f"answer-model/1+{stamp}"
+
+
 def fit(questions: list[dict], reader: Reader, work: Path, false_refusal_cost: float = FALSE_REFUSAL_COST) -> tuple:
     from rag.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
-    from rag.answer.model import AnswerModel
 
     fit_q, held_q = split(questions)
-    blank = AnswerModel.blank()
+    blank = reading_model()
     t0 = time.perf_counter()
     base = reader.readings(fit_q, blank)
     print(f"read {len(fit_q)} fit questions in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
@@ -305,8 +328,8 @@ def fit(questions: list[dict], reader: Reader, work: Path, false_refusal_cost: f
     (work / "refusal_curve.json").write_text(json.dumps(curve), encoding="utf-8")
     plot_refusal_curve(curve, threshold, work / "refusal_curve.png",
                        f"answerability, out of fold ({len(Qy)} fit questions); false refusal costs {false_refusal_cost:g}")
-    stamp = hashlib.sha256(json.dumps([sentence.to_dict(), answerable.to_dict(), threshold]).encode()).hexdigest()[:8]
-    model = AnswerModel(f"answer-model/1+{stamp}", sentence, answerable, threshold, gate, {})
+    model = replace(blank, sentence=sentence, answerable=answerable, threshold=threshold, gate_threshold=gate)
+    model = replace(model, version=version_of(model))
 
     # Composition: the share of the best sentence's probability at which a further sentence joins,
     # chosen on the fit split by the share of questions the whole pipeline gets right (ties: the larger share).
@@ -320,9 +343,7 @@ def fit(questions: list[dict], reader: Reader, work: Path, false_refusal_cost: f
     for b, s in budget_grid.items():
         print(f"budget {b[0]}/{b[1]}: right {s['right']:.3f} acc {s['acc']:.3f} concise {s['concise']:.3f}"
               + ("  <- chosen" if b == best else ""), file=sys.stderr)
-    stamp = hashlib.sha256(json.dumps([sentence.to_dict(), answerable.to_dict(), threshold, gate,
-                                       model.add_ratio, best]).encode()).hexdigest()[:8]
-    model = replace(model, version=f"answer-model/1+{stamp}")
+    model = replace(model, version=version_of(model))
 
     # Fit-time metrics: in-sample (fit) and held-out (held) sentence top-1 and answerability AUC.
     held_read = reader.readings(held_q, model)

@@ -58,6 +58,13 @@ class RetrievalSettings:
     reference_lookup: bool = True
     # A bare 第X条 is looked up in the documents of this many top hits.
     lookup_docs: int = 5
+    # The lookup's boosts: added to a chunk's score, and the larger goes first. The chunks of a 文号
+    # named alone; the named 第X条 of a named 文号; a 第X条 named alone; the other chunks of a named
+    # 文号 when a 第X条 is named too.
+    lookup_document_boost: float = 1.0
+    lookup_document_article_boost: float = 2.0
+    lookup_article_boost: float = 1.0
+    lookup_document_rest_boost: float = 0.5
     # Each ranking is read this deep: max(min_depth, depth_per_k * k).
     min_depth: int = 50
     depth_per_k: int = 5
@@ -107,6 +114,25 @@ class AnswerSettings:
     min_sentence_chars: int = 60
     item_max_chars: int = 200  # "那第二项呢？": the item's sentences, up to this many characters
     related_shown: int = 3  # nearest passages shown with a refusal
+    # How a question's evidence terms are weighted (rag/answer/frame.py), by idf times these. Hand-set:
+    # the packaged answer model was fitted on features read with them, so a change calls for a refit
+    # (python -m eval.fit).
+    focus_boost: float = 1.5  # the focus (the word the interrogative governs): this many times its weight
+    # A later part ("…由哪个部门负责？") inherits the first part's terms at this share of their weight.
+    inherited_term_share: float = 0.3
+    doc_number_weight: float = 1.5  # a 文号 the question names: this many times the rarest term's idf
+    one_char_share: float = 0.3  # a one-character verb or noun (挂, 罚): this share of its weight
+    unknown_noun_weight: float = 0.8  # a noun the corpus never uses: this many times the rarest term's idf
+    unknown_word_weight: float = 1.0  # any other word the corpus never uses (colloquial verbs)
+    # How trimming picks the run of a long unit's sentences to quote (rag/answer/trim.py): its share of
+    # the question's terms, plus for each part what it answers beyond words, less a cost per character.
+    trim_shown_term_share: float = 0.3  # a term the citation's title or section already shows: this share
+    trim_entity_bonus: float = 0.5  # each asked slot's entity (or definition, consequence) the run holds
+    trim_item_bonus: float = 0.1  # a list question: each item the run enumerates...
+    trim_items_max: float = 0.5  # ...up to this much
+    trim_category_bonus: float = 0.2  # the run names what a list question counts ("哪几条断层": 断层)
+    trim_focus_bonus: float = 0.3  # the run names the part's focus
+    trim_char_cost: float = 0.002  # per character: on a tie the shorter run wins
 
 
 @dataclass(frozen=True)
@@ -124,6 +150,14 @@ class LLMSettings:
     # chunk's opening: fewer prompt tokens. Off: the chunk's first passage_chars characters.
     compact_passages: bool = True
     best_sentences: int = 2
+    # How the model's citations are checked (rag/answer/llm.py, ``support``: the share of a sentence's
+    # character bigrams a passage holds). A marker stands when its passage holds at least min_support;
+    # it cites the passage sentence that best supports the answer sentence, or the whole clause when
+    # that sentence holds less than min_support and the clause at least that.
+    min_support: float = 0.5
+    # A sentence left without a valid marker is credited to the shown passage that supports it best
+    # when that one holds at least this share.
+    unmarked_support: float = 0.6
     # NOTE: the offline evidence check runs first; when it finds no coverage the LLM is not asked,
     # since small models answer from their own knowledge however the prompt is worded.
     gate: bool = True

@@ -54,7 +54,7 @@ def make_extractive(settings: Settings, index, query_vector, model=None):
     model = model or load_model(model_path(settings, index))
     if settings.answer.refusal_threshold >= 0:
         model = replace(model, threshold=settings.answer.refusal_threshold)
-    reader = QuestionReader(index.tokenizer, index.bm25.idf())
+    reader = QuestionReader(index.tokenizer, index.bm25.idf(), settings=settings.answer)
     return ExtractiveAnswerer(reader, CandidatePool(index, query_vector), model, index.raws, settings.answer)
 
 
@@ -92,4 +92,5 @@ def open_qa(settings: Settings, embedder=None, index=None, chat=None):
     # One reader of questions: the extractive answerer's (the LLM's gate's), else one of its own.
     reader = getattr(answerer, "reader", None) or getattr(getattr(answerer, "gate", None), "reader", None)
     index = retriever.index
-    return QA(retriever, answerer, settings, reader or QuestionReader(index.tokenizer, index.bm25.idf()))
+    reader = reader or QuestionReader(index.tokenizer, index.bm25.idf(), settings=settings.answer)
+    return QA(retriever, answerer, settings, reader)

@@ -37,7 +37,7 @@ def compose(frame: QuestionFrame, chosen: list[Candidate], raws: dict[str, str],
     citations, pieces = [], []
     used, items_kept, list_full = 0, 0, False
     for cand in chosen:
-        s, e, text = trim(cand, raws[cand.chunk.source], frame.parts, cov, per)
+        s, e, text = trim(cand, raws[cand.chunk.source], frame.parts, cov, per, settings)
         if not text:
             continue
         if cand.item:

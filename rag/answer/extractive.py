@@ -62,7 +62,7 @@ class ExtractiveAnswerer:
         self.settings = settings = replace(
             settings, budget_chars=settings.budget_chars if settings.budget_chars >= 0 else model.budget_chars,
             how_budget_chars=settings.how_budget_chars if settings.how_budget_chars >= 0 else model.how_budget_chars)
-        self.cov = Coverage(reader)
+        self.cov = Coverage(reader, model.feature_constants.partial_cover)
         add_ratio = settings.add_ratio if settings.add_ratio >= 0 else model.add_ratio
         self.selector = Selector(model, self.cov, add_ratio, settings.max_extra_sentences)
         self.judge = Judge(model, self.cov, model.threshold)

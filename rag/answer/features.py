@@ -9,6 +9,7 @@ signals here.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from ..text import LIST_ITEM_RE, drop_spaces, normalize
 from . import entities
@@ -34,15 +35,37 @@ QUESTION_FEATURES = (
 )
 
 
+@dataclass(frozen=True)
+class FeatureConstants:
+    """The numbers inside the features' definitions. The fitted weights were fitted on features
+    computed with them, so they live in the model's file (``answer_model.json``, "feature_constants")
+    and a refit keeps them."""
+
+    partial_cover: float  # a term counts this much when only a piece of it is present (1 when whole)
+    list_items: int  # "list_shape": the enumeration's items, counted up to this many, as a share of it
+    log_len_divisor: float  # "log_len": log(1 + characters) divided by this
+    short_chars: int  # "short": a body of fewer characters than this
+
+    def to_dict(self) -> dict:
+        return {"partial_cover": self.partial_cover, "list_items": self.list_items,
+                "log_len_divisor": self.log_len_divisor, "short_chars": self.short_chars}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FeatureConstants":
+        return cls(float(d["partial_cover"]), int(d["list_items"]), float(d["log_len_divisor"]), int(d["short_chars"]))
+
+
 def flat(text: str) -> str:
     return normalize(drop_spaces(text))
 
 
 class Coverage:
-    """How far a text covers weighted terms: 1 when a term is present, 0.6 when a piece of it is."""
+    """How far a text covers weighted terms: 1 when a term is present, ``partial`` when a piece of it is
+    (the model's ``FeatureConstants.partial_cover``)."""
 
-    def __init__(self, reader: QuestionReader):
+    def __init__(self, reader: QuestionReader, partial: float):
         self.reader = reader
+        self.partial = partial
 
     def cover(self, terms: dict[str, float], text: str) -> dict[str, float]:
         f = flat(text)
@@ -51,7 +74,7 @@ class Coverage:
             if t in f:
                 out[t] = 1.0
             elif any(p in f for p in self.reader.pieces(t)):
-                out[t] = 0.6
+                out[t] = self.partial
         return out
 
     def share(self, terms: dict[str, float], text: str) -> float:
@@ -60,7 +83,8 @@ class Coverage:
         return sum(terms[t] * c for t, c in covered.items()) / mass
 
 
-def sentence_features(part: Part, frame: QuestionFrame, cands: list[Candidate], cov: Coverage) -> list[dict]:
+def sentence_features(part: Part, frame: QuestionFrame, cands: list[Candidate], cov: Coverage,
+                      consts: FeatureConstants) -> list[dict]:
     """One feature dict per candidate, for one part of the question (pool-relative features included)."""
     rows = []
     chunk_share: dict[str, float] = {}
@@ -104,13 +128,14 @@ def sentence_features(part: Part, frame: QuestionFrame, cands: list[Candidate], 
             "category": 1.0 if part.category and part.category in f else 0.0,
             "entity_asked": 1.0 if asked_entity else 0.0,
             "entity_missing": 1.0 if asked_entity and not any(has[s] for s in asked_entity) else 0.0,
-            "list_shape": (min(entities.enumeration(text), 4) / 4.0) if Slot.LIST in part.slots else 0.0,
+            "list_shape": (min(entities.enumeration(text), consts.list_items) / consts.list_items
+                           if Slot.LIST in part.slots else 0.0),
             "list_item": 1.0 if Slot.LIST in part.slots and LIST_ITEM_RE.match(text.strip()) else 0.0,
             "heading": 1.0 if c.heading else 0.0,
             "first": 1.0 if c.index == 0 else 0.0,
             "position": c.index / max(1, c.n_units),
-            "log_len": math.log1p(len(f)) / 5.0,
-            "short": 1.0 if len(drop_spaces(c.body)) < 10 else 0.0,
+            "log_len": math.log1p(len(f)) / consts.log_len_divisor,
+            "short": 1.0 if len(drop_spaces(c.body)) < consts.short_chars else 0.0,
             "clause_asked": 1.0 if part.slot is Slot.CLAUSE else 0.0,
             "reference_in_chunk": 1.0 if frame.reference and c.hit_rank == 1 else 0.0,
         }

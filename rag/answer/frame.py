@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from ..config import AnswerSettings
 from ..text import (ARTICLE, CN_SMALL, COUNT_MEASURES, DOCNUM_REF, DOCNUM_RE, FOCUS_MEASURES, GOVERNING_MEASURES,
                     MEASURE_WORDS, QUESTION_BREAKS, SEARCH_STOPWORDS, normalize)
 from . import entities
@@ -96,13 +97,16 @@ class QuestionReader:
         tokenizer: the index's tokenizer (same term handling as BM25).
         idf: term -> idf from the index; a term the corpus never uses weighs as a rare one.
         cues: the slot cue words (default: the packaged ``cues.json``).
+        settings: the answer group, whose term weights (``focus_boost``...) the reader applies.
     """
 
-    def __init__(self, tokenizer, idf: dict[str, float], cues: Cues | None = None):
+    def __init__(self, tokenizer, idf: dict[str, float], cues: Cues | None = None,
+                 settings: AnswerSettings | None = None):
         self.tokenizer = tokenizer
         self.idf = idf
         self.max_idf = max(idf.values()) if idf else 1.0
         self.cues = cues or load_cues()
+        self.settings = settings or AnswerSettings()
 
     def read(self, question: str) -> QuestionFrame:
         text = _MARKUP_RE.sub(" ", question)  # markup is not a question
@@ -115,7 +119,7 @@ class QuestionReader:
             # the first part's topic nouns it leaves out).
             terms = dict(p.terms)
             for t, w in first.terms.items():
-                terms.setdefault(t, 0.3 * w)
+                terms.setdefault(t, self.settings.inherited_term_share * w)
             missing = "" if whole else "".join(t for t in first.topic if t not in p.text)
             out.append(replace(p, subject=p.subject or first.subject, terms=terms, query=missing + p.text))
         terms = self.terms(text)
@@ -176,7 +180,7 @@ class QuestionReader:
         terms = dict(own)
         focus = self.focus(text)
         if focus in terms:
-            terms[focus] *= 1.5
+            terms[focus] *= self.settings.focus_boost
         subject = tuple(t for t, _ in sorted(own.items(), key=lambda kv: -kv[1]) if t != focus)[:2]
         nouns = {p.word for p in self.tokenizer.tagger().lcut(normalize(text))
                  if (p.flag[:1] == "n" or p.flag in ("vn", "eng")) and len(p.word) >= 2}
@@ -211,9 +215,10 @@ class QuestionReader:
         a rare term when it is a noun (票价: the question asks about something the documents may not
         name), and little otherwise (colloquial verbs the documents phrase differently).
         """
+        s = self.settings
         out: dict[str, float] = {}
         for n in self.tokenizer.doc_numbers(text):
-            out[n] = self.max_idf * 1.5
+            out[n] = self.max_idf * s.doc_number_weight
         body = normalize(_COUNT_RE.sub(" ", DOCNUM_RE.sub(" ", _MARKUP_RE.sub(" ", text))))
         qwords = self.cues.question_words
         for pair in self.tokenizer.tagger().lcut(body):
@@ -224,12 +229,13 @@ class QuestionReader:
                 continue
             if len(t) == 1:
                 if flag[:1] in "vn":  # a one-character verb or noun (挂, 罚) is weak evidence
-                    out[t] = 0.3 * self.weight(t)
+                    out[t] = s.one_char_share * self.weight(t)
                 continue
             if self.known(t):
                 out[t] = self.weight(t)
             else:
-                out[t] = self.max_idf * 0.8 if flag[:1] == "n" or flag in ("vn", "eng", "m") else 1.0
+                out[t] = (self.max_idf * s.unknown_noun_weight if flag[:1] == "n" or flag in ("vn", "eng", "m")
+                          else s.unknown_word_weight)
         return out
 
     def focus(self, text: str) -> str | None:

@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 
 # A unit of the model's answer: text up to its marker group ("…4月16日[2]，") or a sentence end.
 _CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]+|\d+")
-# A marked passage supports a sentence when it holds at least this share of the sentence's bigrams.
-MIN_SUPPORT = 0.5
+# Not a weight: keeps tokens per second finite when the stream took no measurable time.
+SECONDS_EPS = 1e-6
 
 
 def _units(text: str) -> list[str]:
@@ -66,7 +66,7 @@ class LLMAnswerer:
     Args:
         chat: a LangChain chat model (``ChatOpenAI`` in production, anything with ``stream``).
         raws: source -> raw text, for exact citation spans.
-        settings: the llm group: passages shown and their length.
+        settings: the llm group: passages shown and their length, the support a citation needs.
         gate: optional extractive answerer: its confident refusal short-circuits the model call
             (otherwise the model decides, with the sentinel), and its reading of the question picks
             the sentences each passage shows.
@@ -82,6 +82,8 @@ class LLMAnswerer:
         self.passage_chars = settings.passage_chars
         self.compact = settings.compact_passages
         self.best_sentences = settings.best_sentences
+        self.min_support = settings.min_support
+        self.unmarked_support = settings.unmarked_support
         self.gate = gate
 
     @staticmethod
@@ -177,7 +179,7 @@ class LLMAnswerer:
         answer.trace.llm = LLMTrace(
             called=True, input_tokens=usage.get("input_tokens"), output_tokens=out_tokens, seconds=round(elapsed, 3),
             first_token_s=round(first - t0, 3) if first else None,
-            tokens_per_s=round(out_tokens / max(elapsed - ((first or t0) - t0), 1e-6), 2), model_text=text)
+            tokens_per_s=round(out_tokens / max(elapsed - ((first or t0) - t0), SECONDS_EPS), 2), model_text=text)
         yield answer
 
     # --- verification -------------------------------------------------------------------------
@@ -199,12 +201,12 @@ class LLMAnswerer:
             marks = []
             for m in LOOSE_MARK_RE.findall(sent):
                 n = int(m)
-                if 1 <= n <= len(shown) and support(plain, seen(shown[n - 1]), question) >= MIN_SUPPORT:
+                if 1 <= n <= len(shown) and support(plain, seen(shown[n - 1]), question) >= self.min_support:
                     marks.append(n)
             if not marks:
                 # An unmarked or wrongly marked sentence may still quote a shown passage.
                 best = max(range(len(shown)), key=lambda i: support(plain, seen(shown[i]), question))
-                if support(plain, seen(shown[best]), question) >= 0.6:
+                if support(plain, seen(shown[best]), question) >= self.unmarked_support:
                     marks = [best + 1]
             numbers = []
             for n in dict.fromkeys(marks):
@@ -240,7 +242,8 @@ class LLMAnswerer:
             return None
         s, e, _ = max(spans, key=lambda sp: (support(sentence, sp[2]), -len(sp[2])))
         # A sentence drawing on several sentences of the clause cites the whole clause.
-        if support(sentence, raw[s:e]) < 0.5 and support(sentence, hit.chunk.text) >= 0.5:
+        least = self.min_support
+        if support(sentence, raw[s:e]) < least and support(sentence, hit.chunk.text) >= least:
             s, e = spans[0][0], spans[-1][1]
         return make_citation(hit.chunk, raw, s, e)
 

@@ -4,7 +4,10 @@
 ``answerable``: P(the documents answer the question), over ``QUESTION_FEATURES``, with the fitted
 no-answer ``threshold`` and a lower ``gate_threshold`` (the offline gate in front of an LLM refuses
 only below it). Both are fitted by ``python -m eval.fit`` on the training split of
-``tests/data/train`` (see README, "Answers"); the file says what it was fitted on.
+``tests/data/train`` (see README, "Answers"); the file says what it was fitted on. Beside them the file
+holds what the fit chose for composition (``add_ratio``, the length budgets) and the numbers inside the
+features' definitions (``feature_constants``), which the weights are only valid with: this code has no
+defaults of its own for any of them.
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import RagError
-from .features import QUESTION_FEATURES, SENTENCE_FEATURES
+from .features import QUESTION_FEATURES, SENTENCE_FEATURES, FeatureConstants
 
 MODEL_FILE = "answer_model.json"
 DEFAULT_PATH = Path(__file__).with_name(MODEL_FILE)
@@ -59,33 +62,40 @@ class Logistic:
 
 @dataclass(frozen=True)
 class AnswerModel:
+    """Everything the file holds; every field is required (a file without one is refused)."""
+
     version: str
     sentence: Logistic
     answerable: Logistic
     threshold: float  # refuse when P(answerable) is below this
     gate_threshold: float  # the LLM's offline gate refuses only below this (confident refusals)
-    meta: dict
     # A further sentence joins an answer at this share of the best one's probability (chosen on
     # the fit split by concise accuracy; see eval/fit.py).
-    add_ratio: float = 0.6
+    add_ratio: float
     # The answer's length budget in characters, and for a procedure, list or condition (chosen on the
     # fit split by right answers of the whole pipeline; see eval/fit.py).
-    budget_chars: int = 120
-    how_budget_chars: int = 170
+    budget_chars: int
+    how_budget_chars: int
+    # The numbers inside the features' definitions, which the weights were fitted with.
+    feature_constants: FeatureConstants
+    meta: dict
 
     @classmethod
-    def blank(cls) -> "AnswerModel":
-        """All weights zero (every p = 0.5) and nothing refused: what the fit reads features with."""
+    def blank(cls, like: "AnswerModel") -> "AnswerModel":
+        """All weights zero (every p = 0.5) and nothing refused, with ``like``'s feature constants and
+        composition: what the fit reads features with."""
         def zero(names):
             return Logistic(tuple(names), (0.0,) * len(names), (1.0,) * len(names), (0.0,) * len(names), 0.0)
 
-        return cls("blank", zero(SENTENCE_FEATURES), zero(QUESTION_FEATURES), 0.0, 0.0, {})
+        return replace(like, version="blank", sentence=zero(SENTENCE_FEATURES), answerable=zero(QUESTION_FEATURES),
+                       threshold=0.0, gate_threshold=0.0, meta={})
 
     def to_dict(self) -> dict:
         return {"format": FORMAT, "version": self.version, "sentence": self.sentence.to_dict(),
                 "answerable": {**self.answerable.to_dict(), "threshold": self.threshold,
                                "gate_threshold": self.gate_threshold}, "add_ratio": self.add_ratio,
-                "budget": {"chars": self.budget_chars, "how_chars": self.how_budget_chars}, "meta": self.meta}
+                "budget": {"chars": self.budget_chars, "how_chars": self.how_budget_chars},
+                "feature_constants": self.feature_constants.to_dict(), "meta": self.meta}
 
     def save(self, path: Path) -> None:
         path = Path(path)
@@ -98,7 +108,8 @@ def load_model(path: Path | None = None) -> AnswerModel:
     """The fitted model at ``path`` (default: the one shipped with the package).
 
     Raises:
-        RagError: the file is missing, unreadable, of another format, or lacks a feature this code computes.
+        RagError: the file is missing, unreadable, of another format, lacks a field (add_ratio, budget,
+            feature_constants...), or lacks a feature this code computes.
     """
     path = Path(path or DEFAULT_PATH)
     try:
@@ -107,12 +118,16 @@ def load_model(path: Path | None = None) -> AnswerModel:
         raise RagError(f"the answer model {path} is unreadable ({exc}); refit it with `python -m eval.fit`") from exc
     if d.get("format") != FORMAT:
         raise RagError(f"the answer model {path} has format {d.get('format')!r}, this version reads {FORMAT!r}")
-    sentence, answerable = Logistic.from_dict(d["sentence"]), Logistic.from_dict(d["answerable"])
-    for model, names in ((sentence, SENTENCE_FEATURES), (answerable, QUESTION_FEATURES)):
-        if set(model.features) != set(names):
+    try:
+        sentence, answerable = Logistic.from_dict(d["sentence"]), Logistic.from_dict(d["answerable"])
+        a, budget = d["answerable"], d["budget"]
+        model = AnswerModel(d["version"], sentence, answerable, float(a["threshold"]), float(a["gate_threshold"]),
+                            float(d["add_ratio"]), int(budget["chars"]), int(budget["how_chars"]),
+                            FeatureConstants.from_dict(d["feature_constants"]), d.get("meta", {}))
+    except KeyError as exc:
+        raise RagError(f"the answer model {path} lacks the field {exc}; refit it with `python -m eval.fit`") from exc
+    for m, names in ((sentence, SENTENCE_FEATURES), (answerable, QUESTION_FEATURES)):
+        if set(m.features) != set(names):
             raise RagError(f"the answer model {path} was fitted on other features than this code computes "
-                           f"(differs in {sorted(set(model.features) ^ set(names))}); refit it with `python -m eval.fit`")
-    a, budget = d["answerable"], d.get("budget") or {}
-    return AnswerModel(d["version"], sentence, answerable, float(a["threshold"]), float(a["gate_threshold"]),
-                       d.get("meta", {}), float(d.get("add_ratio", 0.6)), int(budget.get("chars", 120)),
-                       int(budget.get("how_chars", 170)))
+                           f"(differs in {sorted(set(m.features) ^ set(names))}); refit it with `python -m eval.fit`")
+    return model

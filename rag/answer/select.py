@@ -55,7 +55,7 @@ class Selector:
 
     def score(self, part: Part, frame: QuestionFrame, cands: list[Candidate]) -> list[Candidate]:
         """Candidates with ``p`` and ``features`` set for this part, best first."""
-        rows = sentence_features(part, frame, cands, self.cov)
+        rows = sentence_features(part, frame, cands, self.cov, self.model.feature_constants)
         scored = []
         for c, row in zip(cands, rows):
             s = Candidate(**{**c.__dict__})

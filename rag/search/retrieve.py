@@ -20,6 +20,9 @@ from .rank import RankModel, RankSignals, features, load_rank_model
 from .store import VectorStore
 
 RANKERS = ("fitted", "fusion")
+# Not a weight: added to a re-scored candidate's logit in the order key, so that every re-scored one goes
+# before the rest (whose key is their fused score, below 1).
+_RESCORED_FIRST = 1e6
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ class Retriever:
             logits = self.rank_model.logits(rows)
             # The re-scored candidates go before the rest (the rest keep their fused order).
             fitted = {s.chunk.chunk_id: float(z) for s, z in zip(top, logits)}
-            order_key = {cid: (1e6 + fitted[cid]) if cid in fitted else v for cid, v in fused.items()}
+            order_key = {cid: (_RESCORED_FIRST + fitted[cid]) if cid in fitted else v for cid, v in fused.items()}
         boost = self._reference_boost(query, fused, chunk_of) if r.reference_lookup else {}
         if stored is not None:
             boost = {cid: v for cid, v in boost.items() if chunk_of[cid].doc_number in stored}
@@ -192,16 +195,17 @@ class Retriever:
             # An article number alone: look in the documents the question is already about.
             top = sorted(fused, key=lambda cid: -fused[cid])[: self.settings.retrieval.lookup_docs]
             named = self.store.chunks_where(doc_ids=sorted({chunk_of[cid].doc_id for cid in top}))
+        r = self.settings.retrieval
         boost: dict[str, float] = {}
         for c in named:
             chunk_of.setdefault(c.chunk_id, c)
             in_article = bool(ref.articles) and any(a in c.section for a in ref.articles)
             if ref.doc_numbers and not ref.articles:
-                boost[c.chunk_id] = 1.0
+                boost[c.chunk_id] = r.lookup_document_boost
             elif in_article:
-                boost[c.chunk_id] = 2.0 if ref.doc_numbers else 1.0
+                boost[c.chunk_id] = r.lookup_document_article_boost if ref.doc_numbers else r.lookup_article_boost
             elif ref.doc_numbers:
-                boost[c.chunk_id] = 0.5
+                boost[c.chunk_id] = r.lookup_document_rest_boost
         return boost
 
     def _stored_doc_numbers(self, normalised: tuple[str, ...]) -> list[str]:

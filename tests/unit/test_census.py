@@ -68,3 +68,16 @@ def test_the_trace_records_the_project_functions_a_call_runs_and_nothing_else():
     assert "rag.text:whole_sentences" in rec.functions
     assert not any(f.startswith("json") for f in rec.functions)
     assert rec.spine.count("rag.text:whole_sentences") == 1
+
+
+def test_the_answerer_holds_no_hand_set_weight():
+    """Every weight of rag/answer/ is fitted (answer_model.json) or a named setting (rag/config.py)."""
+    assert census.hand_set_numbers(ROOT) == {}
+
+
+def test_the_census_counts_a_weight_even_when_named_and_not_a_tolerance(tmp_path):
+    (tmp_path / "rag" / "answer").mkdir(parents=True)
+    (tmp_path / "rag" / "answer" / "bad.py").write_text(
+        "SECONDS_EPS = 1e-6\nMIN_SUPPORT = 0.5\n\n\ndef f(x):\n    EPS = 1e-9\n    return x * 0.3 + EPS + 1.0\n",
+        encoding="utf-8")
+    assert census.hand_set_numbers(tmp_path) == {"rag/answer/bad.py": [(2, 0.5), (6, 1e-9), (7, 0.3)]}

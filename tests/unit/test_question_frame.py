@@ -151,9 +151,22 @@ def test_a_model_of_other_features_is_refused_by_name(tmp_path):
         load_model(tmp_path / "broken.json")
 
 
-def test_a_blank_model_gives_even_odds():
-    m = AnswerModel.blank()
-    assert m.sentence.p({n: 1.0 for n in SENTENCE_FEATURES}) == 0.5
+@pytest.mark.parametrize("field", ["add_ratio", "budget", "feature_constants"])
+def test_a_model_without_a_fitted_field_is_refused_by_name(tmp_path, field):
+    """The code has no default of its own for what the file holds: a file without it is refused."""
+    d = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    del d[field]
+    bad = tmp_path / "m.json"
+    bad.write_text(json.dumps(d), encoding="utf-8")
+    with pytest.raises(RagError, match=f"lacks the field '{field}'.*python -m eval.fit"):
+        load_model(bad)
+
+
+def test_a_blank_model_gives_even_odds_with_the_feature_constants_of_the_model_it_is_like():
+    like = load_model()
+    m = AnswerModel.blank(like)
+    assert m.sentence.p({n: 1.0 for n in SENTENCE_FEATURES}) == 0.5 and m.threshold == 0.0
+    assert (m.feature_constants, m.add_ratio, m.budget_chars) == (like.feature_constants, like.add_ratio, like.budget_chars)
 
 
 @pytest.mark.parametrize("question, parts", [

@@ -13,6 +13,7 @@ from rag.answer.candidates import Candidate
 from rag.answer.compose import compose
 from rag.answer.features import Coverage
 from rag.answer.frame import QuestionReader
+from rag.answer.model import load_model
 from rag.answer.select import Selector
 from rag.answer.trim import trim
 from rag.chunk import chunk_source
@@ -39,6 +40,9 @@ RAW = (
 )
 
 
+PARTIAL = load_model().feature_constants.partial_cover
+
+
 @pytest.fixture(scope="module")
 def doc():
     chunks = chunk_source(SourceText("r.txt", RAW, "utf-8", "0"))
@@ -58,7 +62,7 @@ def unit(by_chunk, starts: str) -> Candidate:
 def trimmed(doc, cand: Candidate, question: str, limit: int) -> tuple[int, int, str]:
     """What the trim quotes of a candidate for a question, within ``limit`` characters."""
     reader, _ = doc
-    return trim(cand, RAW, reader.read(question).parts, Coverage(reader), limit)
+    return trim(cand, RAW, reader.read(question).parts, Coverage(reader, PARTIAL), limit, AnswerSettings())
 
 
 def exact(raw: str, chunk, s: int, e: int, text: str) -> bool:
@@ -161,7 +165,7 @@ def test_an_item_picked_alone_brings_its_lead_in(doc):
 
 def _compose(reader, chosen, question, budget, how_budget):
     settings = AnswerSettings(budget_chars=budget, how_budget_chars=how_budget)
-    return compose(reader.read(question), chosen, {"r.txt": RAW}, Coverage(reader), settings)
+    return compose(reader.read(question), chosen, {"r.txt": RAW}, Coverage(reader, PARTIAL), settings)
 
 
 def test_a_lead_in_brings_as_many_whole_items_as_fit_the_budget(doc):
