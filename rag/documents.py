@@ -24,7 +24,7 @@ from pathlib import Path
 from . import prompts
 from .config import IngestSettings, Settings
 from .errors import LoadError, UploadRefused
-from .search.index import file_sha256
+from .files import file_sha256
 from .staff import AuditLog
 from .text import SURROGATE_RE, squeeze
 from .types import SourceText

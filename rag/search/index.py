@@ -23,7 +23,6 @@ incremental); ``rag.search.store.open_store(...).sync`` brings the collection in
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -41,6 +40,7 @@ from .. import prompts
 from ..chunk import chunk_source
 from ..config import Settings
 from ..errors import IndexStateError, RagError
+from ..files import file_sha256
 from ..ingest.clean import Cleaned
 from ..ingest.units import cut, recorded
 from .sparse import BM25
@@ -121,15 +121,6 @@ def card_key(chunk: Chunk) -> tuple:
     so a copy of a document adds nothing, while a clause worded alike in two different documents
     ("本办法自发布之日起施行。") stays in both."""
     return (chunk.title, chunk.doc_number, chunk.section, chunk.text)
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _versions() -> dict:
