@@ -68,7 +68,7 @@ class _OurChunks:
     """Our clause-level chunks, the raw texts their offsets point into, and the texts to index."""
 
     def __init__(self, corpus_dir: Path, settings: Settings):
-        from rag.chunk import chunk_corpus
+        from rag.ingest.chunk import chunk_corpus
 
         chunks, sources, problems = chunk_corpus([Path(corpus_dir)], settings.ingest)
         if not chunks:

@@ -56,7 +56,7 @@ def document_stats(sources, chunks) -> dict[str, dict]:
 
 
 def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
-    from .chunk import chunk_corpus
+    from .ingest.chunk import chunk_corpus
 
     paths = args.paths or [settings.corpus_dir]
     missing = [str(p) for p in paths if not Path(p).exists()]

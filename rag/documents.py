@@ -47,7 +47,7 @@ class Content:
 
 def content_of(src: SourceText, ingest: IngestSettings | None = None) -> Content:
     """A read file's cleaned text digest and clause texts (``clean`` and ``chunk_source``; no model)."""
-    from .chunk import chunk_source
+    from .ingest.chunk import chunk_source
     from .ingest.clean import clean_text
 
     digest = hashlib.sha256(squeeze(clean_text(src.text)).encode("utf-8")).hexdigest()

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import prompts
-from ..chunk import chunk_source
+from ..ingest.chunk import chunk_source
 from ..config import Settings
 from ..errors import IndexStateError, RagError
 from ..files import file_sha256

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunk import chunk_source
 from rag.config import Settings
 from rag.errors import IndexStateError
+from rag.ingest.chunk import chunk_source
 from rag.ingest.clean import Cleaned, clean
 from rag.ingest.load import load_corpus
 from rag.ingest.units import recorded, unit_bounds

@@ -15,9 +15,9 @@ from rag.answer.features import Coverage
 from rag.answer.frame import QuestionReader
 from rag.answer.select import Selector
 from rag.answer.trim import trim
-from rag.chunk import chunk_source
 from rag.cite import span_cleaning, units
 from rag.config import AnswerSettings
+from rag.ingest.chunk import chunk_source
 from rag.ingest.clean import clean_text
 from rag.search.sparse import BM25
 from rag.search.tokenize import Tokenizer, corpus_terms
