@@ -12,7 +12,7 @@ Layout::
     index/v-<stamp>/         manifest.json, chunks.jsonl, vectors.npy, dense.faiss,
                              bm25.npz, bm25_vocab.json, userdict.txt,
                              units.jsonl + unit_vectors.npy (one passage vector per sentence unit
-                             of every chunk, ``rag.cite.units``: what the answerer compares the
+                             of every chunk, ``rag.ingest.units.chunk_units``: what the answerer compares the
                              question with), clauses.jsonl (the cleaning of each clause cut into
                              several chunks); chunks.jsonl carries each chunk's provenance from
                              the cut (offset runs and unit spans, ``rag.ingest.units``)
@@ -42,7 +42,7 @@ from ..config import Settings
 from ..errors import IndexStateError, RagError
 from ..files import file_sha256
 from ..ingest.clean import Cleaned
-from ..ingest.units import cut, recorded
+from ..ingest.units import clause_cleanings, cut, recorded, unit_plan
 from .sparse import BM25
 from .store import faiss_type, make_dense_index, open_store
 from .tokenize import Tokenizer, corpus_terms
@@ -229,7 +229,7 @@ def build_index(
             else:
                 dropped[owner] = dropped.get(owner, 0) + 1
         fresh = [j for j, c in enumerate(cs) if c.chunk_id not in have]
-        units_plan = _unit_plan([cs[j] for j in fresh], src.text) if fresh else None
+        units_plan = unit_plan([cs[j] for j in fresh], src.text) if fresh else None
         plans.append((src, same, have, cs, dropped, fresh, units_plan))
     total = sum(len(p[5]) + len(p[6][2]) for p in plans if p[6] is not None)
     done = 0
@@ -291,7 +291,7 @@ def build_index(
     say(0.95, prompts.STAGE_WRITING)
     raws = {src.source: src.text for src in sources}
     built = Index(root, {}, chunks, vectors, dense, bm25, tokenizer, raws, unit_spans, unit_vectors,
-                  _clause_cleanings(chunks, raws))
+                  clause_cleanings(chunks, raws))
     live, manifest = _write(root, settings, embedder, built, files, problems)
     built.directory, built.manifest = live, manifest
     report.directory = live
@@ -330,50 +330,10 @@ def _embed_batches(embedder, texts: list[str], batch: int, tick: Callable[[int, 
     return np.concatenate(out)
 
 
-def _unit_plan(chunks: list[Chunk], raw: str
-               ) -> tuple[list[tuple[int, int, int]], list[int | None], dict[str, list[int]]]:
-    """The sentence units of each chunk, before any embedding: their spans (chunk row within the
-    file, start, end), per unit the chunk whose own vector it reuses (a chunk of one unit: the same
-    text, with its context line) or None, and the texts to embed, each with the units it serves (a
-    sentence repeated in a file is embedded once)."""
-    from ..cite import units
-
-    spans: list[tuple[int, int, int]] = []
-    reuse: list[int | None] = []
-    texts: dict[str, list[int]] = {}
-    for j, c in enumerate(chunks):
-        us = units(raw, c)
-        for a, b, text in us:
-            spans.append((j, a, b))
-            if len(us) == 1:
-                reuse.append(j)
-            else:
-                texts.setdefault(text, []).append(len(reuse))
-                reuse.append(None)
-    return spans, reuse, texts
-
-
-def _clause_cleanings(chunks: list[Chunk], raws: dict[str, str]) -> dict[tuple[str, int, int], tuple[str, tuple]]:
-    """The cleaning of every clause cut into several chunks, over its whole span (first part's start to
-    last part's end): recorded here so that reading a clause's list never cleans at query time."""
-    parts: dict[tuple, list[Chunk]] = {}
-    for c in chunks:
-        parts.setdefault(c.clause_key, []).append(c)
-    out = {}
-    for ps in parts.values():
-        if len(ps) > 1:
-            ps = sorted(ps, key=lambda c: c.start)
-            span = (ps[0].source, ps[0].start, ps[-1].end)
-            if span not in out:
-                whole = cut(raws[ps[0].source], ps[0].start, ps[-1].end)
-                out[span] = (whole.text, whole.runs())
-    return out
-
-
 def _embed_units(plan, chunk_vectors: np.ndarray, embedder, first_row: int,
                  embed: Callable[[list[str]], np.ndarray] | None = None):
-    """One passage vector per unit of ``_unit_plan``; the spans with their chunk rows counted from
-    first_row, the vectors, and how many texts were embedded for them."""
+    """One passage vector per unit of ``rag.ingest.units.unit_plan``; the spans with their chunk rows
+    counted from first_row, the vectors, and how many texts were embedded for them."""
     spans, reuse, texts = plan
     vecs: list[np.ndarray | None] = [chunk_vectors[j] if j is not None else None for j in reuse]
     if texts:
