@@ -236,7 +236,7 @@ class OursSystem:
         import tempfile
 
         from rag.factory import open_qa
-        from rag.search.index import build_index
+        from rag.build import build_index
 
         t0 = time.perf_counter()
         index_dir = Path(self.cache_dir) / "index-ours" if self.cache_dir else Path(tempfile.mkdtemp()) / "index"

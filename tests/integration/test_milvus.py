@@ -7,10 +7,11 @@ import shutil
 
 import pytest
 
+from rag.build import build_index
 from rag.config import Settings
 from rag.errors import IndexStateError, RagError
 from rag.factory import open_retriever
-from rag.search.index import build_index, load_index
+from rag.search.index import load_index
 from rag.search.milvus import MilvusStore
 from rag.search.store import VectorStore
 

@@ -31,7 +31,7 @@ NOTICE = (
 def qa(tmp_path_factory):
     from tests.conftest import FakeEmbedder
     from rag.factory import make_extractive, open_retriever
-    from rag.search.index import build_index
+    from rag.build import build_index
 
     root = tmp_path_factory.mktemp("notice")
     (root / "corpus").mkdir()
