@@ -169,3 +169,13 @@ def test_the_training_questions_are_well_formed_and_not_validation_questions():
             gold |= {_squash(json.loads(line)["question"]) for line in path.read_text(encoding="utf-8").splitlines()
                      if line.strip()}
     assert [q for q in questions if _squash(q) in gold] == []
+
+
+def test_the_public_api_offers_build_index_and_importing_rag_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, rag; light = 'numpy' not in sys.modules; from rag import build_index; "
+            "from rag.build import build_index as b; print(light, build_index is b)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert run.stdout.split() == ["True", "True"], run.stderr[-2000:]
