@@ -43,9 +43,9 @@ def cut(raw: str, start: int, end: int) -> Cleaned:
 
 
 def recorded(raw: str, chunk) -> Cleaned:
-    """The chunk's cleaning as recorded at the cut. A chunk made without provenance (by hand, or
-    read back from a vector store that keeps none) is cleaned from raw instead: cleaning is a pure
-    function of the span, so both give the same object."""
+    """The chunk's cleaning as recorded at the cut (the FAISS index and the Milvus collection both keep
+    it). A chunk made without provenance (by hand, in tests and tools) is cleaned from raw instead:
+    cleaning is a pure function of the span, so both give the same object."""
     if chunk.offsets:
         return Cleaned.from_runs(chunk.text, chunk.offsets)
     return clean(raw, chunk.start, chunk.end)
