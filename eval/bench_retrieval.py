@@ -60,7 +60,7 @@ def score_rankings(questions, raws, rank_fn) -> dict:
 def main(argv=None) -> int:
     from rag.factory import open_retriever
     from rag.search.embed import load_embedder
-    from rag.search.index import build_index
+    from rag.build import build_index
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--questions", type=Path, default=Path("../shared/eval/dev.jsonl"))

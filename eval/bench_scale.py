@@ -103,7 +103,7 @@ def bench_dense(n: int, n_queries: int = 200, k: int = 10, seed: int = 0) -> lis
 
 
 def _corpus_tokens():
-    from rag.chunk import chunk_corpus
+    from rag.ingest.chunk import chunk_corpus
     from rag.search.tokenize import Tokenizer, corpus_terms
 
     chunks, _, _ = chunk_corpus([Path("corpus")])

@@ -116,7 +116,7 @@ class Reader:
     def __init__(self, work: Path, corpus: Path, **settings):
         from rag.config import Settings
         from rag.factory import open_retriever
-        from rag.search.index import build_index
+        from rag.build import build_index
 
         # The evidence names files as "md/<name>.md": a corpus view with one link per file.
         view = work / "corpus"

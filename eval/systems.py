@@ -68,7 +68,7 @@ class _OurChunks:
     """Our clause-level chunks, the raw texts their offsets point into, and the texts to index."""
 
     def __init__(self, corpus_dir: Path, settings: Settings):
-        from rag.chunk import chunk_corpus
+        from rag.ingest.chunk import chunk_corpus
 
         chunks, sources, problems = chunk_corpus([Path(corpus_dir)], settings.ingest)
         if not chunks:
@@ -236,7 +236,7 @@ class OursSystem:
         import tempfile
 
         from rag.factory import open_qa
-        from rag.search.index import build_index
+        from rag.build import build_index
 
         t0 = time.perf_counter()
         index_dir = Path(self.cache_dir) / "index-ours" if self.cache_dir else Path(tempfile.mkdtemp()) / "index"

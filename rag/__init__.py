@@ -3,13 +3,21 @@
 Public API only; nothing heavy is imported here so that ``rag --help`` and the chunker start instantly.
 """
 
-__version__ = "0.1.0"
-
 from .config import Settings
 from .errors import IndexStateError, LoadError, RagError
 from .types import Answer, Chunk, Citation, Document, Hit, SourceText
+from .version import __version__
 
 __all__ = [
     "Answer", "Chunk", "Citation", "Document", "Hit", "IndexStateError", "LoadError", "RagError",
-    "Settings", "SourceText",
+    "Settings", "SourceText", "build_index",
 ]
+
+
+def __getattr__(name: str):
+    # NOTE: build_index is imported on first use, so that importing rag stays light (no numpy, faiss, jieba).
+    if name == "build_index":
+        from .build import build_index
+
+        return build_index
+    raise AttributeError(f"module 'rag' has no attribute {name!r}")

@@ -10,7 +10,7 @@ import logging
 import re
 
 from .ingest.clean import Cleaned
-from .ingest.units import recorded, unit_bounds
+from .ingest.units import recorded
 from .text import ITEM_HEAD_RE, MARK_RE, MARKED_SEGMENT_RE, head_of, sentence_bounds
 from .types import Chunk, Citation, Hit
 
@@ -22,18 +22,6 @@ def sentences(raw: str, chunk: Chunk) -> list[tuple[int, int, str]]:
     """The sentences of a chunk as (raw start, raw end, cleaned text), in order."""
     c = recorded(raw, chunk)
     return [(*c.raw_span(a, b), c.text[a:b]) for a, b in sentence_bounds(c.text)]
-
-
-def units(raw: str, chunk: Chunk) -> list[tuple[int, int, str]]:
-    """The answerable units of a chunk (``rag.ingest.units.unit_bounds``), as recorded at the cut:
-    (raw start, raw end, cleaned text). What the index embeds one vector for and the answerer
-    selects from. Texts are cut from the chunk's cleaning, like its sentences'."""
-    c = recorded(raw, chunk)
-    if chunk.offsets:
-        bounds = [c.index_span(a, b) for a, b in chunk.units]
-    else:
-        bounds = unit_bounds(c.text)
-    return [(*c.raw_span(a, b), c.text[a:b]) for a, b in bounds]
 
 
 def span_cleaning(raw: str, chunk: Chunk, start: int, end: int) -> Cleaned:

@@ -56,7 +56,7 @@ def document_stats(sources, chunks) -> dict[str, dict]:
 
 
 def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
-    from .chunk import chunk_corpus
+    from .ingest.chunk import chunk_corpus
 
     paths = args.paths or [settings.corpus_dir]
     missing = [str(p) for p in paths if not Path(p).exists()]
@@ -101,7 +101,7 @@ def _milvus_settings(settings: Settings, uri: str | None) -> Settings:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from .search.index import build_index
+    from .build import build_index
 
     if args.backend == "milvus":
         settings = _milvus_settings(settings, args.milvus_uri)
@@ -163,7 +163,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 def ensure_index(settings: Settings) -> None:
     """Build index/ from the corpus when there is none yet (the first run of `rag ask`)."""
-    from .search.index import ensure_index as build_if_missing
+    from .build import ensure_index as build_if_missing
 
     report = build_if_missing(settings, announce=lambda: print(
         prompts.CLI_FIRST_RUN.format(corpus=settings.corpus_dir), file=sys.stderr))

@@ -24,7 +24,7 @@ from pathlib import Path
 from . import prompts
 from .config import IngestSettings, Settings
 from .errors import LoadError, UploadRefused
-from .search.index import file_sha256
+from .files import file_sha256
 from .staff import AuditLog
 from .text import SURROGATE_RE, squeeze
 from .types import SourceText
@@ -47,7 +47,7 @@ class Content:
 
 def content_of(src: SourceText, ingest: IngestSettings | None = None) -> Content:
     """A read file's cleaned text digest and clause texts (``clean`` and ``chunk_source``; no model)."""
-    from .chunk import chunk_source
+    from .ingest.chunk import chunk_source
     from .ingest.clean import clean_text
 
     digest = hashlib.sha256(squeeze(clean_text(src.text)).encode("utf-8")).hexdigest()

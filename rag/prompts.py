@@ -172,7 +172,7 @@ BAD_ACCOUNT_NAME = "账号名只能由 1–32 个汉字、字母、数字、点�
 PASSWORD_TOO_SHORT = "密码至少 {n} 个字符"
 NO_SUCH_ACCOUNT = "没有这个工作人员账号：{name}"
 
-# --- the service and the index (rag/service.py, rag/search/index.py) ------------------------------
+# --- the service and the build (rag/service.py, rag/build.py) -------------------------------------
 
 REINDEX_BUSY = "索引正在更新，请稍候"
 REINDEX_STARTED = "开始更新索引"

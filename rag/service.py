@@ -38,7 +38,7 @@ class Service:
 
     def __init__(self, settings: Settings, embedder=None):
         from .search.embed import load_embedder
-        from .search.index import ensure_index
+        from .build import ensure_index
 
         self.settings = settings
         self.embedder = embedder or load_embedder(settings.index.embedder, settings.index.embed_batch_size)
@@ -181,7 +181,7 @@ class Service:
     def reindex(self, progress: Callable[[float, str], None] | None = None, who: str = "") -> dict:
         """Incremental rebuild; questions keep being answered from the old index until the new one is
         loaded, then the next question uses the new one."""
-        from .search.index import build_index
+        from .build import build_index
 
         if not self._reindex_lock.acquire(blocking=False):
             raise UploadRefused(prompts.REINDEX_BUSY, status=409, code="busy")

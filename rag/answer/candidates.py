@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..cite import units
+from ..ingest.units import chunk_units
 from ..text import HEADING_RE, LEAD_FURNITURE_RE, COLONS, drop_spaces, normalize
 from ..types import Chunk, Hit
 
@@ -74,7 +74,7 @@ class CandidatePool:
             raw = self.raws.get(h.chunk.source)
             if raw is None:
                 continue
-            spans = units(raw, h.chunk)
+            spans = chunk_units(raw, h.chunk)
             row_of = {(a, b): r for a, b, r in self.units_of.get(h.chunk.chunk_id, [])}
             row = self.chunk_row.get(h.chunk.chunk_id)
             # A unit the index holds no vector for (an index built by other code) gets its chunk's.

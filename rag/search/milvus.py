@@ -8,7 +8,10 @@ handling is the same as on FAISS; a query's sparse vector has weight 1 on each o
 engine's inner product *is* the BM25 score. Fusion is Milvus's RRF ranker; BM25 counting double (the
 default ``keyword_weight`` 2) is done by sending the sparse request twice, which under RRF is exactly a
 weight of 2. Chunk metadata (source, offsets, title, 文号, section, ...) are fields: results need no side
-lookup. A second small collection holds the build manifest, checked like the FAISS index's.
+lookup. So is each chunk's provenance from the cut (its cleaning's offset runs and its sentence-unit
+spans, as the FAISS index's chunks.jsonl keeps them), so that a chunk read from Milvus is never cleaned
+again at query time; a collection written before it had that field is refused, naming the command
+that rewrites it. A second small collection holds the build manifest, checked like the FAISS index's.
 
 Implements ``rag.search.store.VectorStore``. Owns the Milvus collections; never embeds, never builds
 the local index.
@@ -30,8 +33,9 @@ from ..types import Chunk, Scored, SyncReport
 log = logging.getLogger(__name__)
 
 FIELDS = ("chunk_id", "doc_id", "source", "start", "end", "text", "section", "title", "doc_number", "issuer",
-          "date", "level", "byline", "kind")
+          "date", "level", "byline", "kind", "provenance")
 _MAX_TEXT = 8192  # chunks are capped at 400 characters; context strings are short
+_MAX_JSON = 65535  # Milvus's longest VARCHAR; a 400-character chunk's provenance is under 1,000
 _MAX_DEPTH = 1000  # results asked of the engine per request
 
 
@@ -80,43 +84,6 @@ class MilvusStore:
 
     # --- schema --------------------------------------------------------------------------------
 
-    def _create(self, dim: int) -> None:
-        from pymilvus import DataType
-
-        c = self.client
-        schema = c.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("chunk_id", DataType.VARCHAR, is_primary=True, max_length=256)
-        schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
-        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        schema.add_field("doc_id", DataType.VARCHAR, max_length=256)
-        schema.add_field("source", DataType.VARCHAR, max_length=512)
-        schema.add_field("start", DataType.INT64)
-        schema.add_field("end", DataType.INT64)
-        schema.add_field("text", DataType.VARCHAR, max_length=_MAX_TEXT)
-        schema.add_field("section", DataType.VARCHAR, max_length=2048)  # JSON list
-        schema.add_field("title", DataType.VARCHAR, max_length=1024)
-        schema.add_field("doc_number", DataType.VARCHAR, max_length=128)
-        schema.add_field("issuer", DataType.VARCHAR, max_length=256)
-        schema.add_field("date", DataType.VARCHAR, max_length=32)
-        schema.add_field("level", DataType.VARCHAR, max_length=64)
-        schema.add_field("byline", DataType.VARCHAR, max_length=512)
-        schema.add_field("kind", DataType.VARCHAR, max_length=32)
-        schema.add_field("content_hash", DataType.VARCHAR, max_length=64)
-        ip = c.prepare_index_params()
-        # NOTE: FLAT is exact, as FAISS flat is, so both backends rank alike; a cluster holding millions
-        # of chunks would use HNSW here (the same trade-off as rag.search.store.make_dense_index).
-        ip.add_index("dense", index_type="FLAT", metric_type="IP")
-        ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
-        c.create_collection(self.collection, schema=schema, index_params=ip)
-        meta = c.create_schema(auto_id=False, enable_dynamic_field=False)
-        meta.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
-        meta.add_field("value", DataType.VARCHAR, max_length=65535)
-        meta.add_field("pad", DataType.FLOAT_VECTOR, dim=2)  # Milvus needs a vector field in every collection
-        mp = c.prepare_index_params()
-        mp.add_index("pad", index_type="FLAT", metric_type="L2")
-        if not c.has_collection(self.meta):
-            c.create_collection(self.meta, schema=meta, index_params=mp)
-
     def exists(self) -> bool:
         return self.client.has_collection(self.collection)
 
@@ -144,6 +111,7 @@ class MilvusStore:
         if not self.exists() or m is None:
             raise IndexStateError(f"Milvus collection {self.collection!r} at {self.uri} does not exist; build it "
                                   "with `rag index --backend milvus` (or `rag migrate`)")
+        self._refuse_without_provenance()
         self._load(self.collection)
         if m.get("fingerprint") != settings.fingerprint():
             theirs = m.get("settings", {})
@@ -152,6 +120,13 @@ class MilvusStore:
                 f"Milvus collection {self.collection!r} was built with other settings ({diff}); rebuild it with "
                 "`rag index --backend milvus --rebuild`")
         return m
+
+    def _refuse_without_provenance(self) -> None:
+        fields = {f["name"] for f in self.client.describe_collection(self.collection)["fields"]}
+        if "provenance" not in fields:
+            raise IndexStateError(
+                f"Milvus collection {self.collection!r} at {self.uri} was written before chunks kept their "
+                f"provenance in it; rewrite it from the local index with `rag migrate --to {self.uri} --rebuild`")
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -169,11 +144,12 @@ class MilvusStore:
             if m.get("embedder", {}).get("dim") not in (None, dim):
                 raise IndexStateError(f"Milvus collection {self.collection!r} holds {m['embedder']['dim']}-d vectors, "
                                       f"the index {dim}-d; rebuild with `rag index --backend milvus --rebuild`")
+            self._refuse_without_provenance()
         else:
-            self._create(dim)
+            _create(self.client, self.collection, self.meta, dim)
         self._load(self.collection)
         self.vocab = index.bm25.vocab
-        have = self._hashes()
+        have = _content_hashes(self.client, self.collection)
         rows, report = [], SyncReport(self.engine)
         for i, (c, sparse) in enumerate(zip(index.chunks, index.bm25.doc_vectors())):
             h = _content_hash(c, index.vectors[i], sparse)
@@ -202,19 +178,6 @@ class MilvusStore:
         self.client.flush(self.collection)
         report.seconds = time.perf_counter() - t0
         return report
-
-    def _hashes(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        if not self.exists():
-            return out
-        it = self.client.query_iterator(self.collection, batch_size=1000, filter="", output_fields=["content_hash"])
-        while True:
-            page = it.next()
-            if not page:
-                it.close()
-                break
-            out.update({r["chunk_id"]: r["content_hash"] for r in page})
-        return out
 
     def count(self) -> int:
         res = self.client.query(self.collection, filter="", output_fields=["count(*)"])
@@ -277,6 +240,60 @@ class MilvusStore:
         return sorted((_chunk(r["chunk_id"], r) for r in rows), key=lambda c: (c.source, c.start))
 
 
+def _create(client, collection: str, meta_name: str, dim: int) -> None:
+    """The chunk collection (vectors, BM25 weights, metadata, provenance) and its manifest collection."""
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("chunk_id", DataType.VARCHAR, is_primary=True, max_length=256)
+    schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_field("doc_id", DataType.VARCHAR, max_length=256)
+    schema.add_field("source", DataType.VARCHAR, max_length=512)
+    schema.add_field("start", DataType.INT64)
+    schema.add_field("end", DataType.INT64)
+    schema.add_field("text", DataType.VARCHAR, max_length=_MAX_TEXT)
+    schema.add_field("section", DataType.VARCHAR, max_length=2048)  # JSON list
+    schema.add_field("title", DataType.VARCHAR, max_length=1024)
+    schema.add_field("doc_number", DataType.VARCHAR, max_length=128)
+    schema.add_field("issuer", DataType.VARCHAR, max_length=256)
+    schema.add_field("date", DataType.VARCHAR, max_length=32)
+    schema.add_field("level", DataType.VARCHAR, max_length=64)
+    schema.add_field("byline", DataType.VARCHAR, max_length=512)
+    schema.add_field("kind", DataType.VARCHAR, max_length=32)
+    schema.add_field("content_hash", DataType.VARCHAR, max_length=64)
+    schema.add_field("provenance", DataType.VARCHAR, max_length=_MAX_JSON)  # JSON: offset runs, unit spans
+    ip = client.prepare_index_params()
+    # NOTE: FLAT is exact, as FAISS flat is, so both backends rank alike; a cluster holding millions
+    # of chunks would use HNSW here (the same trade-off as rag.search.store.make_dense_index).
+    ip.add_index("dense", index_type="FLAT", metric_type="IP")
+    ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+    client.create_collection(collection, schema=schema, index_params=ip)
+    meta = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    meta.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
+    meta.add_field("value", DataType.VARCHAR, max_length=_MAX_JSON)
+    meta.add_field("pad", DataType.FLOAT_VECTOR, dim=2)  # Milvus needs a vector field in every collection
+    mp = client.prepare_index_params()
+    mp.add_index("pad", index_type="FLAT", metric_type="L2")
+    if not client.has_collection(meta_name):
+        client.create_collection(meta_name, schema=meta, index_params=mp)
+
+
+def _content_hashes(client, collection: str) -> dict[str, str]:
+    """chunk_id -> content hash of every row the collection holds."""
+    out: dict[str, str] = {}
+    if not client.has_collection(collection):
+        return out
+    it = client.query_iterator(collection, batch_size=1000, filter="", output_fields=["content_hash"])
+    while True:
+        page = it.next()
+        if not page:
+            it.close()
+            break
+        out.update({r["chunk_id"]: r["content_hash"] for r in page})
+    return out
+
+
 def _doc_filter(doc_numbers: list[str] | None) -> str:
     if not doc_numbers:
         return ""
@@ -287,7 +304,7 @@ def _content_hash(c: Chunk, vec: np.ndarray, sparse: dict[int, float]) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    h.update(json.dumps(c.to_dict(), ensure_ascii=False, sort_keys=True).encode())
+    h.update(json.dumps(c.to_dict(provenance=True), ensure_ascii=False, sort_keys=True).encode())
     h.update(np.asarray(vec, dtype=np.float32).tobytes())
     h.update(json.dumps(sorted((k, round(v, 6)) for k, v in sparse.items())).encode())
     return h.hexdigest()[:32]
@@ -298,11 +315,14 @@ def _row(c: Chunk, vec: np.ndarray, sparse: dict[int, float], h: str) -> dict:
             "doc_id": c.doc_id, "source": c.source, "start": int(c.start), "end": int(c.end), "text": c.text[:_MAX_TEXT],
             "section": json.dumps(list(c.section), ensure_ascii=False), "title": c.title or "",
             "doc_number": c.doc_number or "", "issuer": c.issuer or "", "date": c.date or "", "level": c.level or "",
-            "byline": c.byline or "", "kind": c.kind or "", "content_hash": h}
+            "byline": c.byline or "", "kind": c.kind or "", "content_hash": h,
+            "provenance": json.dumps({"offsets": [list(r) for r in c.offsets], "units": [list(u) for u in c.units]})}
 
 
 def _chunk(chunk_id: str, e: dict) -> Chunk:
+    """A row (or a search result's entity) as the chunk it was written from, provenance included."""
     return Chunk.from_dict({**{k: e.get(k) for k in FIELDS[1:]}, "chunk_id": chunk_id,
                             "section": json.loads(e.get("section") or "[]"),
                             "doc_number": e.get("doc_number") or None, "issuer": e.get("issuer") or None,
-                            "date": e.get("date") or None, "byline": e.get("byline") or None})
+                            "date": e.get("date") or None, "byline": e.get("byline") or None,
+                            **json.loads(e.get("provenance") or "{}")})

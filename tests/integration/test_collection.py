@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunk import chunk_corpus, chunk_source
 from rag.cli import document_stats
 from rag.config import IngestSettings
+from rag.ingest.chunk import chunk_corpus, chunk_source
 from rag.ingest.load import read_source
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 
-from rag.chunk import chunk_corpus, chunk_source
 from rag.config import IngestSettings
+from rag.ingest.chunk import chunk_corpus, chunk_source
 from rag.ingest.clean import clean_text
 from rag.ingest.structure import parse
 from rag.text import cn_to_int, int_to_cn

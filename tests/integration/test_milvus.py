@@ -3,14 +3,16 @@ search ranking like FAISS, and clear errors."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
 
+from rag.build import build_index
 from rag.config import Settings
 from rag.errors import IndexStateError, RagError
 from rag.factory import open_retriever
-from rag.search.index import build_index, load_index
+from rag.search.index import load_index
 from rag.search.milvus import MilvusStore
 from rag.search.store import VectorStore
 
@@ -82,6 +84,61 @@ def test_results_carry_their_metadata(lite):
     for s in (settings, settings.replace(vector_store="faiss")):
         hits = open_retriever(s, emb).search("示范项目收费多少", 5, doc_numbers=["济政发〔2031〕2号"])
         assert hits and {h.chunk.source for h in hits} == {"n2.txt"}
+
+
+def test_chunks_read_from_milvus_carry_their_provenance_and_are_never_cleaned_again(lite, monkeypatch):
+    import rag.ingest.units
+    from rag.factory import open_qa
+
+    settings, emb = lite
+    build_index(settings, embedder=emb)
+    local = {c.chunk_id: c for c in load_index(settings).chunks}
+    store = MilvusStore.from_settings(settings)
+    read = store.chunks_where(doc_ids=sorted({c.doc_id for c in local.values()}))
+    assert {c.chunk_id for c in read} == set(local)
+    for c in read:
+        assert c.offsets and c.offsets == local[c.chunk_id].offsets and c.units == local[c.chunk_id].units
+    cleaned = []
+    monkeypatch.setattr(rag.ingest.units, "clean", lambda *a: cleaned.append(a))
+    qa = open_qa(settings, emb)
+    answer = qa.ask("示范项目每次收费多少？")
+    assert answer.hits and all(h.chunk.offsets for h in answer.hits)
+    assert cleaned == []
+
+
+def _provenance_less_collection(store: MilvusStore, dim: int) -> None:
+    """The chunk collection as written before rows kept their provenance (the manifest collection stays)."""
+    from pymilvus import DataType
+
+    c = store.client
+    c.drop_collection(store.collection)
+    schema = c.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("chunk_id", DataType.VARCHAR, is_primary=True, max_length=256)
+    schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
+    schema.add_field("content_hash", DataType.VARCHAR, max_length=64)
+    ip = c.prepare_index_params()
+    ip.add_index("dense", index_type="FLAT", metric_type="IP")
+    c.create_collection(store.collection, schema=schema, index_params=ip)
+
+
+def test_a_collection_without_provenance_is_refused_naming_the_command_that_rewrites_it(lite, monkeypatch):
+    from rag.cli import main
+
+    settings, emb = lite
+    build_index(settings, embedder=emb)
+    uri = settings.index.vector_store
+    _provenance_less_collection(MilvusStore.from_settings(settings), emb.dim)
+    command = re.escape(f"rag migrate --to {uri} --rebuild")
+    with pytest.raises(IndexStateError, match=command):
+        MilvusStore.from_settings(settings).check(settings)
+    with pytest.raises(IndexStateError, match=command):
+        build_index(settings, embedder=emb)
+    monkeypatch.setenv("RAG_MILVUS_COLLECTION", settings.index.milvus_collection)
+    monkeypatch.setenv("RAG_EMBEDDER", settings.index.embedder)
+    args = ["--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir), "migrate", "--to", uri, "--rebuild"]
+    assert main(args) == 0
+    store = MilvusStore.from_settings(settings)
+    assert store.check(settings) and store.count() == len(load_index(settings).chunks)
 
 
 def test_collection_built_with_other_settings_is_refused(lite):

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from rag.factory import open_qa
-from rag.search.index import build_index
+from rag.build import build_index
 
 from conftest import site_copy
 

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from conftest import CORPUS, DEV, m3e_small_path
+from rag.build import build_index
 from rag.config import Settings
 from rag.errors import IndexStateError
 from rag.factory import open_retriever
-from rag.search.index import CURRENT, build_index, load_index
+from rag.search.index import CURRENT, load_index
 from rag.search.store import FaissStore, VectorStore
 
 

@@ -9,8 +9,9 @@ import re
 
 import pytest
 
-from rag.cite import renumber, units, verify
+from rag.cite import renumber, verify
 from rag.config import Settings
+from rag.ingest.units import chunk_units
 from rag.qa import QA
 from rag import prompts
 from rag.types import Refusal
@@ -30,7 +31,7 @@ NOTICE = (
 def qa(tmp_path_factory):
     from tests.conftest import FakeEmbedder
     from rag.factory import make_extractive, open_retriever
-    from rag.search.index import build_index
+    from rag.build import build_index
 
     root = tmp_path_factory.mktemp("notice")
     (root / "corpus").mkdir()
@@ -64,10 +65,10 @@ def test_the_index_holds_a_vector_for_every_sentence_of_a_many_sentence_clause(q
     answerer, ask, report = qa
     index = ask.qa.retriever.index
     by_chunk = index.units_by_chunk()
-    many = [c for c in index.chunks if len(units(index.raws[c.source], c)) >= 2]
+    many = [c for c in index.chunks if len(chunk_units(index.raws[c.source], c)) >= 2]
     assert many  # the notice has clauses of several sentences (第二条, 第四条, 第五条...)
     for c in many:
-        spans = [(a, b) for a, b, _ in units(index.raws[c.source], c)]
+        spans = [(a, b) for a, b, _ in chunk_units(index.raws[c.source], c)]
         assert [(a, b) for a, b, _ in by_chunk[c.chunk_id]] == spans, c.chunk_id
     rows = [r for c in many for _, _, r in by_chunk[c.chunk_id]]
     assert index.unit_vectors.shape[0] == len(index.unit_spans) >= len(rows) == report.embedded_units

@@ -57,8 +57,55 @@ def test_cycle_and_private_detection_work(tmp_path):
     assert census.cycles(graph) and private == ["rag/a.py:1 imports rag.b._hidden"]
 
 
+# Issue 22, one way through: rag.build runs ingest -> embed -> store and is the only writer of the
+# index; rag/search/ only loads and queries it. Module (or package prefix) -> what it may not reach,
+# directly or through other modules.
+LAYERS = {"rag.search": ("rag.build", "rag.cite", "rag.ingest.chunk"), "rag.build": ("rag.cite",)}
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Every module of a layer that reaches a module the layer may not import, with the path."""
+    out = []
+    for mod in sorted(graph):
+        banned = [b for prefix, bs in LAYERS.items() if mod == prefix or mod.startswith(prefix + ".") for b in bs]
+        paths, stack = {mod: [mod]}, [mod]
+        while stack:
+            node = stack.pop()
+            for nxt in sorted(graph.get(node, ())):
+                if nxt not in paths:
+                    paths[nxt] = paths[node] + [nxt]
+                    stack.append(nxt)
+        out += [" -> ".join(paths[b]) for b in banned if b in paths]
+    return out
+
+
+def test_search_only_loads_and_queries_and_the_build_cites_nothing():
+    graph, _ = census.imports(FILES, ROOT)
+    assert "rag.build" in graph and "rag.search.index" in graph["rag.build"]
+    assert "rag.ingest.chunk" in graph["rag.build"]
+    assert layer_violations(graph) == []
+
+
+def test_layer_violations_are_found_directly_and_through_another_module(tmp_path):
+    pkg = tmp_path / "rag"
+    (pkg / "search").mkdir(parents=True)
+    (pkg / "ingest").mkdir()
+    for init in (pkg / "__init__.py", pkg / "search" / "__init__.py", pkg / "ingest" / "__init__.py"):
+        init.write_text("", encoding="utf-8")
+    (pkg / "cite.py").write_text("", encoding="utf-8")
+    (pkg / "ingest" / "chunk.py").write_text("", encoding="utf-8")
+    (pkg / "helper.py").write_text("from .cite import verify\n", encoding="utf-8")
+    (pkg / "build.py").write_text("from .helper import x\n", encoding="utf-8")
+    (pkg / "search" / "index.py").write_text("def load():\n    from ..ingest.chunk import chunk_source\n",
+                                              encoding="utf-8")
+    graph, _ = census.imports(sorted(pkg.rglob("*.py")), tmp_path)
+    assert layer_violations(graph) == ["rag.build -> rag.helper -> rag.cite",
+                                       "rag.search.index -> rag.ingest.chunk"]
+
+
 def test_retrieval_code_has_no_backend_branch():
-    for path in ("rag/search/retrieve.py", "rag/qa.py", "rag/service.py", "rag/factory.py", "rag/search/index.py"):
+    for path in ("rag/search/retrieve.py", "rag/qa.py", "rag/service.py", "rag/factory.py", "rag/search/index.py",
+                 "rag/build.py"):
         text = (ROOT / path).read_text(encoding="utf-8")
         assert not re.search(r"is_milvus|MilvusStore|vector_store\s*[=!]=", text), path
 
@@ -122,3 +169,13 @@ def test_the_training_questions_are_well_formed_and_not_validation_questions():
             gold |= {_squash(json.loads(line)["question"]) for line in path.read_text(encoding="utf-8").splitlines()
                      if line.strip()}
     assert [q for q in questions if _squash(q) in gold] == []
+
+
+def test_the_public_api_offers_build_index_and_importing_rag_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, rag; light = 'numpy' not in sys.modules; from rag import build_index; "
+            "from rag.build import build_index as b; print(light, build_index is b)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert run.stdout.split() == ["True", "True"], run.stderr[-2000:]

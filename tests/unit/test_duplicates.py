@@ -16,8 +16,9 @@ from fastapi.testclient import TestClient
 from conftest import FakeEmbedder, fake_service
 from rag import ui
 from rag.api import create_api
+from rag.build import build_index
 from rag.config import Settings
-from rag.search.index import build_index, load_index
+from rag.search.index import load_index
 
 CLAUSES = [
     "第一条 为了规范本市临街商铺外摆经营活动，维护市容秩序，制定本办法。",

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunk import chunk_source
+from rag.build import build_index
 from rag.config import Settings
 from rag.errors import IndexStateError
+from rag.ingest.chunk import chunk_source
 from rag.ingest.clean import Cleaned, clean
 from rag.ingest.load import load_corpus
 from rag.ingest.units import recorded, unit_bounds
-from rag.search.index import FORMAT, build_index, load_index
+from rag.search.index import FORMAT, load_index
 
 COLLECTION = Path(__file__).parents[1] / "data" / "collection"
 

@@ -12,8 +12,8 @@ from rag.answer import entities
 from rag.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
 from rag.answer.frame import QuestionReader
 from rag.answer.model import DEFAULT_PATH, AnswerModel, load_model
-from rag.chunk import chunk_source
 from rag.errors import RagError
+from rag.ingest.chunk import chunk_source
 from rag.search.sparse import BM25
 from rag.search.tokenize import Tokenizer, corpus_terms
 from rag.types import SourceText

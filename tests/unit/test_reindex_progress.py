@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from rag.config import Settings
-from rag.search.index import build_index
+from rag.build import build_index
 from tests.conftest import FakeEmbedder
 
 

@@ -12,7 +12,7 @@ from rag.conversation import RateLimiter
 from rag.config import Settings
 from rag.documents import DocumentStore
 from rag.errors import RagError, UploadRefused
-from rag.search.index import file_sha256
+from rag.files import file_sha256
 from rag.staff import AuditLog, LoginThrottle, Sessions, StaffStore
 
 TEXT = "示范管理办法\n第一条 为了规范管理，制定本办法。\n第二条 本办法自2030年1月1日起施行。\n"

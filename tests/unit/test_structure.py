@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from rag.chunk import chunk_source
+from rag.ingest.chunk import chunk_source
 from rag.ingest.load import read_source, strip_page_furniture
 from rag.ingest.structure import doc_kind, parse
 from rag.types import SourceText

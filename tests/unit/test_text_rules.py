@@ -74,12 +74,13 @@ def test_units_inside_a_chunk_take_their_text_and_offsets_from_the_chunks_cleani
     """A break after a short line ("免费创") is joined in the chunk (the line before it holds a full
     stop) but not when the unit is cleaned on its own: indices into the unit's text must map through
     the chunk's cleaning, or every quote cut after the break starts one character early."""
-    from rag.cite import span_cleaning, units
+    from rag.cite import span_cleaning
+    from rag.ingest.units import chunk_units
     from rag.types import Chunk
 
     raw = "我市面向来济青年推出一系列暖心举措。免费创\n\n业工位、培训补贴全链条扶持；公交三年免费，租房补贴等政策相继推出。\n"
     chunk = Chunk("t:0-60", "t", "t.txt", 0, len(raw) - 1, clean(raw, 0, len(raw) - 1).text, (), "")
-    s, e, text = units(raw, chunk)[1]
+    s, e, text = chunk_units(raw, chunk)[1]
     assert text == "免费创业工位、培训补贴全链条扶持；公交三年免费，租房补贴等政策相继推出。"
     assert clean(raw, s, e).text != text  # the part cleaned again differs: the cause of the old off-by-one
     c = span_cleaning(raw, chunk, s, e)

@@ -211,7 +211,7 @@ def test_a_refused_upload_is_explained_in_chinese_and_not_stored(tmp_path):
 def test_reindex_progress_messages_are_chinese(tmp_path):
     """The stage names the staff page shows under 更新索引 (build_index's progress) are Chinese."""
     from tests.conftest import FakeEmbedder
-    from rag.search.index import build_index
+    from rag.build import build_index
 
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "示范.txt").write_text("第一条 示范停车泊位每季度检查一次。\n", encoding="utf-8")

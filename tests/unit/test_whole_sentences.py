@@ -16,10 +16,11 @@ from rag.answer.frame import QuestionReader
 from rag.answer.model import load_model
 from rag.answer.select import Selector
 from rag.answer.trim import trim
-from rag.chunk import chunk_source
-from rag.cite import span_cleaning, units
+from rag.cite import span_cleaning
 from rag.config import AnswerSettings
+from rag.ingest.chunk import chunk_source
 from rag.ingest.clean import clean_text
+from rag.ingest.units import chunk_units
 from rag.search.sparse import BM25
 from rag.search.tokenize import Tokenizer, corpus_terms
 from rag.text import is_heading, squeeze, whole_sentences
@@ -50,7 +51,7 @@ def doc():
     reader = QuestionReader(tok, BM25.build([tok.tokens(c.text) for c in chunks]).idf())
     by_chunk = {}
     for rank, c in enumerate(chunks, 1):
-        spans = units(RAW, c)
+        spans = chunk_units(RAW, c)
         by_chunk[c.chunk_id] = [Candidate(c, rank, s, e, t, j, len(spans), 0.0) for j, (s, e, t) in enumerate(spans)]
     return reader, by_chunk
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import IngestSettings
-from .ingest.clean import clean
-from .ingest.units import cut, unit_spans
-from .ingest.structure import Node, ParsedDocument, doc_kind, parse
-from .text import ITEM_HEAD_RE, SOFT_BREAKS, TERMINAL, head_of
-from .types import Chunk, SourceText
-
+from ..config import IngestSettings
+from ..text import ITEM_HEAD_RE, SOFT_BREAKS, TERMINAL, head_of
+from ..types import Chunk, Document, SourceText
+from .clean import clean
+from .structure import Node, ParsedDocument, doc_kind, parse
+from .units import cut, unit_spans
 
 @dataclass
 class _Unit:
@@ -125,66 +124,59 @@ def chunk_parsed(src: SourceText, parsed: list[ParsedDocument], settings: Ingest
     Returns:
         Chunks in file order.
     """
-    settings = settings or IngestSettings()
-    cap = settings.chunk_max_chars
-    raw = src.text
+    cap = (settings or IngestSettings()).chunk_max_chars
     chunks: list[Chunk] = []
     for pd in parsed:
-        if pd.doc.kind == "front":
+        if pd.doc.kind != "front":
+            chunks.extend(_chunk_document(src, pd, cap))
+    return chunks
+
+
+def _chunk_document(src: SourceText, pd: ParsedDocument, cap: int) -> list[Chunk]:
+    """The chunks of one document: its units (``_walk``), each cut at the runs of its lines."""
+    units: list[_Unit] = []
+    _walk(pd.root, (), pd.doc.title, units, pd.doc.kind == "news")
+    order = {ln.start: i for i, ln in enumerate(x for x in pd.lines if not x.furniture)}
+    chunks: list[Chunk] = []
+    for u in units:
+        # A notice's attached text (办法, 方案, 名单) is of the kind its own title names.
+        kind = pd.doc.kind if u.title == pd.doc.title else doc_kind(u.title, pd.doc.kind)
+        for a, b in _runs(u.lines, order):
+            chunks.extend(_cut_run(src, pd.doc, u, kind, a, b, cap))
+    return chunks
+
+
+def _cut_run(src: SourceText, doc: Document, u: _Unit, kind: str, a: int, b: int, cap: int) -> list[Chunk]:
+    """The chunks of one contiguous raw run [a, b) of a unit: its cleaning split at the cap, each piece
+    trimmed of edge whitespace and recorded with its own cleaning and sentence units."""
+    raw = src.text
+    c = clean(raw, a, b)
+    if not c.text.strip():
+        return []
+    chunks: list[Chunk] = []
+    for x, y in _split(c.text, cap):
+        piece = c.text[x:y]
+        x, y = x + len(piece) - len(piece.lstrip()), y - (len(piece) - len(piece.rstrip()))
+        if y <= x:
             continue
-        units: list[_Unit] = []
-        _walk(pd.root, (), pd.doc.title, units, pd.doc.kind == "news")
-        order = {ln.start: i for i, ln in enumerate(x for x in pd.lines if not x.furniture)}
-        for u in units:
-            # A notice's attached text (办法, 方案, 名单) is of the kind its own title names.
-            kind = pd.doc.kind if u.title == pd.doc.title else doc_kind(u.title, pd.doc.kind)
-            for a, b in _runs(u.lines, order):
-                c = clean(raw, a, b)
-                if not c.text.strip():
-                    continue
-                for x, y in _split(c.text, cap):
-                    piece = c.text[x:y]
-                    lead = len(piece) - len(piece.lstrip())
-                    trail = len(piece) - len(piece.rstrip())
-                    x, y = x + lead, y - trail
-                    if y <= x:
-                        continue
-                    start, end = c.raw_span(x, y)
-                    own = cut(raw, start, end)  # the chunk's cleaning, recorded with it
-                    text = own.text
-                    section = u.section
-                    m = ITEM_HEAD_RE.match(text)
-                    if u.splittable_by_item and m and x > 0:
-                        section = section + (head_of(text)[:30],)
-                    chunks.append(
-                        Chunk(
-                            chunk_id=f"{pd.doc.doc_id}:{start}-{end}",
-                            doc_id=pd.doc.doc_id,
-                            source=src.source,
-                            start=start,
-                            end=end,
-                            text=text,
-                            section=section,
-                            title=u.title,
-                            doc_number=pd.doc.doc_number,
-                            issuer=pd.doc.issuer,
-                            date=pd.doc.date,
-                            byline=pd.doc.byline,
-                            level=u.level if (x, y) == (0, len(c.text)) else u.level + "-part",
-                            kind=kind,
-                            offsets=own.runs(),
-                            units=unit_spans(own),
-                        )
-                    )
+        whole = (x, y) == (0, len(c.text))
+        start, end = c.raw_span(x, y)
+        own = cut(raw, start, end)  # the chunk's cleaning, recorded with it
+        section = u.section
+        if u.splittable_by_item and ITEM_HEAD_RE.match(own.text) and x > 0:
+            section = section + (head_of(own.text)[:30],)
+        chunks.append(Chunk(
+            chunk_id=f"{doc.doc_id}:{start}-{end}", doc_id=doc.doc_id, source=src.source, start=start, end=end,
+            text=own.text, section=section, title=u.title, doc_number=doc.doc_number, issuer=doc.issuer,
+            date=doc.date, byline=doc.byline, level=u.level if whole else u.level + "-part", kind=kind,
+            offsets=own.runs(), units=unit_spans(own),
+        ))
     return chunks
 
 
 def chunk_source(src: SourceText, settings: IngestSettings | None = None) -> list[Chunk]:
     """Parse and chunk one source file."""
     return chunk_parsed(src, parse(src), settings)
-
-
-__all__ = ["chunk_source", "chunk_parsed", "chunk_corpus"]
 
 
 def chunk_corpus(paths, settings: IngestSettings | None = None):
@@ -200,7 +192,7 @@ def chunk_corpus(paths, settings: IngestSettings | None = None):
     """
     from pathlib import Path
 
-    from .ingest.load import load_corpus
+    from .load import load_corpus
 
     paths = [Path(p) for p in paths]
     root = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
