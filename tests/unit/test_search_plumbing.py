@@ -44,7 +44,7 @@ def test_an_index_opened_with_an_embedder_of_another_width_is_named_not_crashed_
     import pytest
 
     from conftest import FakeEmbedder
-    from rag.search.index import build_index
+    from rag.build import build_index
     from rag.config import Settings
     from rag.errors import IndexStateError
     from rag.factory import open_retriever
