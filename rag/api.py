@@ -220,7 +220,7 @@ class UploadGuard:
 
     async def _too_large(self, send, size: int):
         try:
-            self.service.check_upload_size(size - UPLOAD_FRAMING)
+            self.service.docs.check_upload_size(size - UPLOAD_FRAMING)
             message = STATUS_TEXT[413]
         except UploadRefused as exc:
             message = str(exc)
@@ -330,40 +330,40 @@ def create_api(service: Service, title: str) -> FastAPI:
     @app.post("/api/documents")
     def upload_document(request: Request, who: str = Depends(staff), file: UploadFile = File(...),
                         replace: bool = Form(False)):
-        service.check_name(file.filename)  # before anything is written under that name
+        service.docs.check_name(file.filename)  # before anything is written under that name
         size = request.headers.get("content-length")
         if size and size.isdigit():
-            service.check_upload_size(int(size) - 1024)  # the form's own bytes aside
+            service.docs.check_upload_size(int(size) - 1024)  # the form's own bytes aside
         folder = Path(tempfile.mkdtemp(prefix="upload-"))
         try:
-            tmp = folder / service.safe_name(file.filename or "upload.txt")
+            tmp = folder / service.docs.safe_name(file.filename or "upload.txt")
             limit = serve.max_upload_mb * 1024 * 1024
             with open(tmp, "wb") as out:
                 copied = 0
                 while block := file.file.read(1 << 20):
                     copied += len(block)
                     if copied > limit:
-                        service.check_upload_size(copied)
+                        service.docs.check_upload_size(copied)
                     out.write(block)
-            name = service.add_document(tmp, file.filename, who=who, replace=replace)
+            name = service.docs.add(tmp, file.filename, who=who, replace=replace)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return {"stored": name, "message": prompts.UPLOADED_API.format(name=name)}
 
     @app.delete("/api/documents/{name}")
     def delete_document(name: str, who: str = Depends(staff)):
-        service.check_name(name)
-        entry = service.delete_document(name, who=who)
+        service.docs.check_name(name)
+        entry = service.docs.delete(name, who=who)
         return {"trashed": entry, "message": prompts.TRASHED_API.format(name=name)}
 
     @app.get("/api/trash")
     def list_trash(who: str = Depends(staff)):
-        return {"trash": service.trash()}
+        return {"trash": service.docs.trash()}
 
     @app.post("/api/trash/{name}/restore")
     def restore(name: str, stamp: str | None = None, who: str = Depends(staff)):
-        service.check_name(name)
-        entry = service.restore_document(name, stamp, who=who)
+        service.docs.check_name(name)
+        entry = service.docs.restore(name, stamp, who=who)
         return {"restored": entry, "message": prompts.RESTORED_API.format(name=name)}
 
     @app.post("/api/reindex", status_code=202)

@@ -22,7 +22,7 @@ from .factory import open_qa
 from .feedback import FeedbackStore
 from .qa import QA
 from .staff import AuditLog, LoginThrottle, Sessions, StaffStore
-from .types import Answer, Refusal
+from .types import Answer
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ class Service:
         self.sessions = Sessions(settings.serve.staff_session_s)
         self.logins = LoginThrottle(settings.serve.login_max_failures, settings.serve.login_window_s)
         self.audit = AuditLog(data / "audit.jsonl")
+        # The corpus folder and its trash (add, delete, restore, name and size checks): callers use it
+        # directly, as the CLI does without a loaded index.
         self.docs = DocumentStore(settings, self.audit)
         self.conversations = ConversationStore(settings)
         # Questions per client, for every way of asking over the web (the API, the page, Gradio's /ask).
@@ -152,31 +154,6 @@ class Service:
             out.append({**d, "chunks": info.get("chunks"), "indexed": d["file"] in files,
                         "sha256": info.get("sha256")})
         return out
-
-    # Corpus and trash operations (rag.documents); the CLI runs them without a loaded index.
-    def check_name(self, name: str | None) -> str:
-        return self.docs.check_name(name)
-
-    def safe_name(self, name: str) -> str:
-        return self.docs.safe_name(name)
-
-    def exists(self, name: str) -> bool:
-        return self.docs.exists(name)
-
-    def check_upload_size(self, size: int) -> None:
-        self.docs.check_upload_size(size)
-
-    def add_document(self, path: Path, name: str | None = None, who: str = "", replace: bool = False) -> str:
-        return self.docs.add(path, name, who, replace)
-
-    def delete_document(self, name: str, who: str = "") -> dict:
-        return self.docs.delete(name, who)
-
-    def trash(self) -> list[dict]:
-        return self.docs.trash()
-
-    def restore_document(self, name: str, stamp: str | None = None, who: str = "") -> dict:
-        return self.docs.restore(name, stamp, who)
 
     def reindex(self, progress: Callable[[float, str], None] | None = None, who: str = "") -> dict:
         """Incremental rebuild; questions keep being answered from the old index until the new one is

@@ -402,13 +402,13 @@ def upload_message(service: Service, files, who: str = "", replace: bool = False
         except RagError as exc:
             msgs.append(str(exc))
             continue
-        name = service.safe_name(p.name)
-        if not replace and service.exists(name):
+        name = service.docs.safe_name(p.name)
+        if not replace and service.docs.exists(name):
             waiting.append(str(p))
             msgs.append(prompts.UPLOAD_EXISTS.format(name=name))
             continue
         try:
-            stored.append(service.add_document(p, p.name, who=who, replace=replace))
+            stored.append(service.docs.add(p, p.name, who=who, replace=replace))
         except RagError as exc:
             if isinstance(exc, UploadRefused) and exc.code == "duplicate":
                 waiting.append(str(p))
@@ -422,7 +422,7 @@ def upload_message(service: Service, files, who: str = "", replace: bool = False
 
 def delete_message(service: Service, name: str | None, who: str = "") -> str:
     try:
-        service.delete_document(name or "", who=who)
+        service.docs.delete(name or "", who=who)
     except RagError as exc:
         return str(exc)
     return prompts.TRASHED_PAGE.format(name=name)
@@ -434,7 +434,7 @@ def restore_message(service: Service, choice: str | None, who: str = "") -> str:
         return prompts.RESTORE_CHOOSE_FIRST
     stamp, _, name = choice.partition("/")
     try:
-        service.restore_document(name, stamp, who=who)
+        service.docs.restore(name, stamp, who=who)
     except RagError as exc:
         return str(exc)
     return prompts.RESTORED_PAGE.format(name=name)
@@ -442,7 +442,7 @@ def restore_message(service: Service, choice: str | None, who: str = "") -> str:
 
 def trash_choices(service: Service) -> list[tuple[str, str]]:
     return [(prompts.TRASH_ENTRY.format(file=e["file"], deleted_at=e["deleted_at"]), f"{e['stamp']}/{e['file']}")
-            for e in service.trash()]
+            for e in service.docs.trash()]
 
 
 def reindex_message(report: dict) -> str:

@@ -193,5 +193,5 @@ def test_reindex_status_is_chinese_while_it_runs(page, site):
         pytest.fail("the reindex did not finish")
     assert not english, english[:3]
     assert any(re.search(r"[\u4e00-\u9fff]", s) for s in seen), seen[-20:]  # a Chinese status was shown
-    site["service"].delete_document(new.name)
+    site["service"].docs.delete(new.name)
     site["service"].reindex()

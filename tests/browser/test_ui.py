@@ -267,7 +267,7 @@ def test_upload_reindex_delete_while_the_chat_keeps_answering(page, server):
     assert "重新向量化 1 个文件" in status
     r = service.ask("道路停车首小时收费多少？")
     assert "2元" in r.text.replace(" ", "") and r.citations[0].source == "停车收费办法.txt"
-    service.delete_document("停车收费办法.txt")
+    service.docs.delete("停车收费办法.txt")
     service.reindex()
     assert all(h.chunk.source != "停车收费办法.txt" for h in service.ask("道路停车首小时收费多少？").hits)
 
