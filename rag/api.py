@@ -402,12 +402,12 @@ def _staff_routes(app: FastAPI, service: Service, staff) -> None:
 
     @app.post("/api/reindex", status_code=202)
     def reindex(who: str = Depends(staff)):
-        service.start_reindex(who)
-        return {"started": True, "status": service.reindex_status_view()}
+        service.reindexer.start(who)
+        return {"started": True, "status": service.reindexer.view()}
 
     @app.get("/api/reindex")
     def reindex_status(who: str = Depends(staff)):
-        return service.reindex_status_view()
+        return service.reindexer.view()
 
     @app.get("/api/feedback.csv")
     def feedback_csv(who: str = Depends(staff)):

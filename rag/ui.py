@@ -670,7 +670,7 @@ def _wire_corpus(service: Service, c: SimpleNamespace) -> None:
         if denied:
             return prompts.STAFF_LOGIN_REQUIRED, []
         try:
-            report = service.reindex(lambda frac, msg: progress(frac, desc=msg), who=who)
+            report = service.reindexer.run(lambda frac, msg: progress(frac, desc=msg), who=who)
         except RagError as exc:
             return str(exc), doc_rows(service)
         return reindex_message(report), doc_rows(service)

@@ -180,4 +180,4 @@ def test_reindex_status_is_chinese_while_it_runs(page, site):
     assert not english, english[:3]
     assert any(re.search(r"[\u4e00-\u9fff]", s) for s in seen), seen[-20:]  # a Chinese status was shown
     site["service"].docs.delete(new.name)
-    site["service"].reindex()
+    site["service"].reindexer.run()

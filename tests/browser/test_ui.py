@@ -241,7 +241,7 @@ def test_upload_reindex_delete_while_the_chat_keeps_answering(page, site):
     r = service.ask("道路停车首小时收费多少？")
     assert "2元" in r.text.replace(" ", "") and r.citations[0].source == "停车收费办法.txt"
     service.docs.delete("停车收费办法.txt")
-    service.reindex()
+    service.reindexer.run()
     assert all(h.chunk.source != "停车收费办法.txt" for h in service.ask("道路停车首小时收费多少？").hits)
 
 
