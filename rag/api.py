@@ -220,7 +220,7 @@ class UploadGuard:
 
     async def _too_large(self, send, size: int):
         try:
-            self.service.check_upload_size(size - UPLOAD_FRAMING)
+            self.service.docs.check_upload_size(size - UPLOAD_FRAMING)
             message = STATUS_TEXT[413]
         except UploadRefused as exc:
             message = str(exc)
@@ -228,13 +228,30 @@ class UploadGuard:
 
 
 def create_api(service: Service, title: str) -> FastAPI:
-    serve = service.settings.serve
+    """The API app: error bodies in Chinese, the public routes, the staff's, and last the catch-all
+    for unknown /api/ paths (it must come after every other route)."""
     # No public docs: FastAPI's /docs and /openapi.json list every staff route (serve.api_docs below).
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
     # One limit for every way of asking (the page and Gradio's /ask share it): the service's.
-    limiter = app.state.limiter = service.limiter
+    app.state.limiter = service.limiter
     app.add_middleware(UploadGuard, service=service, paths=("/api/documents",))
-    app.add_middleware(Edge, trusted_proxies=serve.trusted_proxies)
+    app.add_middleware(Edge, trusted_proxies=service.settings.serve.trusted_proxies)
+    _error_handlers(app)
+
+    def staff(request: Request) -> str:
+        """The dependency of every staff route: resolved before the body is read or validated."""
+        return require_staff(service, request)
+
+    _public_routes(app, service)
+    _session_routes(app, service)
+    _document_routes(app, service, staff)
+    _staff_routes(app, service, staff)
+    _unknown_route(app)
+    return app
+
+
+def _error_handlers(app: FastAPI) -> None:
+    """Every error as ``{"error": <Chinese message>, "code": <machine code>}``."""
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -271,9 +288,10 @@ def create_api(service: Service, title: str) -> FastAPI:
     async def _crash(request: Request, exc: Exception):
         return error(500, STATUS_TEXT[500], "internal_error")
 
-    def staff(request: Request) -> str:
-        """The dependency of every staff route: resolved before the body is read or validated."""
-        return require_staff(service, request)
+
+def _public_routes(app: FastAPI, service: Service) -> None:
+    """/api/health and /api/ask, for everyone (questions under the service's rate limit)."""
+    serve = service.settings.serve
 
     @app.get("/api/health")
     def health() -> dict:
@@ -281,7 +299,7 @@ def create_api(service: Service, title: str) -> FastAPI:
 
     @app.post("/api/ask")
     def api_ask(body: AskBody, request: Request):
-        wait = limiter.allow(client_key(request))
+        wait = service.limiter.allow(client_key(request))
         if wait:
             return error(429, prompts.RATE_LIMITED, "rate_limited", {"Retry-After": str(math.ceil(wait))})
         if len(body.history) > serve.max_history_turns:
@@ -289,7 +307,9 @@ def create_api(service: Service, title: str) -> FastAPI:
         cid, answer = service.converse(body.question, body.conversation_id, body.history)
         return {**answer_record(answer), "conversation_id": cid}
 
-    # --- staff ---------------------------------------------------------------------------------
+
+def _session_routes(app: FastAPI, service: Service) -> None:
+    """The staff's login session: /api/login sets the cookie, /api/logout ends it, /api/me names it."""
 
     @app.post("/api/login")
     def login(body: LoginBody, request: Request):
@@ -304,8 +324,8 @@ def create_api(service: Service, title: str) -> FastAPI:
         token = service.sessions.create(body.name)
         resp = JSONResponse({"name": body.name})
         # Secure whenever the request came over https (directly, or as a trusted proxy says).
-        resp.set_cookie(COOKIE, token, max_age=int(serve.staff_session_s), httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https")
+        resp.set_cookie(COOKIE, token, max_age=int(service.settings.serve.staff_session_s), httponly=True,
+                        samesite="strict", path="/", secure=request.url.scheme == "https")
         return resp
 
     @app.post("/api/logout")
@@ -323,6 +343,33 @@ def create_api(service: Service, title: str) -> FastAPI:
             name = None
         return {"name": name, "staff_enabled": bool(service.staff)}
 
+
+def _store_upload(service: Service, request: Request, file: UploadFile, who: str, replace: bool) -> str:
+    """An uploaded file copied into the corpus (through a temporary folder), its size checked before
+    and while it is read; the name it was stored under."""
+    service.docs.check_name(file.filename)  # before anything is written under that name
+    size = request.headers.get("content-length")
+    if size and size.isdigit():
+        service.docs.check_upload_size(int(size) - 1024)  # the form's own bytes aside
+    folder = Path(tempfile.mkdtemp(prefix="upload-"))
+    try:
+        tmp = folder / service.docs.safe_name(file.filename or "upload.txt")
+        limit = service.settings.serve.max_upload_mb * 1024 * 1024
+        with open(tmp, "wb") as out:
+            copied = 0
+            while block := file.file.read(1 << 20):
+                copied += len(block)
+                if copied > limit:
+                    service.docs.check_upload_size(copied)
+                out.write(block)
+        return service.docs.add(tmp, file.filename, who=who, replace=replace)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _document_routes(app: FastAPI, service: Service, staff) -> None:
+    """The corpus and its trash, for staff (``staff`` is the login dependency)."""
+
     @app.get("/api/documents")
     def list_documents(who: str = Depends(staff)):
         return {"documents": service.documents()}
@@ -330,50 +377,37 @@ def create_api(service: Service, title: str) -> FastAPI:
     @app.post("/api/documents")
     def upload_document(request: Request, who: str = Depends(staff), file: UploadFile = File(...),
                         replace: bool = Form(False)):
-        service.check_name(file.filename)  # before anything is written under that name
-        size = request.headers.get("content-length")
-        if size and size.isdigit():
-            service.check_upload_size(int(size) - 1024)  # the form's own bytes aside
-        folder = Path(tempfile.mkdtemp(prefix="upload-"))
-        try:
-            tmp = folder / service.safe_name(file.filename or "upload.txt")
-            limit = serve.max_upload_mb * 1024 * 1024
-            with open(tmp, "wb") as out:
-                copied = 0
-                while block := file.file.read(1 << 20):
-                    copied += len(block)
-                    if copied > limit:
-                        service.check_upload_size(copied)
-                    out.write(block)
-            name = service.add_document(tmp, file.filename, who=who, replace=replace)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        name = _store_upload(service, request, file, who, replace)
         return {"stored": name, "message": prompts.UPLOADED_API.format(name=name)}
 
     @app.delete("/api/documents/{name}")
     def delete_document(name: str, who: str = Depends(staff)):
-        service.check_name(name)
-        entry = service.delete_document(name, who=who)
+        service.docs.check_name(name)
+        entry = service.docs.delete(name, who=who)
         return {"trashed": entry, "message": prompts.TRASHED_API.format(name=name)}
 
     @app.get("/api/trash")
     def list_trash(who: str = Depends(staff)):
-        return {"trash": service.trash()}
+        return {"trash": service.docs.trash()}
 
     @app.post("/api/trash/{name}/restore")
     def restore(name: str, stamp: str | None = None, who: str = Depends(staff)):
-        service.check_name(name)
-        entry = service.restore_document(name, stamp, who=who)
+        service.docs.check_name(name)
+        entry = service.docs.restore(name, stamp, who=who)
         return {"restored": entry, "message": prompts.RESTORED_API.format(name=name)}
+
+
+def _staff_routes(app: FastAPI, service: Service, staff) -> None:
+    """Reindexing, the feedback table, the audit log and (with ``serve.api_docs``) the schema, for staff."""
 
     @app.post("/api/reindex", status_code=202)
     def reindex(who: str = Depends(staff)):
-        service.start_reindex(who)
-        return {"started": True, "status": service.reindex_status_view()}
+        service.reindexer.start(who)
+        return {"started": True, "status": service.reindexer.view()}
 
     @app.get("/api/reindex")
     def reindex_status(who: str = Depends(staff)):
-        return service.reindex_status_view()
+        return service.reindexer.view()
 
     @app.get("/api/feedback.csv")
     def feedback_csv(who: str = Depends(staff)):
@@ -384,15 +418,18 @@ def create_api(service: Service, title: str) -> FastAPI:
     def audit(who: str = Depends(staff)):
         return {"audit": service.audit.rows()}
 
-    if serve.api_docs:
+    if service.settings.serve.api_docs:
         # The schema only: FastAPI's Swagger page loads its scripts from a CDN, and nothing the service
         # shows may need a network beyond this machine. Staff open the JSON in a local tool.
         @app.get("/api/openapi.json", include_in_schema=False)
         def openapi_json(who: str = Depends(staff)):
             return app.openapi()
 
-    # Last: an unknown /api/ path is a Chinese 404, a known one with another method a 405 (the page's
-    # catch-all mount would otherwise take both).
+
+def _unknown_route(app: FastAPI) -> None:
+    """Last: an unknown /api/ path is a Chinese 404, a known one with another method a 405 (the page's
+    catch-all mount would otherwise take both)."""
+
     @app.api_route("/api/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                    include_in_schema=False)
     def unknown(request: Request):
@@ -402,5 +439,3 @@ def create_api(service: Service, title: str) -> FastAPI:
         if allowed:
             return error(405, STATUS_TEXT[405], "http_405", {"Allow": ", ".join(allowed)})
         return error(404, STATUS_TEXT[404], "http_404")
-
-    return app

@@ -5,6 +5,7 @@ conversations the service holds by id.
 list after an item was picked ("那第五项呢？" next); "这个办法什么时候失效？" names the document the
 previous answer cited. ``resolve`` is a pure function over the earlier turns; a turn may come without
 its answer (a client that sends only its earlier questions), and is then resolved in turn, not answered.
+``ListItems`` then picks the item from that list's clause, which is read whole from the index.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from dataclasses import dataclass
 from collections.abc import Callable, Iterator
 
 from . import prompts
+from .cite import make_citation, sentences, span_cleaning
 from .text import LIST_ITEM_RE, ORDINAL_REF_RE, cn_to_int, list_items
-from .types import Answer, Refusal
+from .types import Answer, Chunk, Citation, Hit, Refusal, Trace
 
 _DEMONSTRATIVE_RE = re.compile(
     r"(?:这个|那个|这份|那份|该|本|上述|此|这一|这项|那项|其)\s*(办法|方案|规划|通知|文件|规定|政策|意见|名单|条款|规划|项目|工程|措施)"
@@ -54,11 +56,16 @@ def item_reference(question: str) -> int | None:
     return None
 
 
+def is_list_item(citation: Citation) -> bool:
+    """A citation that quotes one item of a list: its quote opens with an item marker."""
+    return bool(LIST_ITEM_RE.match(citation.quote.strip()))
+
+
 def is_list_answer(answer: Answer | None) -> bool:
     """An answer that lists items: two or more of its citations are list items, or its text is a list."""
     if answer is None or answer.refused:
         return False
-    quoted = sum(1 for c in answer.citations if LIST_ITEM_RE.match(c.quote.strip()))
+    quoted = sum(1 for c in answer.citations if is_list_item(c))
     return quoted >= 2 or len(list_items(answer.text)) >= 2
 
 
@@ -125,6 +132,99 @@ def resolve(question: str, history: list[tuple[str, Answer | None]] | None) -> R
             said = answer.question or asked
             turns.append(_Turn(asked, answer, bool(turns) and item_reference(said) is not None))
     return _resolve(question.strip(), turns)
+
+
+class ListItems:
+    """"那第二项呢？" answered from an earlier list answer (``Resolved.item``): the item picked by its
+    own ordinal from the clause(s) that answer cited, never answered again.
+
+    Args:
+        index: the loaded index (its raw texts, and ``clause_cleaning`` to read a clause whole).
+        clauses: the chunks of each clause in text order, by ``clause_key``.
+        settings: the ``answer`` settings group (``item_max_chars``, ``max_hits``).
+    """
+
+    def __init__(self, index, clauses: dict[tuple, list[Chunk]], settings):
+        self.index = index
+        self.raws = index.raws
+        self.clauses = clauses
+        self.chunks: dict[str, Chunk] = {c.chunk_id: c for c in index.chunks}
+        self.settings = settings
+
+    def pick(self, question: str, listed: Answer | None, hits: list[Hit], item: int) -> Answer:
+        """That item of an earlier list answer, found by its own ordinal in the clause(s) the answer
+        cited, whole (its sentences up to the next item, within item_max_chars). An item the list
+        does not have, or an answer that listed nothing, gets a plain reply instead.
+
+        Args:
+            question: the standalone question of the turn whose list is meant.
+            listed: that turn's Answer; None when only its question is known (a client sent history,
+                not a conversation id): its list is then taken from what the question retrieves
+                (``hits``), without answering it again.
+            hits: what the question retrieves.
+            item: the 1-based item asked for.
+        """
+        if listed is None:
+            listed = self._retrieved_as_cited(question, hits)
+        items = self.items(listed)
+        found = next((x for x in items if x[0] == item), None)
+        if found is None:
+            text = (prompts.ITEM_NOT_IN_LIST.format(n=len(items), k=item) if len(items) >= 2
+                    else prompts.NO_LIST_TO_PICK_FROM)
+            return Answer(question, text, [], listed.hits, refused=True,
+                          trace=Trace(refusal=Refusal.NO_SUCH_ITEM, refusal_detail=f"item {item} of {len(items)}"))
+        _, chunk, start, end = found
+        raw = self.raws[chunk.source]
+        limit = self.settings.item_max_chars
+        spans = [sp for sp in sentences(raw, chunk) if start <= sp[0] < end]
+        stop, size = start, 0
+        for i, (a, b, t) in enumerate(spans):
+            if i and size + len(t) > limit:
+                break
+            stop, size = max(stop, b), size + len(t)
+        cit = make_citation(chunk, raw, start, min(max(stop, start + 1), end))
+        shown = list(listed.hits)
+        if not any(h.chunk.chunk_id == chunk.chunk_id for h in shown):
+            shown.append(Hit(chunk, 0.0, len(shown) + 1, {"item_of": listed.citations[0].chunk_id}))
+        return Answer(question, f"{span_cleaning(raw, chunk, cit.start, cit.end).text}[1]", [cit], shown, refused=False)
+
+    def _retrieved_as_cited(self, question: str, hits: list[Hit]) -> Answer:
+        """The top retrieved clauses as if an answer had cited them whole: what ``items`` reads
+        when an earlier turn came without its answer."""
+        top = hits[: self.settings.max_hits]
+        cits = [make_citation(h.chunk, self.raws[h.chunk.source], h.chunk.start, h.chunk.end) for h in top]
+        return Answer(question, "", cits, hits, refused=False)
+
+    def items(self, answer: Answer) -> list[tuple[int, Chunk, int, int]]:
+        """The items an answer listed, as (ordinal, chunk, raw start, raw end): the items of the first
+        clause it cited that holds a list (all parts of a clause split over chunks), numbered as the
+        clause numbers them, so the list is whole even when the answer quoted part of it."""
+        if answer.refused:
+            return []
+        clauses: list[tuple] = []
+        for c in answer.citations:
+            chunk = self.chunks.get(c.chunk_id)
+            if chunk is not None and chunk.clause_key not in clauses:
+                clauses.append(chunk.clause_key)
+        for key in clauses:
+            parts = self.clauses[key]
+            text = self.index.clause_cleaning(parts)
+            found = []
+            for n, a, b in list_items(text.text):
+                start = text.raw_span(a, a + 1)[0]
+                end = text.raw_span(a, len(text.text[:b].rstrip()))[1]
+                chunk = next((p for p in parts if p.start <= start < p.end), None)
+                if chunk is not None:
+                    found.append((n, chunk, start, min(end, chunk.end)))
+            if len(found) >= 2:
+                return found
+        # No cited clause holds a list (one chunk per item, a table): the cited items in order, else
+        # every citation in order.
+        cited = [c for c in answer.citations if c.chunk_id in self.chunks]
+        marked = [c for c in cited if is_list_item(c)]
+        pool = marked if len(marked) >= 2 else cited
+        return [(i + 1, self.chunks[c.chunk_id], c.start, c.end) for i, c in enumerate(pool)] if len(pool) >= 2 else []
+
 
 class ConversationStore:
     """Conversations held in memory by id, for clients that send ``conversation_id`` instead of the

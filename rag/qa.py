@@ -13,10 +13,10 @@ from itertools import zip_longest
 from typing import TYPE_CHECKING
 
 from . import prompts
-from .cite import keep_verified, make_citation, renumber, sentences, span_cleaning
+from .cite import keep_verified, renumber
 from .config import Settings
-from .conversation import Resolved, resolve
-from .text import CONTROL_RE, INVISIBLE_RE, LIST_ITEM_RE, SURROGATE_RE, list_items, question_tail
+from .conversation import ListItems, Resolved, resolve
+from .text import CONTROL_RE, INVISIBLE_RE, SURROGATE_RE, question_tail
 from .types import Answer, Chunk, Hit, Refusal, Trace
 
 if TYPE_CHECKING:
@@ -71,15 +71,14 @@ class QA:
         self.settings_hash = settings.answer_hash()
         index = retriever.index
         self.raws = index.raws
-        # Every chunk by id, and the chunks of each clause in text order (the parts of a clause split
-        # over several chunks, for QA.search; the items of a list answer).
-        self._chunks: dict[str, Chunk] = {}
+        # The chunks of each clause in text order (the parts of a clause split over several chunks, for
+        # QA.search; the items of a list answer).
         self._clauses: dict[tuple, list[Chunk]] = {}
         for c in index.chunks:
-            self._chunks[c.chunk_id] = c
             self._clauses.setdefault(c.clause_key, []).append(c)
         for parts in self._clauses.values():
             parts.sort(key=lambda c: c.start)
+        self.items = ListItems(index, self._clauses, settings.answer)
 
     def search(self, question: str) -> list[Hit]:
         """The top-k hits, then the other parts of any clause that was split over several chunks
@@ -167,12 +166,7 @@ class QA:
         """The answerer's Answer (its text pieces yielded first when streaming), or for "那第二项呢？"
         the item picked from an earlier list answer."""
         if resolved.item and resolved.refers_to is not None:
-            listed = history[resolved.refers_to][1]
-            if listed is None:
-                # Only the earlier question is known (a client sent history, not a conversation id): its
-                # list is taken from what that question retrieves, without answering it again.
-                listed = self._retrieved_as_cited(resolved.question, hits)
-            return self._pick_item(resolved.question, listed, resolved.item)
+            return self.items.pick(resolved.question, history[resolved.refers_to][1], hits, resolved.item)
         if not stream:
             return self.answerer.answer(focus, hits, frame, part_hits)
         answer = None
@@ -207,69 +201,6 @@ class QA:
         trace.settings_hash = self.settings_hash
         trace.resolved_question = resolved
         return trace
-
-    def _pick_item(self, question: str, listed: Answer, item: int) -> Answer:
-        """"那第二项呢？": that item of an earlier list answer, found by its own ordinal in the clause(s)
-        the answer cited, whole (its sentences up to the next item, within item_max_chars). An item
-        the list does not have, or an answer that listed nothing, gets a plain reply instead."""
-        items = self._list_items(listed)
-        found = next((x for x in items if x[0] == item), None)
-        if found is None:
-            text = (prompts.ITEM_NOT_IN_LIST.format(n=len(items), k=item) if len(items) >= 2
-                    else prompts.NO_LIST_TO_PICK_FROM)
-            return Answer(question, text, [], listed.hits, refused=True,
-                          trace=Trace(refusal=Refusal.NO_SUCH_ITEM, refusal_detail=f"item {item} of {len(items)}"))
-        _, chunk, start, end = found
-        raw = self.raws[chunk.source]
-        limit = self.settings.answer.item_max_chars
-        spans = [sp for sp in sentences(raw, chunk) if start <= sp[0] < end]
-        stop, size = start, 0
-        for i, (a, b, t) in enumerate(spans):
-            if i and size + len(t) > limit:
-                break
-            stop, size = max(stop, b), size + len(t)
-        cit = make_citation(chunk, raw, start, min(max(stop, start + 1), end))
-        hits = list(listed.hits)
-        if not any(h.chunk.chunk_id == chunk.chunk_id for h in hits):
-            hits.append(Hit(chunk, 0.0, len(hits) + 1, {"item_of": listed.citations[0].chunk_id}))
-        return Answer(question, f"{span_cleaning(raw, chunk, cit.start, cit.end).text}[1]", [cit], hits, refused=False)
-
-    def _retrieved_as_cited(self, question: str, hits: list[Hit]) -> Answer:
-        """The top retrieved clauses as if an answer had cited them whole: what ``_list_items`` reads
-        when an earlier turn came without its answer."""
-        top = hits[: self.settings.answer.max_hits]
-        cits = [make_citation(h.chunk, self.raws[h.chunk.source], h.chunk.start, h.chunk.end) for h in top]
-        return Answer(question, "", cits, hits, refused=False)
-
-    def _list_items(self, answer: Answer) -> list[tuple[int, Chunk, int, int]]:
-        """The items an answer listed, as (ordinal, chunk, raw start, raw end): the items of the first
-        clause it cited that holds a list (all parts of a clause split over chunks), numbered as the
-        clause numbers them, so the list is whole even when the answer quoted part of it."""
-        if answer.refused:
-            return []
-        clauses: list[tuple] = []
-        for c in answer.citations:
-            chunk = self._chunks.get(c.chunk_id)
-            if chunk is not None and chunk.clause_key not in clauses:
-                clauses.append(chunk.clause_key)
-        for key in clauses:
-            parts = self._clauses[key]
-            text = self.retriever.index.clause_cleaning(parts)
-            found = []
-            for n, a, b in list_items(text.text):
-                start = text.raw_span(a, a + 1)[0]
-                end = text.raw_span(a, len(text.text[:b].rstrip()))[1]
-                chunk = next((p for p in parts if p.start <= start < p.end), None)
-                if chunk is not None:
-                    found.append((n, chunk, start, min(end, chunk.end)))
-            if len(found) >= 2:
-                return found
-        # No cited clause holds a list (one chunk per item, a table): the cited items in order, else
-        # every citation in order.
-        cited = [c for c in answer.citations if c.chunk_id in self._chunks]
-        marked = [c for c in cited if LIST_ITEM_RE.match(c.quote.strip())]
-        pool = marked if len(marked) >= 2 else cited
-        return [(i + 1, self._chunks[c.chunk_id], c.start, c.end) for i, c in enumerate(pool)] if len(pool) >= 2 else []
 
     def _final_check(self, answer: Answer) -> Answer:
         """No citation reaches the user unverified, whatever the answerer did: failed citations are

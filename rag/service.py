@@ -22,7 +22,7 @@ from .factory import open_qa
 from .feedback import FeedbackStore
 from .qa import QA
 from .staff import AuditLog, LoginThrottle, Sessions, StaffStore
-from .types import Answer, Refusal
+from .types import Answer
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +45,16 @@ class Service:
         ensure_index(settings, self.embedder, announce=lambda: log.warning(
             "no index in %s: building it from %s", settings.index_dir, settings.corpus_dir))
         self.qa = self._open()
-        self._reindex_lock = threading.Lock()
-        self.reindex_status = {"running": False, "progress": 1.0, "message": "", "finished_at": None, "error": ""}
         self.feedback = FeedbackStore(settings.serve.feedback_db, settings.serve.feedback_comment_chars)
         data = Path(settings.serve.data_dir)
         self.staff = StaffStore(data / "staff.json")
         self.sessions = Sessions(settings.serve.staff_session_s)
         self.logins = LoginThrottle(settings.serve.login_max_failures, settings.serve.login_window_s)
         self.audit = AuditLog(data / "audit.jsonl")
+        # The corpus folder and its trash (add, delete, restore, name and size checks): callers use it
+        # directly, as the CLI does without a loaded index.
         self.docs = DocumentStore(settings, self.audit)
+        self.reindexer = Reindexer(settings, self.embedder, self.audit, self._swap)
         self.conversations = ConversationStore(settings)
         # Questions per client, for every way of asking over the web (the API, the page, Gradio's /ask).
         self.limiter = RateLimiter(settings.serve.rate_limit_per_minute, settings.serve.rate_limit_burst)
@@ -64,6 +65,11 @@ class Service:
 
     def _open(self) -> QA:
         return open_qa(self.settings, self.embedder)
+
+    def _swap(self) -> dict:
+        """Load the index just built and answer from it (the reindexer calls this); its manifest."""
+        self.qa = self._open()  # the swap: one reference assignment, no answer waits for it
+        return self.index.manifest
 
     # --- answering ---------------------------------------------------------------------------
 
@@ -138,7 +144,7 @@ class Service:
                 "documents": len(self.document_titles()), "embedder": m["embedder"]["name"],
                 "fingerprint": m.get("fingerprint") or self.settings.fingerprint(),
                 "settings_hash": self.qa.settings_hash, "answerer": self.qa.answerer.version,
-                "reindexing": self.reindex_status["running"], "uptime_s": round(time.time() - self.started_at, 1),
+                "reindexing": self.reindexer.status["running"], "uptime_s": round(time.time() - self.started_at, 1),
                 "answered": self.answered}
 
     # --- documents ---------------------------------------------------------------------------
@@ -153,86 +159,78 @@ class Service:
                         "sha256": info.get("sha256")})
         return out
 
-    # Corpus and trash operations (rag.documents); the CLI runs them without a loaded index.
-    def check_name(self, name: str | None) -> str:
-        return self.docs.check_name(name)
 
-    def safe_name(self, name: str) -> str:
-        return self.docs.safe_name(name)
+class Reindexer:
+    """Incremental rebuilds of the index, one at a time: questions keep being answered from the old
+    index until the new one is built and loaded (``swap``), then the next question uses the new one.
+    ``status`` is the progress the page, the API and health show.
 
-    def exists(self, name: str) -> bool:
-        return self.docs.exists(name)
+    Args:
+        settings: paths and every knob.
+        embedder: the service's loaded embedder.
+        audit: the audit log (a row for each reindex, and for each failed one).
+        swap: loads the new index and makes it the live one; returns its manifest.
+    """
 
-    def check_upload_size(self, size: int) -> None:
-        self.docs.check_upload_size(size)
+    def __init__(self, settings: Settings, embedder, audit: AuditLog, swap: Callable[[], dict]):
+        self.settings, self.embedder, self.audit, self._swap = settings, embedder, audit, swap
+        self._lock = threading.Lock()
+        self.status = {"running": False, "progress": 1.0, "message": "", "finished_at": None, "error": ""}
 
-    def add_document(self, path: Path, name: str | None = None, who: str = "", replace: bool = False) -> str:
-        return self.docs.add(path, name, who, replace)
-
-    def delete_document(self, name: str, who: str = "") -> dict:
-        return self.docs.delete(name, who)
-
-    def trash(self) -> list[dict]:
-        return self.docs.trash()
-
-    def restore_document(self, name: str, stamp: str | None = None, who: str = "") -> dict:
-        return self.docs.restore(name, stamp, who)
-
-    def reindex(self, progress: Callable[[float, str], None] | None = None, who: str = "") -> dict:
-        """Incremental rebuild; questions keep being answered from the old index until the new one is
-        loaded, then the next question uses the new one."""
+    def run(self, progress: Callable[[float, str], None] | None = None, who: str = "") -> dict:
+        """Rebuild and swap in, in the caller's thread (the page's 更新索引); what it did."""
         from .build import build_index
 
-        if not self._reindex_lock.acquire(blocking=False):
+        if not self._lock.acquire(blocking=False):
             raise UploadRefused(prompts.REINDEX_BUSY, status=409, code="busy")
         try:
-            self.reindex_status.update(running=True, progress=0.0, message=prompts.REINDEX_STARTED, error="", started_by=who)
+            self.status.update(running=True, progress=0.0, message=prompts.REINDEX_STARTED, error="", started_by=who)
 
             def say(frac: float, msg: str) -> None:
-                self.reindex_status.update(progress=frac, message=msg)
+                self.status.update(progress=frac, message=msg)
                 if progress:
                     progress(frac, msg)
 
             try:
                 report = build_index(self.settings, embedder=self.embedder, progress=say)
-                self.qa = self._open()  # the swap: one reference assignment, no answer waits for it
+                manifest = self._swap()
             except Exception as exc:
-                self.reindex_status.update(message=prompts.REINDEX_FAILED, error=str(exc), finished_at=time.time())
+                self.status.update(message=prompts.REINDEX_FAILED, error=str(exc), finished_at=time.time())
                 self.audit.write(who, "reindex_failed", error=str(exc))
                 raise
-            self.reindex_status.update(progress=1.0, message=prompts.STAGE_DONE, finished_at=time.time())
+            self.status.update(progress=1.0, message=prompts.STAGE_DONE, finished_at=time.time())
             out = {"chunks": report.chunks, "embedded": report.embedded_files, "reused": report.reused_files,
                    "removed": report.removed_files, "skipped": report.skipped, "seconds": round(report.seconds, 1),
                    "dropped": report.dropped}
             self.audit.write(who, "reindex", embedded=report.embedded_files, removed=report.removed_files,
                              dropped=report.dropped,
-                             sha256={f: v["sha256"] for f, v in self.index.manifest.get("files", {}).items()
+                             sha256={f: v["sha256"] for f, v in manifest.get("files", {}).items()
                                      if f in report.embedded_files})
-            self.reindex_status["report"] = out
+            self.status["report"] = out
             return out
         finally:
-            self.reindex_status["running"] = False
-            self._reindex_lock.release()
+            self.status["running"] = False
+            self._lock.release()
 
-    def reindex_status_view(self) -> dict:
-        """The reindex progress for the API: running, fraction, stage, error, the last report."""
-        st = dict(self.reindex_status)
+    def view(self) -> dict:
+        """The progress for the API: running, fraction, stage, error, the last report."""
+        st = dict(self.status)
         st["progress"] = round(float(st.get("progress") or 0), 3)
         return st
 
-    def start_reindex(self, who: str = "") -> None:
-        """Reindex in a background thread (the API's POST /api/reindex); progress in reindex_status."""
-        if self._reindex_lock.locked():
+    def start(self, who: str = "") -> None:
+        """Reindex in a background thread (the API's POST /api/reindex); progress in ``status``."""
+        if self._lock.locked():
             raise UploadRefused(prompts.REINDEX_BUSY, status=409, code="busy")
 
         def run() -> None:
             try:
-                self.reindex(who=who)
-            except Exception:  # recorded in reindex_status and the audit log
+                self.run(who=who)
+            except Exception:  # recorded in status and the audit log
                 log.exception("reindex failed")
 
         threading.Thread(target=run, name="reindex", daemon=True).start()
         # The thread marks itself running at once; wait for that so a status read right after sees it.
         deadline = time.time() + 2
-        while not self.reindex_status["running"] and time.time() < deadline and not self._reindex_lock.locked():
+        while not self.status["running"] and time.time() < deadline and not self._lock.locked():
             time.sleep(0.01)

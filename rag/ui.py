@@ -20,6 +20,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 from starlette.concurrency import run_in_threadpool
@@ -402,13 +403,13 @@ def upload_message(service: Service, files, who: str = "", replace: bool = False
         except RagError as exc:
             msgs.append(str(exc))
             continue
-        name = service.safe_name(p.name)
-        if not replace and service.exists(name):
+        name = service.docs.safe_name(p.name)
+        if not replace and service.docs.exists(name):
             waiting.append(str(p))
             msgs.append(prompts.UPLOAD_EXISTS.format(name=name))
             continue
         try:
-            stored.append(service.add_document(p, p.name, who=who, replace=replace))
+            stored.append(service.docs.add(p, p.name, who=who, replace=replace))
         except RagError as exc:
             if isinstance(exc, UploadRefused) and exc.code == "duplicate":
                 waiting.append(str(p))
@@ -422,7 +423,7 @@ def upload_message(service: Service, files, who: str = "", replace: bool = False
 
 def delete_message(service: Service, name: str | None, who: str = "") -> str:
     try:
-        service.delete_document(name or "", who=who)
+        service.docs.delete(name or "", who=who)
     except RagError as exc:
         return str(exc)
     return prompts.TRASHED_PAGE.format(name=name)
@@ -434,7 +435,7 @@ def restore_message(service: Service, choice: str | None, who: str = "") -> str:
         return prompts.RESTORE_CHOOSE_FIRST
     stamp, _, name = choice.partition("/")
     try:
-        service.restore_document(name, stamp, who=who)
+        service.docs.restore(name, stamp, who=who)
     except RagError as exc:
         return str(exc)
     return prompts.RESTORED_PAGE.format(name=name)
@@ -442,7 +443,7 @@ def restore_message(service: Service, choice: str | None, who: str = "") -> str:
 
 def trash_choices(service: Service) -> list[tuple[str, str]]:
     return [(prompts.TRASH_ENTRY.format(file=e["file"], deleted_at=e["deleted_at"]), f"{e['stamp']}/{e['file']}")
-            for e in service.trash()]
+            for e in service.docs.trash()]
 
 
 def reindex_message(report: dict) -> str:
@@ -492,98 +493,126 @@ def who_is(service: Service, request: gr.Request | None) -> str | None:
         return None
 
 
+PRIVATE = {"api_visibility": "private"}  # the page's own events: not in Gradio's API
+
+
 def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
     """The 工作人员 tab: a login form, and behind it the retrieval details, feedback and documents.
     Every handler checks the login itself (a hidden control can still be called). Returns the
     retrieval-details component, which the chat updates."""
-    note = gr.Markdown(elem_id="staff-note")
-    with gr.Column(visible=False, elem_id="login-box") as login_box:
-        login_name = gr.Textbox(label=prompts.LOGIN_NAME, elem_id="login-name", max_lines=1)
-        login_pw = gr.Textbox(label=prompts.LOGIN_PASSWORD, type="password", elem_id="login-password", max_lines=1)
-        login_btn = gr.Button(prompts.LOGIN_BUTTON, variant="primary", elem_id="login")
-        login_msg = gr.Markdown(elem_id="login-status")
-    with gr.Column(visible=False, elem_id="staff-area") as area:
-        logout_btn = gr.Button(prompts.LOGOUT_BUTTON, size="sm", elem_id="logout")
+    c = _staff_layout()
+    _wire_login(service, demo, c)
+    _wire_feedback(service, c, last)
+    _wire_uploads(service, c)
+    _wire_corpus(service, c)
+    return c.hits
+
+
+def _staff_layout() -> SimpleNamespace:
+    """The staff tab's components, laid out (the login form and the hidden staff area), by name."""
+    c = SimpleNamespace()
+    c.note = gr.Markdown(elem_id="staff-note")
+    with gr.Column(visible=False, elem_id="login-box") as c.login_box:
+        c.login_name = gr.Textbox(label=prompts.LOGIN_NAME, elem_id="login-name", max_lines=1)
+        c.login_pw = gr.Textbox(label=prompts.LOGIN_PASSWORD, type="password", elem_id="login-password", max_lines=1)
+        c.login_btn = gr.Button(prompts.LOGIN_BUTTON, variant="primary", elem_id="login")
+        c.login_msg = gr.Markdown(elem_id="login-status")
+    with gr.Column(visible=False, elem_id="staff-area") as c.area:
+        c.logout_btn = gr.Button(prompts.LOGOUT_BUTTON, size="sm", elem_id="logout")
         gr.Markdown(prompts.HITS_HEADING, elem_classes="section-title")
-        hits = gr.HTML(hits_table(None), elem_id="hits")
+        c.hits = gr.HTML(hits_table(None), elem_id="hits")
         gr.Markdown(prompts.FEEDBACK_HEADING, elem_classes="section-title")
         with gr.Row():
-            verdict = gr.Radio(list(VERDICT_LABELS), label=prompts.VERDICT_LABEL, elem_id="verdict")
-            comment = gr.Textbox(label=prompts.COMMENT_LABEL, lines=2, elem_id="comment")
+            c.verdict = gr.Radio(list(VERDICT_LABELS), label=prompts.VERDICT_LABEL, elem_id="verdict")
+            c.comment = gr.Textbox(label=prompts.COMMENT_LABEL, lines=2, elem_id="comment")
         with gr.Row():
-            submit_fb = gr.Button(prompts.SUBMIT_FEEDBACK, elem_id="submit-feedback")
-            export = gr.Button(prompts.EXPORT_CSV, elem_id="export")
-        fb_status = gr.Markdown(elem_id="feedback-status")
-        csv_file = gr.File(label=prompts.FEEDBACK_FILE_LABEL, visible=False)
+            c.submit_fb = gr.Button(prompts.SUBMIT_FEEDBACK, elem_id="submit-feedback")
+            c.export = gr.Button(prompts.EXPORT_CSV, elem_id="export")
+        c.fb_status = gr.Markdown(elem_id="feedback-status")
+        c.csv_file = gr.File(label=prompts.FEEDBACK_FILE_LABEL, visible=False)
         gr.Markdown(prompts.DOCUMENTS_HEADING, elem_classes="section-title")
-        docs = gr.Dataframe(headers=list(prompts.DOCUMENT_COLUMNS), interactive=False, elem_id="documents",
-                            label=prompts.DOCUMENT_LIST_LABEL, show_label=False)
-        upload = gr.File(label=prompts.UPLOAD_LABEL, file_count="multiple",
-                         file_types=[".txt", ".pdf", ".docx", ".html", ".htm"], elem_id="upload")
-        pending = gr.State([])  # uploads waiting for 确认替换
-        with gr.Row(visible=False, elem_id="replace-confirm") as replace_row:
-            replace_yes = gr.Button(prompts.CONFIRM_REPLACE, variant="stop", elem_id="replace-yes")
-            replace_no = gr.Button(prompts.CANCEL, elem_id="replace-no")
+        c.docs = gr.Dataframe(headers=list(prompts.DOCUMENT_COLUMNS), interactive=False, elem_id="documents",
+                              label=prompts.DOCUMENT_LIST_LABEL, show_label=False)
+        c.upload = gr.File(label=prompts.UPLOAD_LABEL, file_count="multiple",
+                           file_types=[".txt", ".pdf", ".docx", ".html", ".htm"], elem_id="upload")
+        c.pending = gr.State([])  # uploads waiting for 确认替换
+        with gr.Row(visible=False, elem_id="replace-confirm") as c.replace_row:
+            c.replace_yes = gr.Button(prompts.CONFIRM_REPLACE, variant="stop", elem_id="replace-yes")
+            c.replace_no = gr.Button(prompts.CANCEL, elem_id="replace-no")
         with gr.Row():
-            to_delete = gr.Dropdown([], value=None, label=prompts.DELETE_CHOICE_LABEL, elem_id="delete-choice")
-            delete = gr.Button(prompts.DELETE_BUTTON, elem_id="delete")
-        with gr.Row(visible=False, elem_id="delete-confirm") as confirm_row:
-            confirm_text = gr.Markdown()
-            delete_yes = gr.Button(prompts.CONFIRM_DELETE, variant="stop", elem_id="delete-yes")
-            delete_no = gr.Button(prompts.CANCEL, elem_id="delete-no")
+            c.to_delete = gr.Dropdown([], value=None, label=prompts.DELETE_CHOICE_LABEL, elem_id="delete-choice")
+            c.delete = gr.Button(prompts.DELETE_BUTTON, elem_id="delete")
+        with gr.Row(visible=False, elem_id="delete-confirm") as c.confirm_row:
+            c.confirm_text = gr.Markdown()
+            c.delete_yes = gr.Button(prompts.CONFIRM_DELETE, variant="stop", elem_id="delete-yes")
+            c.delete_no = gr.Button(prompts.CANCEL, elem_id="delete-no")
         with gr.Row():
-            trash = gr.Dropdown([], value=None, label=prompts.TRASH_LABEL, elem_id="trash-choice")
-            restore = gr.Button(prompts.RESTORE_BUTTON, elem_id="restore")
-        reindex = gr.Button(prompts.REINDEX_BUTTON, variant="primary", elem_id="reindex")
-        doc_status = gr.Markdown(elem_id="doc-status")
+            c.trash = gr.Dropdown([], value=None, label=prompts.TRASH_LABEL, elem_id="trash-choice")
+            c.restore = gr.Button(prompts.RESTORE_BUTTON, elem_id="restore")
+        c.reindex = gr.Button(prompts.REINDEX_BUTTON, variant="primary", elem_id="reindex")
+        c.doc_status = gr.Markdown(elem_id="doc-status")
+    c.files_out = [c.docs, c.to_delete, c.trash]
+    return c
 
-    def files_view():
-        return (doc_rows(service), gr.update(choices=doc_names(service), value=None),
-                gr.update(choices=trash_choices(service), value=None))
 
-    files_out = [docs, to_delete, trash]
+def _files_view(service: Service) -> tuple:
+    """The documents table, the delete choices and the trash choices, fresh."""
+    return (doc_rows(service), gr.update(choices=doc_names(service), value=None),
+            gr.update(choices=trash_choices(service), value=None))
+
+
+def _files_view_empty() -> tuple:
+    """The same three, empty (no one is logged in)."""
+    return [], gr.update(choices=[], value=None), gr.update(choices=[], value=None)
+
+
+def _wire_login(service: Service, demo: gr.Blocks, c: SimpleNamespace) -> None:
+    """What the tab shows for this visitor (off / login form / the staff area), on load, after a login
+    and after a logout."""
 
     def view(request: gr.Request):
-        """What the tab shows for this visitor: off / login form / the staff area."""
         if not service.staff:
-            return (prompts.NO_STAFF_ACCOUNT, gr.update(visible=False), gr.update(visible=False), *files_view_empty())
+            return (prompts.NO_STAFF_ACCOUNT, gr.update(visible=False), gr.update(visible=False), *_files_view_empty())
         who = who_is(service, request)
         if who is None:
-            return (prompts.STAFF_PLEASE_LOGIN, gr.update(visible=True), gr.update(visible=False), *files_view_empty())
-        return (prompts.STAFF_LOGGED_IN.format(who=esc(who)), gr.update(visible=False), gr.update(visible=True), *files_view())
+            return (prompts.STAFF_PLEASE_LOGIN, gr.update(visible=True), gr.update(visible=False), *_files_view_empty())
+        return (prompts.STAFF_LOGGED_IN.format(who=esc(who)), gr.update(visible=False), gr.update(visible=True),
+                *_files_view(service))
 
-    def files_view_empty():
-        return [], gr.update(choices=[], value=None), gr.update(choices=[], value=None)
-
-    view_out = [note, login_box, area, *files_out]
-    demo.load(view, None, view_out, api_visibility="private")
+    view_out = [c.note, c.login_box, c.area, *c.files_out]
+    demo.load(view, None, view_out, **PRIVATE)
     # The button, or Enter in either field (a form's usual way).
-    for trigger in (login_btn.click, login_name.submit, login_pw.submit):
-        trigger(None, [login_name, login_pw], [login_msg, login_pw], js=LOGIN_JS).then(
-            view, None, view_out, api_visibility="private")
-    logout_btn.click(None, None, None, js=LOGOUT_JS).then(view, None, view_out, api_visibility="private")
+    for trigger in (c.login_btn.click, c.login_name.submit, c.login_pw.submit):
+        trigger(None, [c.login_name, c.login_pw], [c.login_msg, c.login_pw], js=LOGIN_JS).then(
+            view, None, view_out, **PRIVATE)
+    c.logout_btn.click(None, None, None, js=LOGOUT_JS).then(view, None, view_out, **PRIVATE)
 
-    def guarded(fn):
-        """fn(who, *inputs) -> outputs, run only for a logged-in staff member (else fn(..., denied=True)).
 
-        Gradio injects gr.Request (and gr.Progress) by the handler's signature, so the wrapper shows
-        fn's parameters without ``who``/``denied``, and a ``request`` last."""
-        params = [p for name, p in inspect.signature(fn).parameters.items() if name not in ("who", "denied")]
-        request_param = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-                                          annotation=gr.Request)
+def _guarded(service: Service, fn):
+    """fn(who, *inputs) -> outputs, run only for a logged-in staff member (else fn(..., denied=True)).
 
-        def run(*args):
-            *inputs, request = args
-            who = who_is(service, request) if isinstance(request, gr.Request) else None
-            if who is None:
-                return fn(None, *inputs, denied=True)
-            return fn(who, *inputs)
+    Gradio injects gr.Request (and gr.Progress) by the handler's signature, so the wrapper shows
+    fn's parameters without ``who``/``denied``, and a ``request`` last."""
+    params = [p for name, p in inspect.signature(fn).parameters.items() if name not in ("who", "denied")]
+    request_param = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                      annotation=gr.Request)
 
-        run.__signature__ = inspect.Signature(params + [request_param])
-        # Gradio reads the type hints, not only the signature, to find where gr.Request goes.
-        run.__annotations__ = {p.name: p.annotation for p in params if p.annotation is not inspect.Parameter.empty}
-        run.__annotations__["request"] = gr.Request
-        return run
+    def run(*args):
+        *inputs, request = args
+        who = who_is(service, request) if isinstance(request, gr.Request) else None
+        if who is None:
+            return fn(None, *inputs, denied=True)
+        return fn(who, *inputs)
+
+    run.__signature__ = inspect.Signature(params + [request_param])
+    # Gradio reads the type hints, not only the signature, to find where gr.Request goes.
+    run.__annotations__ = {p.name: p.annotation for p in params if p.annotation is not inspect.Parameter.empty}
+    run.__annotations__["request"] = gr.Request
+    return run
+
+
+def _wire_feedback(service: Service, c: SimpleNamespace, last: gr.State) -> None:
+    """提交反馈 on the last answer, and 导出 of the feedback table."""
 
     def do_feedback(who, a, label, note_text, denied=False):
         return prompts.STAFF_LOGIN_REQUIRED if denied else feedback_message(service, a, label, note_text)
@@ -591,17 +620,34 @@ def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
     def do_export(who, denied=False):
         return gr.update(visible=False) if denied else gr.update(value=str(export_feedback(service)), visible=True)
 
+    c.submit_fb.click(_guarded(service, do_feedback), [last, c.verdict, c.comment], c.fb_status, **PRIVATE)
+    c.export.click(_guarded(service, do_export), None, c.csv_file, **PRIVATE)
+
+
+def _wire_uploads(service: Service, c: SimpleNamespace) -> None:
+    """Uploads, and 确认替换 / 取消 for those held back (a same-name or same-content file)."""
+
     def do_upload(who, files, denied=False):
         if denied:
-            return prompts.STAFF_LOGIN_REQUIRED, [], gr.update(visible=False), *files_view_empty()
+            return prompts.STAFF_LOGIN_REQUIRED, [], gr.update(visible=False), *_files_view_empty()
         msg, waiting = upload_message(service, files, who)
-        return msg, waiting, gr.update(visible=bool(waiting)), *files_view()
+        return msg, waiting, gr.update(visible=bool(waiting)), *_files_view(service)
 
     def do_replace(who, waiting, denied=False):
         if denied:
-            return prompts.STAFF_LOGIN_REQUIRED, [], gr.update(visible=False), *files_view_empty()
+            return prompts.STAFF_LOGIN_REQUIRED, [], gr.update(visible=False), *_files_view_empty()
         msg, _ = upload_message(service, waiting, who, replace=True)
-        return msg, [], gr.update(visible=False), *files_view()
+        return msg, [], gr.update(visible=False), *_files_view(service)
+
+    outputs = [c.doc_status, c.pending, c.replace_row, *c.files_out]
+    c.upload.upload(_guarded(service, do_upload), c.upload, outputs, **PRIVATE)
+    c.replace_yes.click(_guarded(service, do_replace), c.pending, outputs, **PRIVATE)
+    c.replace_no.click(lambda: (prompts.REPLACE_CANCELLED, [], gr.update(visible=False)), None,
+                       [c.doc_status, c.pending, c.replace_row], **PRIVATE)
+
+
+def _wire_corpus(service: Service, c: SimpleNamespace) -> None:
+    """删除 (asked, then confirmed), 恢复 from the trash, and 更新索引."""
 
     def ask_delete(who, name, denied=False):
         if denied:
@@ -612,42 +658,35 @@ def staff_tab(service: Service, demo: gr.Blocks, last: gr.State):
 
     def do_delete(who, name, denied=False):
         if denied:
-            return prompts.STAFF_LOGIN_REQUIRED, gr.update(visible=False), *files_view_empty()
-        return delete_message(service, name, who), gr.update(visible=False), *files_view()
+            return prompts.STAFF_LOGIN_REQUIRED, gr.update(visible=False), *_files_view_empty()
+        return delete_message(service, name, who), gr.update(visible=False), *_files_view(service)
 
     def do_restore(who, choice, denied=False):
         if denied:
-            return prompts.STAFF_LOGIN_REQUIRED, *files_view_empty()
-        return restore_message(service, choice, who), *files_view()
+            return prompts.STAFF_LOGIN_REQUIRED, *_files_view_empty()
+        return restore_message(service, choice, who), *_files_view(service)
 
     def do_reindex(who, progress=gr.Progress(), denied=False):
         if denied:
             return prompts.STAFF_LOGIN_REQUIRED, []
         try:
-            report = service.reindex(lambda frac, msg: progress(frac, desc=msg), who=who)
+            report = service.reindexer.run(lambda frac, msg: progress(frac, desc=msg), who=who)
         except RagError as exc:
             return str(exc), doc_rows(service)
         return reindex_message(report), doc_rows(service)
 
-    private = {"api_visibility": "private"}
-    submit_fb.click(guarded(do_feedback), [last, verdict, comment], fb_status, **private)
-    export.click(guarded(do_export), None, csv_file, **private)
-    upload.upload(guarded(do_upload), upload, [doc_status, pending, replace_row, *files_out], **private)
-    replace_yes.click(guarded(do_replace), pending, [doc_status, pending, replace_row, *files_out], **private)
-    replace_no.click(lambda: (prompts.REPLACE_CANCELLED, [], gr.update(visible=False)), None,
-                     [doc_status, pending, replace_row], **private)
-    delete.click(guarded(ask_delete), to_delete, [doc_status, confirm_row, confirm_text], **private)
-    delete_yes.click(guarded(do_delete), to_delete, [doc_status, confirm_row, *files_out], **private)
-    delete_no.click(lambda: (prompts.DELETE_CANCELLED, gr.update(visible=False)), None, [doc_status, confirm_row], **private)
-    restore.click(guarded(do_restore), trash, [doc_status, *files_out], **private)
-    reindex.click(guarded(do_reindex), None, [doc_status, docs], concurrency_limit=1, **private)
-    return hits
+    c.delete.click(_guarded(service, ask_delete), c.to_delete, [c.doc_status, c.confirm_row, c.confirm_text], **PRIVATE)
+    c.delete_yes.click(_guarded(service, do_delete), c.to_delete, [c.doc_status, c.confirm_row, *c.files_out],
+                       **PRIVATE)
+    c.delete_no.click(lambda: (prompts.DELETE_CANCELLED, gr.update(visible=False)), None,
+                      [c.doc_status, c.confirm_row], **PRIVATE)
+    c.restore.click(_guarded(service, do_restore), c.trash, [c.doc_status, *c.files_out], **PRIVATE)
+    c.reindex.click(_guarded(service, do_reindex), None, [c.doc_status, c.docs], concurrency_limit=1, **PRIVATE)
 
 
 def build_blocks(service: Service) -> gr.Blocks:
     """The page: the citizens' chat tab and the staff tab, each control wired to a function above.
     Questions are limited per client by the service's limiter, shared with the API."""
-    limiter = service.limiter
     # Gradio's temporary files (staff uploads, the feedback CSV) are deleted an hour after they were made.
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         history = gr.State(None)  # the conversation's id (its turns are the service's)
@@ -655,56 +694,77 @@ def build_blocks(service: Service) -> gr.Blocks:
         # The page's one h1, above both tabs (the staff tab is a page of its own to a screen reader).
         gr.Markdown(f"# {TITLE}", elem_id="page-title")
         with gr.Tab(prompts.CHAT_TAB, id="chat"):
-            gr.Markdown(welcome(service), elem_id="welcome")
-            # Reading order: chat and question box, then the citation cards (beside them on a wide
-            # screen; the row wraps on a phone, putting them right below), then examples and 新对话.
-            with gr.Row(elem_id="chat-row"):
-                with gr.Column(scale=3, min_width=340, elem_id="chat-column"):
-                    # No share button (it has no accessible name, and nothing to share to).
-                    chat = gr.Chatbot(label=prompts.CHAT_LABEL, height=460, elem_id="chat", sanitize_html=True,
-                                      buttons=["copy", "copy_all"])
-                    with gr.Row(elem_id="ask-row"):
-                        # The label is hidden on screen but names the box for screen readers.
-                        box = gr.Textbox(label=prompts.QUESTION_LABEL, show_label=False,
-                                         placeholder=prompts.QUESTION_PLACEHOLDER,
-                                         scale=5, min_width=160, elem_id="question", max_lines=4)
-                        send = gr.Button(prompts.ASK_BUTTON, variant="primary", scale=1, min_width=64, elem_id="send")
-                with gr.Column(scale=2, min_width=340, elem_id="cards-column"):
-                    gr.Markdown(prompts.CITATIONS_HEADING, elem_classes="section-title")
-                    cards = gr.HTML(citation_cards(None, service), elem_id="citations")
-            with gr.Column(elem_id="chat-extras"):
-                gr.Examples(EXAMPLES, inputs=box, label=prompts.EXAMPLES_LABEL)
-                clear = gr.Button(prompts.NEW_CHAT, size="sm", elem_id="new-chat")
+            c = _chat_layout(service)
         with gr.Tab(prompts.STAFF_TAB, id="staff"):
-            hits = staff_tab(service, demo, last)
-
-        def respond(question, chat_value, hist, request: gr.Request):
-            if limiter.allow(client_key(request)):
-                chat_now = list(chat_value or []) + [{"role": "assistant", "content": esc(prompts.RATE_LIMITED)}]
-                yield chat_now, hist, gr.update(), gr.update(), gr.update(), gr.update()
-                return
-            for chat_now, hist_now, answer in chat_steps(service, question, chat_value, hist):
-                if answer is None:
-                    yield chat_now, hist_now, gr.update(), gr.update(), None, ""
-                else:
-                    yield chat_now, hist_now, citation_cards(answer, service), hits_table(answer), answer, ""
-
-        outs = [chat, history, cards, hits, last, box]
-        box.submit(respond, [box, chat, history], outs, api_visibility="private")
-        send.click(respond, [box, chat, history], outs, api_visibility="private")
-        clear.click(lambda: ([], None, citation_cards(None, service), hits_table(None), None), None,
-                    [chat, history, cards, hits, last], api_visibility="private")
-
-        def ask(question: str, request: gr.Request, conversation_id: str | None = None) -> dict:
-            """One question -> the batch format and its conversation id (for the Gradio Python client;
-            a follow-up sends the id back), under the same rate limit as the page and the API."""
-            if limiter.allow(client_key(request)):
-                return {"error": prompts.RATE_LIMITED, "code": "rate_limited"}
-            cid, answer = service.converse(question or "", conversation_id)
-            return {**answer_record(answer), "conversation_id": cid}
-
-        gr.api(ask, api_name="ask")
+            c.hits = staff_tab(service, demo, last)
+        c.history, c.last = history, last
+        _wire_chat(service, c)
+        gr.api(_gradio_ask(service), api_name="ask")
     return demo
+
+
+def _chat_layout(service: Service) -> SimpleNamespace:
+    """The chat tab's components, laid out, by name."""
+    c = SimpleNamespace()
+    gr.Markdown(welcome(service), elem_id="welcome")
+    # Reading order: chat and question box, then the citation cards (beside them on a wide
+    # screen; the row wraps on a phone, putting them right below), then examples and 新对话.
+    with gr.Row(elem_id="chat-row"):
+        with gr.Column(scale=3, min_width=340, elem_id="chat-column"):
+            # No share button (it has no accessible name, and nothing to share to).
+            c.chat = gr.Chatbot(label=prompts.CHAT_LABEL, height=460, elem_id="chat", sanitize_html=True,
+                                buttons=["copy", "copy_all"])
+            with gr.Row(elem_id="ask-row"):
+                # The label is hidden on screen but names the box for screen readers.
+                c.box = gr.Textbox(label=prompts.QUESTION_LABEL, show_label=False,
+                                   placeholder=prompts.QUESTION_PLACEHOLDER,
+                                   scale=5, min_width=160, elem_id="question", max_lines=4)
+                c.send = gr.Button(prompts.ASK_BUTTON, variant="primary", scale=1, min_width=64, elem_id="send")
+        with gr.Column(scale=2, min_width=340, elem_id="cards-column"):
+            gr.Markdown(prompts.CITATIONS_HEADING, elem_classes="section-title")
+            c.cards = gr.HTML(citation_cards(None, service), elem_id="citations")
+    with gr.Column(elem_id="chat-extras"):
+        gr.Examples(EXAMPLES, inputs=c.box, label=prompts.EXAMPLES_LABEL)
+        c.clear = gr.Button(prompts.NEW_CHAT, size="sm", elem_id="new-chat")
+    return c
+
+
+def _wire_chat(service: Service, c: SimpleNamespace) -> None:
+    """提问 (Enter or the button) streams the answer into the chat, the cards and the staff's hits;
+    新对话 clears them."""
+    limiter = service.limiter
+
+    def respond(question, chat_value, hist, request: gr.Request):
+        if limiter.allow(client_key(request)):
+            chat_now = list(chat_value or []) + [{"role": "assistant", "content": esc(prompts.RATE_LIMITED)}]
+            yield chat_now, hist, gr.update(), gr.update(), gr.update(), gr.update()
+            return
+        for chat_now, hist_now, answer in chat_steps(service, question, chat_value, hist):
+            if answer is None:
+                yield chat_now, hist_now, gr.update(), gr.update(), None, ""
+            else:
+                yield chat_now, hist_now, citation_cards(answer, service), hits_table(answer), answer, ""
+
+    outs = [c.chat, c.history, c.cards, c.hits, c.last, c.box]
+    c.box.submit(respond, [c.box, c.chat, c.history], outs, **PRIVATE)
+    c.send.click(respond, [c.box, c.chat, c.history], outs, **PRIVATE)
+    c.clear.click(lambda: ([], None, citation_cards(None, service), hits_table(None), None), None,
+                  [c.chat, c.history, c.cards, c.hits, c.last], **PRIVATE)
+
+
+def _gradio_ask(service: Service):
+    """Gradio's own ``/ask`` endpoint (its API lists it by this function's name and docstring)."""
+    limiter = service.limiter
+
+    def ask(question: str, request: gr.Request, conversation_id: str | None = None) -> dict:
+        """One question -> the batch format and its conversation id (for the Gradio Python client;
+        a follow-up sends the id back), under the same rate limit as the page and the API."""
+        if limiter.allow(client_key(request)):
+            return {"error": prompts.RATE_LIMITED, "code": "rate_limited"}
+        cid, answer = service.converse(question or "", conversation_id)
+        return {**answer_record(answer), "conversation_id": cid}
+
+    return ask
 
 
 # --- the server ------------------------------------------------------------------------------

@@ -8,9 +8,12 @@ test run with the real default model.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import importlib.util
+import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +65,23 @@ def fake_service(root: Path, files: dict[str, str], **changes):
     settings = Settings.make(corpus_dir=corpus, index_dir=root / "index", data_dir=root / "data",
                              feedback_db=root / "data" / "fb.sqlite", **changes)
     return Service(settings, embedder=FakeEmbedder())
+
+
+def basic_auth(name: str, password: str) -> dict:
+    """The HTTP Basic header of a staff login."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()}
+
+
+@contextmanager
+def api_client(service):
+    """A TestClient over the JSON API (rag.api.create_api) of a service, with ``.service`` set."""
+    from fastapi.testclient import TestClient
+
+    from rag.api import create_api
+
+    with TestClient(create_api(service, "test")) as c:
+        c.service = service
+        yield c
 
 
 @pytest.fixture()
@@ -166,7 +186,7 @@ def site_copy(root: Path, settings, **changes):
 def served_site(tmp_path_factory, name: str, index_settings, embedder, staff: tuple[str, str], **changes):
     """The page and API (rag.ui.build_app) over a copy of the corpus and of an already built index, with
     one staff account, served in a thread: a generator for module fixtures, yielding {"url",
-    "service", "settings", "root"} and stopping the server after."""
+    "service", "settings", "root", "staff"} and stopping the server after."""
     from rag import ui
     from rag.service import Service
 
@@ -176,19 +196,27 @@ def served_site(tmp_path_factory, name: str, index_settings, embedder, staff: tu
     service = Service(settings, embedder=embedder)
     service.staff.add(*staff)
     url, stop = serve_in_thread(ui.build_app(service))
-    yield {"url": url, "service": service, "settings": settings, "root": root}
+    yield {"url": url, "service": service, "settings": settings, "root": root, "staff": staff}
     stop()
 
 
-def chat_page(browser, url: str):
-    """A desktop-sized zh-CN browser page on the chat tab, ready for a question: a generator for page
-    fixtures, closing its context after."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    pg = context.new_page()
-    pg.goto(url + "/")
-    pg.wait_for_selector("#question textarea", timeout=30_000)
-    yield pg
-    context.close()
+@contextmanager
+def chat_page(browser, url: str, locale: str = "zh-CN", **context_args):
+    """A browser page (desktop-sized unless context_args say otherwise) on the chat tab, ready for a
+    question, its examples shown; the page's dialogs are recorded in ``pg.dialogs`` (and dismissed).
+    Its context is closed after."""
+    context = browser.new_context(locale=locale, **{"viewport": {"width": 1400, "height": 1000}, **context_args})
+    try:
+        pg = context.new_page()
+        pg.dialogs = []
+        pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+        pg.goto(url + "/")
+        pg.wait_for_selector("#question textarea", timeout=30_000)
+        # The examples render after the page's first paint (seen missing under load).
+        pg.wait_for_function("document.body.innerText.includes('示例问题')", timeout=30_000)
+        yield pg
+    finally:
+        context.close()
 
 
 def page_ask(pg, question: str) -> None:
@@ -202,13 +230,44 @@ def page_ask(pg, question: str) -> None:
         timeout=30_000)
 
 
-def page_login(pg, staff: tuple[str, str]) -> None:
-    """Open the 工作人员 tab and log in."""
+def open_staff_tab(pg) -> None:
+    """Open the 工作人员 tab and wait for its login form."""
     pg.get_by_role("tab", name="工作人员").click()
-    pg.fill("#login-name input", staff[0])
-    pg.fill("#login-password input", staff[1])
+    pg.wait_for_selector("#login-box", state="visible", timeout=30_000)
+
+
+def page_login(pg, site) -> None:
+    """Open the 工作人员 tab and log in as the served site's staff member (``served_site``)."""
+    open_staff_tab(pg)
+    pg.fill("#login-name input", site["staff"][0])
+    pg.fill("#login-password input", site["staff"][1])
     pg.click("#login")
     pg.wait_for_selector("#staff-area", state="visible", timeout=30_000)
+
+
+def page_upload(pg, path: Path) -> None:
+    """Upload a file on the staff tab (logged in); returns when the page says it was stored."""
+    pg.locator("#upload input[type=file]").set_input_files(str(path))
+    pg.wait_for_function("document.querySelector('#doc-status').innerText.includes('已上传')", timeout=30_000)
+
+
+def call_api(site, method: str, path: str, body=None, headers=None, data: bytes | None = None,
+             content_type: str = "application/json") -> tuple[int, dict]:
+    """One HTTP request to a served site: (status, JSON body), error statuses included. ``body`` is
+    sent as JSON, ``data`` as it is."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    raw = data if data is not None else (json.dumps(body).encode() if body is not None else None)
+    h = {"Content-Type": content_type, **(headers or {})} if raw is not None else dict(headers or {})
+    req = urllib.request.Request(site["url"] + urllib.parse.quote(path, safe="/?=&"), data=raw, headers=h,
+                                 method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=300) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
 
 
 def serve_in_thread(app):

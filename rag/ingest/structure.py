@@ -214,14 +214,33 @@ def _policy_headers(raw: str, lines: list[Line]) -> list[int]:
     return starts
 
 
-def _parse_policy(src: SourceText, lines: list[Line], doc_id: str, dups: set[int]) -> ParsedDocument:
-    raw = src.text
-    texts = [clean_text(raw, ln.start, ln.end) for ln in lines]
+def _policy_header(texts: list[str]) -> tuple[int, str, str, str | None]:
+    """A notice's header: the index of its 文号 line, its title (the line above), the 文号 normalised,
+    and the issuer the title opens with ("济南市人民政府关于…")."""
     number_i = next(i for i, t in enumerate(texts) if DOCNUM_RE.fullmatch(squeeze(t)))
     title = squeeze(texts[number_i - 1])
-    doc_number = normalize_doc_number(texts[number_i])
     m = re.match(r"^(.*?)(?:关于|印发)", title)
-    issuer = m.group(1) if m and m.group(1) else None
+    return number_i, title, normalize_doc_number(texts[number_i]), (m.group(1) if m and m.group(1) else None)
+
+
+def _is_signature(issuer: str | None, flat: str, following: str, prev_flat: str, after_sign: bool) -> bool:
+    """A line of the notice's signature: the issuer and the date on one line, or the same printed on
+    two lines (the issuer, then the date: ``following`` is the next non-empty line), or a note in
+    brackets under it ("（此件公开发布）")."""
+    if not issuer:
+        return False
+    if re.fullmatch(rf"{re.escape(issuer)}\d{{4}}年\d{{1,2}}月\d{{1,2}}日(附件)?", flat):
+        return True
+    return bool((flat == issuer and _DATE_ONLY_RE.fullmatch(following)) or (_DATE_ONLY_RE.fullmatch(flat) and
+                prev_flat == issuer) or (after_sign and PARENTHESISED_RE.match(flat)))
+
+
+def _parse_policy(src: SourceText, lines: list[Line], doc_id: str, dups: set[int]) -> ParsedDocument:
+    """A gazette notice: title and 文号 (the header), then its body, signature, and the text it
+    attaches (办法, 方案, 名单…) under that text's own title; table rows one node each."""
+    raw = src.text
+    texts = [clean_text(raw, ln.start, ln.end) for ln in lines]
+    number_i, title, doc_number, issuer = _policy_header(texts)
     date = None
     root = Node("root", 0, "通知")
     b = _TreeBuilder(raw, root)
@@ -236,14 +255,9 @@ def _parse_policy(src: SourceText, lines: list[Line], doc_id: str, dups: set[int
         if i <= number_i:
             root.lines.append(ln)
             continue
-        sign = issuer and re.fullmatch(rf"{re.escape(issuer)}\d{{4}}年\d{{1,2}}月\d{{1,2}}日(附件)?", flat)
-        if issuer and not sign:
-            # The same signature printed on two lines: the issuer, then the date; and a note in
-            # brackets under it ("（此件公开发布）").
-            nxt = next((squeeze(texts[j]) for j in range(i + 1, len(lines)) if not lines[j].furniture
-                        and squeeze(texts[j])), "")
-            sign = ((flat == issuer and _DATE_ONLY_RE.fullmatch(nxt)) or (_DATE_ONLY_RE.fullmatch(flat) and
-                    prev_flat == issuer) or (after_sign and PARENTHESISED_RE.match(flat)))
+        following = next((squeeze(texts[j]) for j in range(i + 1, len(lines)) if not lines[j].furniture
+                          and squeeze(texts[j])), "")
+        sign = _is_signature(issuer, flat, following, prev_flat, after_sign)
         prev_flat = flat
         if sign or _ISSUED_RE.match(flat):
             date = date or iso_date(flat)
@@ -275,17 +289,8 @@ def _parse_policy(src: SourceText, lines: list[Line], doc_id: str, dups: set[int
             b.stack.pop()
             continue
         b.add(ln, t)
-    doc = Document(
-        doc_id=doc_id,
-        source=src.source,
-        start=lines[0].start,
-        end=lines[-1].end,
-        kind=doc_kind(title, "notice"),
-        title=title,
-        doc_number=doc_number,
-        issuer=issuer,
-        date=date,
-    )
+    doc = Document(doc_id, src.source, lines[0].start, lines[-1].end, doc_kind(title, "notice"), title,
+                   doc_number=doc_number, issuer=issuer, date=date)
     return ParsedDocument(doc, root, lines, dups)
 
 
@@ -491,7 +496,6 @@ def parse(src: SourceText) -> list[ParsedDocument]:
         return []
     stem = src.source.rsplit(".", 1)[0]
     heads = _policy_headers(raw, lines)
-    out: list[ParsedDocument] = []
     if not heads and _is_regulation(raw, lines):
         # Laws repeat whole clauses on purpose (the same 复议 rule under two articles): in a text drafted
         # in articles only an article printed twice under its own number is a duplicate.
@@ -499,44 +503,62 @@ def parse(src: SourceText) -> list[ParsedDocument]:
         return [_parse_regulation(src, lines, f"{stem}/00", find_duplicates(raw, opening, exact=True))]
     dups = find_duplicates(raw, lines)
     if heads:
-        bounds = heads + [len(lines)]
-        for k, (a, z) in enumerate(zip(bounds, bounds[1:])):
-            seg = lines[a:z]
-            # Whatever follows the last notice's 印发 line is the publication's back matter.
-            tail = None
-            if k == len(heads) - 1:
-                for j, ln in enumerate(seg):
-                    if _ISSUED_RE.match(squeeze(raw[ln.start : ln.end])):
-                        tail = j + 1
-                if tail is not None and tail < len(seg) and any(not x.furniture for x in seg[tail:]):
-                    back = seg[tail:]
-                    seg = seg[:tail]
-                else:
-                    back = None
-            out.append(_parse_policy(src, seg, f"{stem}/{k:02d}", dups))
-            if k == len(heads) - 1 and tail is not None and back:
-                out.append(_parse_plain(src, back, f"{stem}/{k + 1:02d}", dups, "other"))
-        return out
+        return _parse_gazette(src, lines, heads, dups, stem)
     # A newspaper page shows itself by a byline or dateline somewhere; Markdown headings alone do not
     # make one (a list or a notice with # headings is one document).
     paper = any(BYLINE_RE.match(t) or DATELINE_RE.match(t) for t in (squeeze(raw[ln.start:ln.end]) for ln in lines
                                                                      if not ln.furniture))
     starts = _news_blocks(raw, lines) if paper else []
     if starts:
-        if starts[0] != 0 and any(not ln.furniture for ln in lines[: starts[0]]):
-            starts = [0] + starts
-        bounds = starts + [len(lines)]
-        segs = [lines[a:z] for a, z in zip(bounds, bounds[1:])]
-        heads_of = [_marked_heads(raw, seg) for seg in segs]
-        for k, seg in enumerate(segs):
-            override, skip = None, False
-            bare = BYLINE_RE.match(squeeze(raw[seg[0].start : seg[0].end]))
-            # Column extraction can print a headline after its article: when an article opens with
-            # a bare byline and the next head block stacks two headlines, the first one is ours.
-            if bare and k + 1 < len(segs) and len(heads_of[k + 1]) >= 2:
-                override = heads_of[k + 1][0]
-            if k > 0 and len(heads_of[k]) >= 2 and BYLINE_RE.match(squeeze(raw[segs[k - 1][0].start : segs[k - 1][0].end])):
-                skip = True
-            out.append(_parse_news(src, seg, f"{stem}/{k:02d}", dups, override, skip))
-        return out
+        return _parse_paper(src, lines, starts, dups, stem)
     return [_parse_plain(src, lines, f"{stem}/00", dups, "")]
+
+
+def _parse_gazette(src: SourceText, lines: list[Line], heads: list[int], dups: set[int],
+                   stem: str) -> list[ParsedDocument]:
+    """A gazette: one document per notice (``heads`` the lines that open them), then whatever follows
+    the last notice's 印发 line, the publication's back matter, as a last document."""
+    raw = src.text
+    out: list[ParsedDocument] = []
+    bounds = heads + [len(lines)]
+    for k, (a, z) in enumerate(zip(bounds, bounds[1:])):
+        seg = lines[a:z]
+        # Whatever follows the last notice's 印发 line is the publication's back matter.
+        tail = None
+        if k == len(heads) - 1:
+            for j, ln in enumerate(seg):
+                if _ISSUED_RE.match(squeeze(raw[ln.start : ln.end])):
+                    tail = j + 1
+            if tail is not None and tail < len(seg) and any(not x.furniture for x in seg[tail:]):
+                back = seg[tail:]
+                seg = seg[:tail]
+            else:
+                back = None
+        out.append(_parse_policy(src, seg, f"{stem}/{k:02d}", dups))
+        if k == len(heads) - 1 and tail is not None and back:
+            out.append(_parse_plain(src, back, f"{stem}/{k + 1:02d}", dups, "other"))
+    return out
+
+
+def _parse_paper(src: SourceText, lines: list[Line], starts: list[int], dups: set[int],
+                 stem: str) -> list[ParsedDocument]:
+    """A newspaper page: one document per article (``starts`` the lines that open them; what comes
+    before the first is a document of its own)."""
+    raw = src.text
+    if starts[0] != 0 and any(not ln.furniture for ln in lines[: starts[0]]):
+        starts = [0] + starts
+    bounds = starts + [len(lines)]
+    segs = [lines[a:z] for a, z in zip(bounds, bounds[1:])]
+    heads_of = [_marked_heads(raw, seg) for seg in segs]
+    out: list[ParsedDocument] = []
+    for k, seg in enumerate(segs):
+        override, skip = None, False
+        bare = BYLINE_RE.match(squeeze(raw[seg[0].start : seg[0].end]))
+        # Column extraction can print a headline after its article: when an article opens with
+        # a bare byline and the next head block stacks two headlines, the first one is ours.
+        if bare and k + 1 < len(segs) and len(heads_of[k + 1]) >= 2:
+            override = heads_of[k + 1][0]
+        if k > 0 and len(heads_of[k]) >= 2 and BYLINE_RE.match(squeeze(raw[segs[k - 1][0].start : segs[k - 1][0].end])):
+            skip = True
+        out.append(_parse_news(src, seg, f"{stem}/{k:02d}", dups, override, skip))
+    return out

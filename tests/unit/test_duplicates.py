@@ -5,17 +5,14 @@ Fake embedder and tiny corpora: plumbing, no claim about answers."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections import Counter
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
-from conftest import FakeEmbedder, fake_service
+from conftest import FakeEmbedder, api_client, basic_auth, fake_service
 from rag import ui
-from rag.api import create_api
 from rag.build import build_index
 from rag.config import Settings
 from rag.search.index import load_index
@@ -36,15 +33,14 @@ NEAR = DOC.replace("每日收摊后及时清理地面垃圾和油污", "每日�
 OTHER = ("示范社区菜市场管理办法\n济商发〔2031〕5号\n第一条 为了方便居民生活，规范社区菜市场管理，制定本办法。\n"
          "第二条 菜市场开办者应当建立进货查验制度，公示摊位价格。\n"
          "第三条 本办法自2031年3月1日起施行，有效期至2036年2月28日。\n")  # its last clause is worded like DOC's
-AUTH = {"Authorization": "Basic " + base64.b64encode("张三:correct horse".encode()).decode()}
+AUTH = basic_auth("张三", "correct horse")
 
 
 @pytest.fixture()
 def client(tmp_path):
     service = fake_service(tmp_path, {"外摆办法.txt": DOC})
     service.staff.add("张三", "correct horse")
-    with TestClient(create_api(service, "test")) as c:
-        c.service = service
+    with api_client(service) as c:
         yield c
 
 

@@ -6,7 +6,6 @@ X-Forwarded-For believed, no Secure cookie behind https, the index's path in /ap
 
 from __future__ import annotations
 
-import base64
 import json
 import urllib.parse
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, basic_auth
 from rag import prompts
 from rag.config import FLAT, Settings
 from rag.service import Service
@@ -23,8 +22,8 @@ DOC = "示范停车管理办法\n第一条 为了规范停车管理，制定本�
 # Another document (an upload of DOC itself is refused as a copy of a.txt).
 OTHER = "示范养犬管理办法\n第一条 为了规范养犬行为，制定本办法。\n第二条 养犬人应当为犬只办理登记，由市公安局负责。\n"
 STAFF = ("张三", "correct horse")
-AUTH = {"Authorization": "Basic " + base64.b64encode(f"{STAFF[0]}:{STAFF[1]}".encode()).decode()}
-WRONG = {"Authorization": "Basic " + base64.b64encode(f"{STAFF[0]}:guess".encode()).decode()}
+AUTH = basic_auth(*STAFF)
+WRONG = basic_auth(STAFF[0], "guess")
 PROXY = ("127.0.0.1", 40000)  # the trusted reverse proxy of these tests
 VISITOR = ("203.0.113.7", 40001)  # a client straight on the internet
 

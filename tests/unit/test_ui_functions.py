@@ -20,11 +20,36 @@ RAW = "第一条 本办法适用于本市。\n第二条 道路停车首小时收
 CHUNK = Chunk("n/00:14-40", "n/00", "n.txt", 14, len(RAW) - 1, RAW[14:-1], ("第二条",), "示范办法", "济政发〔2030〕1号")
 
 
+class StubDocs:
+    """The corpus folder (``Service.docs``): records what was added and deleted."""
+
+    def __init__(self):
+        self.added, self.deleted = [], []
+
+    def safe_name(self, name):
+        return name
+
+    def exists(self, name):
+        return name == "n.txt"
+
+    def add(self, path, name, who="", replace=False):
+        if name.endswith(".exe"):
+            raise RagError(f"未上传 {name}：不支持的文件类型")
+        self.added.append((name, who, replace))
+        return name
+
+    def delete(self, name, who=""):
+        if not name:
+            raise RagError("没有这个文件：")
+        self.deleted.append((name, who))
+
+
 class StubService:
     def __init__(self, tmp_path):
         self.settings = Settings.make(corpus_dir=tmp_path, feedback_db=tmp_path / "fb.sqlite")
         self.index = SimpleNamespace(raws={"n.txt": RAW})
-        self.added, self.deleted, self.rows = [], [], []
+        self.docs = StubDocs()
+        self.rows = []
         self.feedback = SimpleNamespace(add=lambda *a: self.rows.append(a) or len(self.rows))
         self.conversations = ConversationStore(self.settings)
 
@@ -42,23 +67,6 @@ class StubService:
 
     def converse_stream(self, question, cid=None, history=None):
         yield from self.conversations.turn(self.ask_stream, question, cid, history)
-
-    def safe_name(self, name):
-        return name
-
-    def exists(self, name):
-        return name == "n.txt"
-
-    def add_document(self, path, name, who="", replace=False):
-        if name.endswith(".exe"):
-            raise RagError(f"未上传 {name}：不支持的文件类型")
-        self.added.append((name, who, replace))
-        return name
-
-    def delete_document(self, name, who=""):
-        if not name:
-            raise RagError("没有这个文件：")
-        self.deleted.append((name, who))
 
     def documents(self):
         return [{"file": "n.txt", "bytes": len(RAW), "chunks": 2, "indexed": True}]
@@ -166,16 +174,16 @@ def test_feedback_message(service):
 def test_upload_delete_and_reindex_messages(service, tmp_path):
     msg, waiting = ui.upload_message(service, [str(tmp_path / "a.txt"), str(tmp_path / "b.exe")], who="张三")
     assert msg == "已上传 a.txt，点击“更新索引”后生效；未上传 b.exe：不支持的文件类型。" and waiting == []
-    assert service.added == [("a.txt", "张三", False)]
+    assert service.docs.added == [("a.txt", "张三", False)]
     # Only refusals: nothing says the upload takes effect.
     msg, _ = ui.upload_message(service, [str(tmp_path / "b.exe")])
     assert msg == "未上传 b.exe：不支持的文件类型。"
     assert ui.upload_message(service, []) == ("没有收到文件。", [])
     # A same-name upload is held back until confirmed, then replaces.
     msg, waiting = ui.upload_message(service, [str(tmp_path / "n.txt")])
-    assert "已有同名文件 n.txt" in msg and waiting == [str(tmp_path / "n.txt")] and len(service.added) == 1
+    assert "已有同名文件 n.txt" in msg and waiting == [str(tmp_path / "n.txt")] and len(service.docs.added) == 1
     msg, waiting = ui.upload_message(service, waiting, who="张三", replace=True)
-    assert msg.startswith("已上传 n.txt") and service.added[-1] == ("n.txt", "张三", True)
+    assert msg.startswith("已上传 n.txt") and service.docs.added[-1] == ("n.txt", "张三", True)
     assert ui.delete_message(service, "n.txt", "张三") == "已将 n.txt 移入回收站（可在下方恢复），点击“更新索引”后生效。"
     assert ui.delete_message(service, None).startswith("没有这个文件")
     report = {"chunks": 3, "embedded": ["a.txt"], "reused": [], "removed": ["b.txt"], "skipped": [], "seconds": 1.5}
@@ -184,7 +192,7 @@ def test_upload_delete_and_reindex_messages(service, tmp_path):
 
 
 def test_a_refused_upload_is_explained_in_chinese_and_not_stored(tmp_path):
-    """The real upload path (rag.documents, which Service.add_document calls): the loader's English
+    """The real upload path (rag.documents, what Service.docs is): the loader's English
     detail stays in the log; the page gets Chinese."""
     from rag.documents import DocumentStore
     from rag.staff import AuditLog
@@ -193,19 +201,18 @@ def test_a_refused_upload_is_explained_in_chinese_and_not_stored(tmp_path):
     corpus.mkdir()
     settings = Settings.make(corpus_dir=corpus, data_dir=tmp_path / "data")
     store = DocumentStore(settings, AuditLog(tmp_path / "data" / "audit.jsonl"))
-    svc = SimpleNamespace(add_document=lambda path, name: store.add(path, name))
     cases = {"空白.txt": b"  \n", "乱码.txt": b"\x00\x01\x02binary", "坏的.pdf": b"%PDF-1.4 not really",
              "坏的.docx": b"PK not a zip", "程序.exe": b"MZ"}
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
         with pytest.raises(RagError) as exc:
-            svc.add_document(tmp_path / name, name)
+            store.add(tmp_path / name, name)
         msg = str(exc.value)
         # Chinese reason; no English sentence of the loader (two English words in a row).
         assert msg.startswith(f"未上传 {name}：") and not re.search(r"[A-Za-z]{2,}\s+[A-Za-z]{2,}", msg), msg
     assert list(corpus.iterdir()) == []
     (tmp_path / "好的.txt").write_text("第一条 示范停车规定。\n", encoding="utf-8")
-    assert svc.add_document(tmp_path / "好的.txt", "好的.txt") == "好的.txt" and (corpus / "好的.txt").exists()
+    assert store.add(tmp_path / "好的.txt", "好的.txt") == "好的.txt" and (corpus / "好的.txt").exists()
 
 
 def test_reindex_progress_messages_are_chinese(tmp_path):
