@@ -24,6 +24,8 @@ INVALID_TEXT = "问题中含有无效字符（例如不成对的代理码位）�
 RATE_LIMITED = "提问过于频繁，请稍后再试。"
 LOGIN_THROTTLED = "登录失败次数过多，请 {seconds} 秒后再登录。"
 BAD_CREDENTIALS = "账号或密码不正确"
+# The page's login when the server's answer carries no message of its own (not JSON: a proxy's error page).
+LOGIN_FAILED = "登录失败"
 BAD_FILE_NAME = "文件名无效：{reason}。请改名后重试。"
 BAD_FILE_NAME_REASONS = {"empty": "文件名为空", "separator": "不能含有路径分隔符（/ 或 \\）",
                          "control": "不能含有控制字符或无效字符", "too_long": "不能超过 255 字节（约 85 个汉字）"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import html
 import inspect
+import json
 import logging
 import os
 import shutil
@@ -473,13 +474,14 @@ def doc_names(service: Service) -> list[str]:
 # handlers then read it from each request.
 LOGIN_JS = """
 async (name, password) => {
+  const failed = %s;
   const r = await fetch('/api/login', {method: 'POST', headers: {'Content-Type': 'application/json'},
                                        credentials: 'same-origin', body: JSON.stringify({name, password})});
   let body = {};
   try { body = await r.json(); } catch (e) {}
-  return [r.ok ? '' : (body.error || '登录失败'), ''];
+  return [r.ok ? '' : (body.error || failed), ''];
 }
-"""
+""" % json.dumps(prompts.LOGIN_FAILED)
 LOGOUT_JS = "async () => { await fetch('/api/logout', {method: 'POST', credentials: 'same-origin'}); return []; }"
 
 
