@@ -11,6 +11,7 @@ and records, with a profiler hook, every function of ``rag/`` each one calls. It
 - the modules entered, in the order first entered;
 - the spine: the calls six levels deep from the entry, each (level, function) once, in first-call order;
 - the functions run by some entries and not by the others (the code that is not shared);
+- whether ``rag.ingest.clean.clean`` ran while answering (provenance is read from the index);
 - whether the four gave the same answers.
 
 The index is built in a temporary folder over ``corpus/`` with a character-bigram hashing embedder:
@@ -248,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         shown = ", ".join(own[:12]) + (f", ... ({len(own) - 12} more)" if len(own) > 12 else "")
         print(f"- {entry}: {len(own)} functions outside its own front module that not every entry runs"
               + (": " + shown if own else ""))
+    # Provenance kept from the cut: answering reads the stored cleaning and never cleans a text again.
+    print("\n`clean()` run while answering: " + ", ".join(
+        f"{e} {'yes' if 'rag.ingest.clean:clean' in r.functions else 'no'}" for e, r in traces.items()))
     # The page shows the answer as Markdown with the resolved question under it: it must contain the API's.
     plain = {e: [_core(a) for a in ans] for e, ans in answers.items()}
     ref = plain["/api/ask"]
