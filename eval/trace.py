@@ -24,9 +24,8 @@ functions by name), the FastAPI app through ``TestClient``, the Gradio ``/ask`` 
 from __future__ import annotations
 
 import argparse
-import html
 import contextlib
-import hashlib
+import html
 import inspect
 import io
 import json
@@ -36,31 +35,10 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 
 # The follow-up chain of tests/browser/test_service.py (a list, two of its items, a date).
 CHAIN = ["门前五包具体包括哪五项内容？", "那第二项呢？", "那第五项呢？", "这个办法什么时候施行？"]
 SPINE_DEPTH = 6
-
-
-class HashEmbedder:
-    """Character-bigram hashing into 64 dims (as tests/conftest.py's FakeEmbedder): plumbing only."""
-
-    name = "trace-bigram"
-    dim = 64
-
-    def _vec(self, text: str) -> np.ndarray:
-        v = np.zeros(self.dim, dtype=np.float32)
-        for a, b in zip(text, text[1:]):
-            v[int(hashlib.md5((a + b).encode()).hexdigest()[:6], 16) % self.dim] += 1
-        n = np.linalg.norm(v)
-        return v / n if n else v
-
-    def embed_queries(self, texts):
-        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
-
-    def embed_passages(self, texts):
-        return self.embed_queries(list(texts))
 
 
 class Recorder:
@@ -114,15 +92,16 @@ class Recorder:
 def _service(tmp: Path, index: Path | None = None, model: bool = False):
     from rag.config import Settings
     from rag.search import embed
+    from rag.search.embed import HashingEmbedder
     from rag.service import Service
 
     if not model:  # every entry (the CLI opens a service of its own) embeds with the hashing embedder
-        embed.load_embedder = lambda *a, **k: HashEmbedder()
+        embed.load_embedder = lambda *a, **k: HashingEmbedder()
     import rag
 
     settings = Settings.make(corpus_dir=Path(rag.__file__).resolve().parents[1] / "corpus", index_dir=index or tmp / "index", data_dir=tmp / "data",
                              feedback_db=tmp / "data" / "fb.sqlite")
-    service = Service(settings, embedder=None if model else HashEmbedder())
+    service = Service(settings, embedder=None if model else HashingEmbedder())
     service.ask("预热")  # builds the index and loads it outside the traces
     from rag import api, cli, ui  # noqa: F401  (imported outside the traces)
     return service, settings

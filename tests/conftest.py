@@ -9,15 +9,15 @@ test run with the real default model.
 from __future__ import annotations
 
 import base64
-import hashlib
 import importlib.util
 import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+from rag.search.embed import HashingEmbedder
 
 # Nothing in the tests may reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -28,28 +28,16 @@ CORPUS = ROOT / "corpus"
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 
 
-class FakeEmbedder:
-    """Character-bigram hashing into 64 dims: plumbing tests only, never quality claims."""
-
-    name = "fake-bigram"
-    dim = 64
+class FakeEmbedder(HashingEmbedder):
+    """The product's hashing embedder, counting the passages it embeds: plumbing tests only, never
+    quality claims."""
 
     def __init__(self):
         self.passages_embedded = 0
 
-    def _vec(self, text: str) -> np.ndarray:
-        v = np.zeros(self.dim, dtype=np.float32)
-        for a, b in zip(text, text[1:]):
-            v[int(hashlib.md5((a + b).encode()).hexdigest()[:6], 16) % self.dim] += 1
-        n = np.linalg.norm(v)
-        return v / n if n else v
-
-    def embed_queries(self, texts):
-        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
-
     def embed_passages(self, texts):
         self.passages_embedded += len(texts)
-        return self.embed_queries(list(texts))
+        return super().embed_passages(texts)
 
 
 def fake_service(root: Path, files: dict[str, str], **changes):

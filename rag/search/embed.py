@@ -131,6 +131,29 @@ class SentenceTransformerEmbedder:
         return self._encode([self._passage_prefix + t for t in texts])
 
 
+class HashingEmbedder:
+    """Character bigrams hashed into 64 dims: no model, instant, deterministic. For plumbing only (the
+    tests' fake embedder, ``eval.trace``): it knows no meaning, so nothing about answers may rest on it."""
+
+    name = "fake-bigram"
+    dim = 64
+
+    def _vec(self, text: str) -> np.ndarray:
+        import hashlib
+
+        v = np.zeros(self.dim, dtype=np.float32)
+        for a, b in zip(text, text[1:]):
+            v[int(hashlib.md5((a + b).encode()).hexdigest()[:6], 16) % self.dim] += 1
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_queries(list(texts))
+
+
 def load_embedder(spec: str, batch_size: int = IndexSettings.embed_batch_size) -> Embedder:
     """Embedder from a settings string (``settings.index.embedder``).
 
