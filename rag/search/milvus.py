@@ -142,8 +142,11 @@ class MilvusStore:
         if self.exists():
             m = self.manifest() or {}
             if m.get("embedder", {}).get("dim") not in (None, dim):
+                # NOTE: a rebuild upserts into the collection, whose vector field has a fixed width: it
+                # must be dropped and written again, which migrate --rebuild does from the local index.
                 raise IndexStateError(f"Milvus collection {self.collection!r} holds {m['embedder']['dim']}-d vectors, "
-                                      f"the index {dim}-d; rebuild with `rag index --backend milvus --rebuild`")
+                                      f"the index {dim}-d; rewrite it from the local index with "
+                                      f"`rag migrate --to {self.uri} --rebuild`")
             self._refuse_without_provenance()
         else:
             _create(self.client, self.collection, self.meta, dim)

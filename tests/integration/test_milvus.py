@@ -180,3 +180,39 @@ def test_migration_and_same_ranking_as_faiss_on_the_real_corpus(tmp_path, real_i
         a = [h.chunk.chunk_id for h in engine.search(q, 10)]
         b = [h.chunk.chunk_id for h in retriever.search(q, 10)]
         assert a[:3] == b[:3] and len(set(a) & set(b)) >= 9, q
+
+
+def test_each_refusal_names_a_command_that_mends_it(lite, monkeypatch):
+    """Other settings: `rag index --backend milvus --rebuild` rewrites the collection. Another vector
+    width (a new embedding model): the collection must be dropped, which `rag migrate --rebuild` does
+    from the rebuilt local index; the message names that one."""
+    import numpy as np
+
+    from conftest import FakeEmbedder
+    from rag.cli import main
+
+    settings, emb = lite
+    build_index(settings, embedder=emb)
+    other = settings.replace(chunk_max_chars=300)
+    with pytest.raises(IndexStateError, match=re.escape("rag index --backend milvus --rebuild")):
+        MilvusStore.from_settings(other).check(other)
+    build_index(other, embedder=emb, full=True)  # what `rag index --backend milvus --rebuild` runs
+    assert MilvusStore.from_settings(other).check(other)
+
+    class Narrow(FakeEmbedder):
+        dim = 32
+
+        def embed_queries(self, texts):
+            return super().embed_queries(texts)[:, :32] if texts else np.zeros((0, 32), np.float32)
+
+    uri = settings.index.vector_store
+    with pytest.raises(IndexStateError, match=re.escape(f"rag migrate --to {uri} --rebuild")):
+        build_index(other, embedder=Narrow(), full=True)
+    monkeypatch.setenv("RAG_MILVUS_COLLECTION", other.index.milvus_collection)
+    monkeypatch.setenv("RAG_EMBEDDER", other.index.embedder)
+    monkeypatch.setenv("RAG_CHUNK_MAX_CHARS", "300")
+    args = ["--corpus", str(other.corpus_dir), "--index", str(other.index_dir), "migrate", "--to", uri, "--rebuild"]
+    assert main(args) == 0
+    store = MilvusStore.from_settings(other)
+    assert store.check(other) and store.count() == len(load_index(other).chunks)
+    assert (store.manifest() or {}).get("embedder", {}).get("dim") == 32
