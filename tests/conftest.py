@@ -15,6 +15,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag.search.embed import HashingEmbedder
@@ -38,6 +39,16 @@ class FakeEmbedder(HashingEmbedder):
     def embed_passages(self, texts):
         self.passages_embedded += len(texts)
         return super().embed_passages(texts)
+
+
+class NarrowEmbedder(FakeEmbedder):
+    """The fake embedder cut to 32 dims: an embedder of another width than an index built with the
+    fake one (a new model), for the refusals that name the rebuild."""
+
+    dim = 32
+
+    def embed_queries(self, texts):
+        return super().embed_queries(texts)[:, :32] if texts else np.zeros((0, 32), np.float32)
 
 
 def fake_service(root: Path, files: dict[str, str], **changes):

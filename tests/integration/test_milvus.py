@@ -186,9 +186,7 @@ def test_each_refusal_names_a_command_that_mends_it(lite, monkeypatch):
     """Other settings: `rag index --backend milvus --rebuild` rewrites the collection. Another vector
     width (a new embedding model): the collection must be dropped, which `rag migrate --rebuild` does
     from the rebuilt local index; the message names that one."""
-    import numpy as np
-
-    from conftest import FakeEmbedder
+    from conftest import NarrowEmbedder
     from rag.cli import main
 
     settings, emb = lite
@@ -199,15 +197,9 @@ def test_each_refusal_names_a_command_that_mends_it(lite, monkeypatch):
     build_index(other, embedder=emb, full=True)  # what `rag index --backend milvus --rebuild` runs
     assert MilvusStore.from_settings(other).check(other)
 
-    class Narrow(FakeEmbedder):
-        dim = 32
-
-        def embed_queries(self, texts):
-            return super().embed_queries(texts)[:, :32] if texts else np.zeros((0, 32), np.float32)
-
     uri = settings.index.vector_store
     with pytest.raises(IndexStateError, match=re.escape(f"rag migrate --to {uri} --rebuild")):
-        build_index(other, embedder=Narrow(), full=True)
+        build_index(other, embedder=NarrowEmbedder(), full=True)
     monkeypatch.setenv("RAG_MILVUS_COLLECTION", other.index.milvus_collection)
     monkeypatch.setenv("RAG_EMBEDDER", other.index.embedder)
     monkeypatch.setenv("RAG_CHUNK_MAX_CHARS", "300")

@@ -40,20 +40,13 @@ def test_an_index_opened_with_an_embedder_of_another_width_is_named_not_crashed_
     """Settings name the model, but code may hand in an embedder of its own: one of another width than
     the index's vectors is refused when the retriever opens, naming the rebuild, not at the first question
     inside FAISS."""
-    import numpy as np
     import pytest
 
-    from conftest import FakeEmbedder
+    from conftest import FakeEmbedder, NarrowEmbedder
     from rag.build import build_index
     from rag.config import Settings
     from rag.errors import IndexStateError
     from rag.factory import open_retriever
-
-    class Narrow(FakeEmbedder):
-        dim = 32
-
-        def embed_queries(self, texts):
-            return super().embed_queries(texts)[:, :32] if texts else np.zeros((0, 32), np.float32)
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -63,4 +56,4 @@ def test_an_index_opened_with_an_embedder_of_another_width_is_named_not_crashed_
     build_index(settings, embedder=FakeEmbedder())
     assert open_retriever(settings, embedder=FakeEmbedder()).search("什么时候施行")
     with pytest.raises(IndexStateError, match="64-dim.*rag index --rebuild"):
-        open_retriever(settings, embedder=Narrow())
+        open_retriever(settings, embedder=NarrowEmbedder())
