@@ -159,7 +159,7 @@ def via_api(client) -> list[str]:
 def gradio_ask(service, settings):
     from rag import ui
 
-    ask = next(f for f in _api_fns(ui.build_blocks(service)) if f.__name__ == "ask")
+    ask, _ = _event_fn(ui.build_blocks(service), "ask")
     return lambda: via_gradio_ask(ask)
 
 
@@ -171,11 +171,6 @@ def via_gradio_ask(ask) -> list[str]:
         answers.append(r["answer"])
         cid = r.get("conversation_id")
     return answers
-
-
-def _api_fns(demo):
-    fns = demo.fns.values() if isinstance(demo.fns, dict) else demo.fns
-    return [f.fn for f in fns if callable(getattr(f, "fn", None))]
 
 
 def cli_ask(service, settings):

@@ -27,7 +27,6 @@ from .types import Answer
 log = logging.getLogger(__name__)
 
 
-
 class Service:
     """Loads the index once (building it first if there is none) and answers from it.
 
