@@ -9,7 +9,7 @@ signals here.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from ..text import LIST_ITEM_RE, drop_spaces, normalize
 from . import entities
@@ -47,8 +47,7 @@ class FeatureConstants:
     short_chars: int  # "short": a body of fewer characters than this
 
     def to_dict(self) -> dict:
-        return {"partial_cover": self.partial_cover, "list_items": self.list_items,
-                "log_len_divisor": self.log_len_divisor, "short_chars": self.short_chars}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "FeatureConstants":
